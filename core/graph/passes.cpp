@@ -1,0 +1,215 @@
+#include "core/graph/passes.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+
+#include "core/ops/kernel.h"
+
+namespace qs {
+
+namespace {
+
+bool is_graph_output(const Graph& g, const std::string& v) {
+  for (const auto& o : g.outputs)
+    if (o.name == v) return true;
+  return false;
+}
+void rename_uses(Graph& g, const std::string& from, const std::string& to) {
+  for (auto& n : g.nodes)
+    for (auto& in : n.inputs)
+      if (in == from) in = to;
+}
+
+// Ops whose value depends on something other than their inputs.
+bool is_nondeterministic(const Node& n) {
+  return n.op_type.rfind("Random", 0) == 0 || n.op_type == "Multinomial" || n.op_type == "Bernoulli";
+}
+
+}  // namespace
+
+int remove_identity(Graph& g) {
+  int removed = 0;
+  for (size_t i = 0; i < g.nodes.size();) {
+    Node& n = g.nodes[i];
+    bool removable = n.domain.empty() && (n.op_type == "Identity" || n.op_type == "Dropout") && n.has_input(0);
+    if (removable && n.op_type == "Dropout") {
+      // Inference-mode only: no mask output used and training_mode absent or a constant false.
+      if (n.outputs.size() > 1 && !n.outputs[1].empty() &&
+          (!g.consumers(n.outputs[1]).empty() || is_graph_output(g, n.outputs[1])))
+        removable = false;
+      if (n.has_input(2)) {
+        const Tensor* t = g.initializer(n.inputs[2]);
+        if (!t || t->value_as_int(0) != 0) removable = false;
+      }
+    }
+    if (!removable) {
+      ++i;
+      continue;
+    }
+    const std::string in = n.inputs[0], out = n.outputs[0];
+    if (is_graph_output(g, out)) {
+      // Keep the output's name: rename the producer's output instead, if there is a producer.
+      const int p = g.producer(in);
+      if (p < 0 || is_graph_output(g, in)) {
+        ++i;
+        continue;
+      }
+      for (auto& o : g.nodes[static_cast<size_t>(p)].outputs)
+        if (o == in) o = out;
+      rename_uses(g, in, out);
+    } else {
+      rename_uses(g, out, in);
+    }
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    ++removed;
+  }
+  return removed;
+}
+
+int fold_constants(Graph& g) {
+  int folded = 0;
+  const auto lookup = [&g](const std::string& v) { return g.initializer(v); };
+  for (size_t i = 0; i < g.nodes.size();) {
+    const Node& n = g.nodes[i];
+    bool all_const = !is_nondeterministic(n) && n.domain.empty();
+    for (const auto& in : n.inputs)
+      if (!in.empty() && !g.is_initializer(in)) all_const = false;
+    // Shape of a value whose shape is fully known statically.
+    std::optional<Shape> static_shape;
+    if (!all_const && n.op_type == "Shape" && n.has_input(0)) {
+      auto it = g.value_info.find(n.inputs[0]);
+      if (it != g.value_info.end() && it->second.shape) {
+        Shape s;
+        bool known = true;
+        for (const auto& d : *it->second.shape) {
+          known = known && d.known();
+          s.push_back(d.value);
+        }
+        if (known) static_shape = s;
+      }
+    }
+    bool any_graph_output = false;
+    for (const auto& o : n.outputs) any_graph_output = any_graph_output || is_graph_output(g, o);
+    if ((!all_const && !static_shape) || any_graph_output) {
+      ++i;
+      continue;
+    }
+    std::vector<Tensor> outs(n.outputs.size());
+    try {
+      if (static_shape) {
+        // Shape-15 start/end semantics (clamped); older opsets have neither attribute.
+        const int64_t r = static_cast<int64_t>(static_shape->size());
+        int64_t start = n.attr_int("start", 0), end = n.attr_int("end", r);
+        if (start < 0) start += r;
+        if (end < 0) end += r;
+        start = std::clamp<int64_t>(start, 0, r);
+        end = std::clamp<int64_t>(end, 0, r);
+        std::vector<int64_t> v(static_shape->begin() + start, static_shape->begin() + std::max(start, end));
+        outs[0] = Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+      } else {
+        KernelInit init{n, g.opset, lookup};
+        auto k = OpRegistry::instance().create(init);
+        std::vector<const Tensor*> ins;
+        for (const auto& in : n.inputs) ins.push_back(in.empty() ? nullptr : g.initializer(in));
+        k->run(ins, outs);
+      }
+    } catch (const UnsupportedError&) {
+      ++i;  // reported later, when every kernel is checked
+      continue;
+    }
+    for (size_t k = 0; k < n.outputs.size(); ++k)
+      if (!n.outputs[k].empty()) g.initializers[n.outputs[k]] = outs[k];
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    ++folded;
+  }
+  return folded;
+}
+
+int fold_batchnorm(Graph& g) {
+  int folded = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& bn = g.nodes[i];
+    if (bn.op_type != "BatchNormalization" || !bn.domain.empty() || bn.num_inputs() != 5) continue;
+    if (bn.attr_int("training_mode", 0) != 0) continue;
+    bool extra_outputs = false;
+    for (size_t k = 1; k < bn.outputs.size(); ++k) extra_outputs = extra_outputs || !bn.outputs[k].empty();
+    if (extra_outputs) continue;
+    const int p = g.producer(bn.inputs[0]);
+    if (p < 0) continue;
+    Node& prev = g.nodes[static_cast<size_t>(p)];
+    if (prev.op_type != "Conv" && prev.op_type != "Gemm") continue;
+    if (g.consumers(bn.inputs[0]).size() != 1 || is_graph_output(g, bn.inputs[0])) continue;
+    const Tensor* gamma = g.initializer(bn.inputs[1]);
+    const Tensor* beta = g.initializer(bn.inputs[2]);
+    const Tensor* mean = g.initializer(bn.inputs[3]);
+    const Tensor* var = g.initializer(bn.inputs[4]);
+    const Tensor* w = prev.has_input(1) ? g.initializer(prev.inputs[1]) : nullptr;
+    const Tensor* b = prev.has_input(2) ? g.initializer(prev.inputs[2]) : nullptr;
+    if (!gamma || !beta || !mean || !var || !w || (prev.has_input(2) && !b)) continue;
+    if (w->dtype() != DType::Float32 || gamma->dtype() != DType::Float32) continue;
+    const int64_t c = gamma->numel();
+    if (beta->numel() != c || mean->numel() != c || var->numel() != c) continue;
+    const float eps = bn.attr_float("epsilon", 1e-5f);
+
+    std::vector<float> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+    for (int64_t k = 0; k < c; ++k) {
+      scale[k] = gamma->data<float>()[k] / std::sqrt(var->data<float>()[k] + eps);
+      shift[k] = beta->data<float>()[k] - mean->data<float>()[k] * scale[k];
+    }
+    Tensor nw = w->clone();
+    std::vector<float> nb(static_cast<size_t>(c), 0.f);
+    if (prev.op_type == "Conv") {
+      if (w->rank() < 3 || w->dim(0) != c) continue;
+      const int64_t per = w->numel() / c;
+      for (int64_t k = 0; k < c; ++k)
+        for (int64_t j = 0; j < per; ++j) nw.data<float>()[k * per + j] *= scale[k];
+      for (int64_t k = 0; k < c; ++k) {
+        const float b0 = b ? b->data<float>()[k] : 0.f;
+        nb[k] = b0 * scale[k] + shift[k];
+      }
+      if (b && b->numel() != c) continue;
+    } else {  // Gemm: Y = alpha·A'·B' + beta·C with B' of shape [K, M]
+      if (w->rank() != 2 || prev.attr_int("transA", 0) != 0) continue;
+      const bool transB = prev.attr_int("transB", 0) != 0;
+      const int64_t m = transB ? w->dim(0) : w->dim(1), kdim = transB ? w->dim(1) : w->dim(0);
+      if (m != c) continue;
+      if (b && b->numel() != c && b->numel() != 1) continue;
+      for (int64_t r = 0; r < kdim; ++r)
+        for (int64_t col = 0; col < m; ++col) nw.data<float>()[transB ? col * kdim + r : r * m + col] *= scale[col];
+      const float bcoef = prev.attr_float("beta", 1.f);
+      for (int64_t k = 0; k < c; ++k) {
+        const float b0 = b ? bcoef * b->data<float>()[b->numel() == 1 ? 0 : k] : 0.f;
+        nb[k] = b0 * scale[k] + shift[k];
+      }
+      prev.attrs["beta"] = Attribute::of_float(1.f);
+    }
+    // New initializer names so shared weights (used elsewhere) are not changed.
+    const std::string wname = prev.inputs[1] + "_bnfold", bname = prev.name + "_bias_bnfold";
+    g.initializers[wname] = nw;
+    g.initializers[bname] = Tensor::from_vector<float>({c}, nb);
+    prev.inputs[1] = wname;
+    if (prev.inputs.size() < 3) prev.inputs.resize(3);
+    prev.inputs[2] = bname;
+    // The conv now produces the BN's output value directly.
+    const std::string old_out = bn.inputs[0];
+    for (auto& o : prev.outputs)
+      if (o == old_out) o = bn.outputs[0];
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    --i;
+    ++folded;
+  }
+  return folded;
+}
+
+void remove_unused_initializers(Graph& g) {
+  std::set<std::string> used;
+  for (const auto& n : g.nodes)
+    for (const auto& in : n.inputs) used.insert(in);
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+}
+
+}  // namespace qs

@@ -1,0 +1,50 @@
+// Float executor: runs a Graph with the registered kernels. Kernels are created (validated, weights
+// packed) once in the constructor; run() is const and may be called from several threads at once.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/graph/graph.h"
+#include "core/ops/kernel.h"
+
+namespace qs {
+
+struct RunOptions {
+  // Observes values as they are produced (graph inputs first, then each node's outputs in topological
+  // order). When empty nothing is observed and nothing is kept longer than needed. A tap that copies the
+  // Tensor (cheap, shared buffer) may keep it.
+  std::function<void(const std::string& name, const Tensor& value)> tap;
+};
+
+class Executor {
+ public:
+  // Throws UnsupportedError listing every node that cannot run.
+  explicit Executor(Graph graph);
+  ~Executor();
+  Executor(Executor&&) noexcept;
+  Executor& operator=(Executor&&) noexcept;
+
+  const Graph& graph() const { return graph_; }
+
+  // Inputs in the order of graph().inputs; returns graph().outputs in order. Throws Error naming the input
+  // whose type or shape does not fit the model, or the node whose computation failed.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const RunOptions& options = {}) const;
+  // Feeds by name; returns the requested values (graph outputs or any intermediate value, by name).
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, const std::vector<std::string>& fetch,
+                                    const RunOptions& options = {}) const;
+
+ private:
+  struct Step;
+  void check_input(const ValueInfo& vi, const Tensor& t) const;
+  Graph graph_;
+  std::vector<Step> steps_;
+  std::map<std::string, int> slot_of_;
+  std::vector<Tensor> constants_;  // by slot; undefined where the slot is computed
+  size_t num_slots_ = 0;
+};
+
+}  // namespace qs
