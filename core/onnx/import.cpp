@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -163,12 +164,13 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
     const std::string domain = op.domain() == "ai.onnx" ? "" : op.domain();
     g.opset_imports[domain] = op.version();
   }
-  if (!g.opset_imports.count("")) {
-    if (m.ir_version() >= 3) throw Error(file + ": the model imports no version of the default ONNX domain");
-    g.opset_imports[""] = 1;
-  }
-  g.opset = g.opset_imports[""];
-  if (g.opset < kMinOpset || g.opset > kMaxOpset)
+  const bool uses_default_domain = std::any_of(m.graph().node().begin(), m.graph().node().end(), [](const auto& n) {
+    return n.domain().empty() || n.domain() == "ai.onnx";
+  });
+  if (!g.opset_imports.count("") && uses_default_domain)
+    throw Error(file + ": the model uses ONNX ops but imports no version of the default ONNX domain");
+  g.opset = g.opset_imports.count("") ? g.opset_imports[""] : 0;
+  if (uses_default_domain && (g.opset < kMinOpset || g.opset > kMaxOpset))
     throw UnsupportedError(file + ": default-domain opset " + std::to_string(g.opset) + " is not supported (" +
                            std::to_string(kMinOpset) + "–" + std::to_string(kMaxOpset) + " are)");
 
