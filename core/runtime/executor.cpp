@@ -98,8 +98,10 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
     auto it = feeds.find(vi.name);
     if (it == feeds.end()) throw Error("input '" + vi.name + "' was not given");
     check_input(vi, it->second);
-    slots[static_cast<size_t>(slot_of_.at(vi.name))] = it->second;
-    if (options.tap) options.tap(vi.name, it->second);
+    Tensor& slot = slots[static_cast<size_t>(slot_of_.at(vi.name))];
+    slot = it->second;
+    if (options.rewrite) options.rewrite(vi.name, slot);
+    if (options.tap) options.tap(vi.name, slot);
   }
   for (const auto& [name, t] : feeds)
     if (std::none_of(graph_.inputs.begin(), graph_.inputs.end(), [&](const ValueInfo& v) { return v.name == name; }))
@@ -128,6 +130,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
       if (s.out[k] < 0) continue;
       if (!outs[k].defined())
         throw Error(s.node->describe() + ": output '" + s.node->outputs[k] + "' was not produced");
+      if (options.rewrite) options.rewrite(s.node->outputs[k], outs[k]);
       if (options.tap) options.tap(s.node->outputs[k], outs[k]);
       slots[static_cast<size_t>(s.out[k])] = std::move(outs[k]);
     }
@@ -137,6 +140,21 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   std::map<std::string, Tensor> result;
   for (const auto& f : fetch) result[f] = slots[static_cast<size_t>(slot_of_.at(f))];
   return result;
+}
+
+std::map<std::string, ValueMeta> probe_values(const Executor& ex, const std::map<std::string, Tensor>& feeds) {
+  std::map<std::string, ValueMeta> meta;
+  for (const auto& [name, t] : ex.graph().initializers) meta[name] = {t.dtype(), t.shape()};
+  RunOptions o;
+  o.tap = [&](const std::string& name, const Tensor& t) { meta[name] = {t.dtype(), t.shape()}; };
+  ex.run(feeds, {}, o);
+  return meta;
+}
+
+std::map<std::string, DType> value_types(const std::map<std::string, ValueMeta>& meta) {
+  std::map<std::string, DType> r;
+  for (const auto& [k, v] : meta) r[k] = v.dtype;
+  return r;
 }
 
 }  // namespace qs

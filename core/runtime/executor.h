@@ -18,6 +18,10 @@ struct RunOptions {
   // order). When empty nothing is observed and nothing is kept longer than needed. A tap that copies the
   // Tensor (cheap, shared buffer) may keep it.
   std::function<void(const std::string& name, const Tensor& value)> tap;
+  // Replaces values as they are produced (graph inputs too), before taps and consumers see them: the
+  // fake-quant simulation quantizes activations here. It must assign a new Tensor to `value`, never write
+  // into the buffer it holds (which may be the caller's input or shared with another value).
+  std::function<void(const std::string& name, Tensor& value)> rewrite;
 };
 
 class Executor {
@@ -46,5 +50,14 @@ class Executor {
   std::vector<Tensor> constants_;  // by slot; undefined where the slot is computed
   size_t num_slots_ = 0;
 };
+
+// Element type and shape of every value for the given feeds, from one run (a dry run on zeros of the
+// right shapes will do).
+struct ValueMeta {
+  DType dtype = DType::Undefined;
+  Shape shape;
+};
+std::map<std::string, ValueMeta> probe_values(const Executor& ex, const std::map<std::string, Tensor>& feeds);
+std::map<std::string, DType> value_types(const std::map<std::string, ValueMeta>& meta);
 
 }  // namespace qs

@@ -1,0 +1,13 @@
+// quantscope-cli subcommands. Each `add_*` registers its subcommand and options on the app and sets the
+// callback that runs it. Errors are thrown as qs::Error; main() prints them and exits 1 (usage errors 2).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace qs::cli {
+
+void add_info(CLI::App& app);
+void add_run(CLI::App& app);
+void add_eval(CLI::App& app);
+
+}  // namespace qs::cli

@@ -1,0 +1,86 @@
+#include "app/cli/data_options.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/common/error.h"
+
+namespace qs::cli {
+
+void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required) {
+  auto* d = cmd->add_option("--data", o.data, "Images: IDX file (.gz ok), .npy, or a folder of PNG/JPEG (subfolders = classes)");
+  if (data_required) d->required();
+  cmd->add_option("--labels", o.labels, "Labels: IDX labels file or integer .npy");
+  cmd->add_option("--mean", o.mean, "Mean per channel (one value or one per channel), after scaling")->delimiter(',');
+  cmd->add_option("--std", o.stddev, "Std-dev per channel (one value or one per channel)")->delimiter(',');
+  cmd->add_option("--scale", o.scale, "Multiply source values by this first (default 1/255 for 8-bit data)");
+  cmd->add_option("--limit", o.limit, "Use only the first N samples");
+  cmd->add_option("--batch", o.batch, "Batch size")->check(CLI::PositiveNumber);
+  cmd->add_option("--resize", o.resize, "Resize images to HxW (bilinear) before anything else");
+  cmd->add_option("--resize-shorter", o.resize_shorter, "Resize the shorter side to N, then center crop");
+  cmd->add_flag("--center-crop", o.center_crop, "Center-crop images larger than the model's input");
+  cmd->add_flag("--bgr", o.bgr, "Feed channels in BGR order");
+  cmd->add_option("--npy-layout", o.layout, "Layout of a rank-4 .npy: auto, nchw or nhwc")
+      ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
+}
+
+std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
+  DataConfig c;
+  c.images = o.data;
+  c.labels = o.labels;
+  c.limit = o.limit;
+  c.npy_layout = o.layout == "nchw" ? NpyLayout::kNCHW : o.layout == "nhwc" ? NpyLayout::kNHWC : NpyLayout::kAuto;
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  const ValueInfo& in = g.inputs[0];
+  if (in.shape && in.shape->size() == 4) {
+    const auto& s = *in.shape;
+    c.pre.channels = s[1].known() ? s[1].value : 0;
+    c.pre.height = s[2].known() ? s[2].value : 0;
+    c.pre.width = s[3].known() ? s[3].value : 0;
+  } else if (in.shape && in.shape->size() != 4) {
+    throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
+                "; image data feeds rank-4 NCHW inputs only (use `run` with a .npy for other inputs)");
+  }
+  if (!o.mean.empty()) c.pre.mean = o.mean;
+  if (!o.stddev.empty()) c.pre.stddev = o.stddev;
+  if (o.scale > 0) c.pre.scale = o.scale;
+  if (!o.resize.empty()) {
+    const auto x = o.resize.find('x');
+    try {
+      if (x == std::string::npos) throw std::invalid_argument(o.resize);
+      c.pre.resize = ResizeMode::kStretch;
+      c.pre.resize_height = std::stoll(o.resize.substr(0, x));
+      c.pre.resize_width = std::stoll(o.resize.substr(x + 1));
+    } catch (const std::exception&) {
+      throw Error("--resize '" + o.resize + "': expected HxW, e.g. 224x224");
+    }
+  }
+  if (o.resize_shorter > 0) {
+    c.pre.resize = ResizeMode::kShorterSide;
+    c.pre.resize_shorter = o.resize_shorter;
+  }
+  c.pre.center_crop = o.center_crop || o.resize_shorter > 0;
+  c.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
+  return open_dataset(c);
+}
+
+ProgressFn terminal_progress(const std::string& label) {
+  if (!isatty(STDERR_FILENO)) return nullptr;
+  auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+  return [label, start](int64_t done, int64_t total) {
+    const double frac = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    const int width = 30, filled = static_cast<int>(frac * width);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
+    const double eta = frac > 0 ? secs / frac - secs : 0;
+    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld  %.0fs, ETA %.0fs ", label.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total),
+                 secs, eta);
+    if (done >= total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+    return true;
+  };
+}
+
+}  // namespace qs::cli
