@@ -1,0 +1,160 @@
+#include "core/data/dataset.h"
+
+#include <exception>
+#include <filesystem>
+
+#include "core/common/error.h"
+#include "core/common/parallel.h"
+#include "core/data/idx.h"
+#include "core/data/npy.h"
+#include "core/data/sources.h"
+
+namespace qs {
+
+namespace data_detail {
+
+std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += " x ";
+    s += std::to_string(dims[i]);
+  }
+  return s;
+}
+
+}  // namespace data_detail
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kNpyMagic[] = "\x93NUMPY";
+
+bool starts_with_npy(const std::string& head) { return head.compare(0, 6, kNpyMagic, 6) == 0; }
+
+// The first bytes of an IDX file: two zero bytes, a known type code, a non-zero dimension count.
+bool looks_like_idx(const std::string& head) {
+  if (head.size() < 4 || head[0] != 0 || head[1] != 0 || head[3] == 0) return false;
+  const auto t = static_cast<unsigned char>(head[2]);
+  return t == 0x08 || t == 0x09 || t == 0x0B || t == 0x0C || t == 0x0D || t == 0x0E;
+}
+
+void require_exists(const std::string& path, const char* what) {
+  if (path.empty()) throw Error(std::string("no ") + what + " path given");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file or directory");
+}
+
+std::unique_ptr<Dataset> open_source(const DataConfig& config) {
+  const std::string& path = config.images;
+  require_exists(path, "images");
+  if (fs::is_directory(path)) return data_detail::open_image_folder(path);
+  const std::string head = peek_file(path, 8);
+  if (starts_with_npy(head)) {
+    if (is_gzip_file(path))
+      throw UnsupportedError(path + ": gzip-compressed .npy files are not supported; decompress it");
+    return data_detail::open_npy_images(path, config.npy_layout);
+  }
+  if (looks_like_idx(head)) return data_detail::open_idx_images(path);
+  if (is_image_file_name(path)) return data_detail::open_image_file(path);
+  throw Error(path +
+              ": unrecognized data format (expected an IDX file, plain or .gz, a .npy array, a folder of "
+              "images, or a .png/.jpg/.jpeg/.bmp/.pgm/.ppm image)");
+}
+
+}  // namespace
+
+std::vector<int64_t> read_labels(const std::string& path) {
+  require_exists(path, "labels");
+  if (fs::is_directory(path))
+    throw Error(path +
+                ": a folder cannot be a labels file (class-subfolder labels come with a folder of images)");
+  const std::string head = peek_file(path, 8);
+  if (!starts_with_npy(head)) return read_idx_labels(path);  // reports a bad magic itself
+  if (is_gzip_file(path))
+    throw UnsupportedError(path + ": gzip-compressed .npy files are not supported; decompress it");
+  const Tensor t = read_npy(path);
+  switch (t.dtype()) {
+    case DType::Float32:
+    case DType::Float64:
+    case DType::Bool:
+      throw Error(path + ": labels must be integers; this .npy holds " + dtype_name(t.dtype()));
+    default:
+      break;
+  }
+  if (!(t.rank() == 1 || (t.rank() == 2 && t.dim(1) == 1)))
+    throw Error(path + ": labels must have shape (N) or (N, 1); this .npy has shape " + shape_str(t.shape()));
+  return t.to_vector<int64_t>();
+}
+
+std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
+  std::unique_ptr<Dataset> ds = open_source(config);
+  if (!config.labels.empty()) {
+    if (ds->has_labels_)
+      throw Error(config.labels + ": a labels file was given but " + config.images +
+                  " has class subfolders, which are its labels; give one or the other");
+    ds->labels_ = read_labels(config.labels);
+    ds->has_labels_ = true;
+  }
+  if (ds->has_labels_ && static_cast<int64_t>(ds->labels_.size()) != ds->count_)
+    throw Error(config.labels + ": has " + std::to_string(ds->labels_.size()) + " labels but " +
+                config.images + " has " + std::to_string(ds->count_) + " images");
+  ds->size_ = config.limit >= 0 ? std::min(config.limit, ds->count_) : ds->count_;
+  if (ds->has_labels_) ds->labels_.resize(static_cast<size_t>(ds->size_));
+  try {
+    ds->prep_ =
+        prepare_preprocess(config.pre, ds->src_channels_, ds->src_height_, ds->src_width_, ds->source_8bit_);
+  } catch (const Error& e) {
+    throw Error(config.images + ": " + e.what());
+  }
+  return ds;
+}
+
+Batch Dataset::read(int64_t begin, int64_t count) {
+  if (begin < 0 || count < 0 || begin + count > size_)
+    throw Error("dataset read of samples [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                ") is out of range (the dataset has " + std::to_string(size_) + ")");
+  std::vector<RawImage> raw;
+  read_raw(begin, count, raw);
+
+  Batch batch;
+  batch.images = Tensor(DType::Float32, {count, prep_.channels, prep_.height, prep_.width});
+  const int64_t sample = prep_.channels * prep_.height * prep_.width;
+  float* out = batch.images.data<float>();
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(count));
+  parallel_for(
+      0, count,
+      [&](int64_t k) {
+        try {
+          preprocess_image(raw[static_cast<size_t>(k)], prep_, out + k * sample, sample_name(begin + k));
+        } catch (...) {
+          errors[static_cast<size_t>(k)] = std::current_exception();
+        }
+      },
+      sample * 8);
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  if (has_labels_) batch.labels.assign(labels_.begin() + begin, labels_.begin() + begin + count);
+  return batch;
+}
+
+BatchReader::BatchReader(Dataset& dataset, int64_t batch_size, ProgressFn progress)
+    : ds_(dataset), batch_size_(batch_size), progress_(std::move(progress)) {
+  if (batch_size_ <= 0) throw Error("batch size must be positive, got " + std::to_string(batch_size));
+}
+
+bool BatchReader::next(Batch& batch) {
+  const int64_t total = ds_.size();
+  if (pos_ >= total) {
+    if (!finished_ && progress_) progress_(total, total);
+    finished_ = true;
+    return false;
+  }
+  if (progress_ && !progress_(pos_, total)) throw CancelledError();
+  const int64_t n = std::min(batch_size_, total - pos_);
+  batch = ds_.read(pos_, n);
+  pos_ += n;
+  return true;
+}
+
+}  // namespace qs

@@ -1,0 +1,126 @@
+// Datasets: images (+ optional labels) read from disk batch by batch and preprocessed into NCHW float32.
+//
+// Sources, detected by content (not by file name):
+//   - IDX (MNIST / Fashion-MNIST), plain or gzip: uint8 N × H × W images, 1 channel.
+//   - .npy: N × H × W (1 channel), or N × C × H × W / N × H × W × C (see NpyLayout); uint8, int8, int16,
+//     uint16, int32, uint32, int64, uint64, float32 or float64 values.
+//   - a folder of images (PNG, JPEG, BMP, PGM/PPM): with one subfolder per class, labels are the class
+//     indices in sorted subfolder-name order (as torchvision's ImageFolder: files found recursively in a
+//     class folder, ordered by directory then file name); a flat folder has no labels of its own. Files
+//     and folders whose name starts with '.' are ignored, and so are files that are not images.
+//   - a single image file: a dataset of one sample.
+// Labels: an IDX labels file (plain or gzip), a .npy of integers with shape (N) or (N, 1), or the class
+// subfolders of a folder source.
+//
+// Memory: nothing is held per sample except labels (and file names for folders). IDX and .npy data are
+// read from the file for each batch; images are decoded for each batch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/data/preprocess.h"
+#include "core/tensor/tensor.h"
+
+namespace qs {
+
+// How a rank-4 .npy array is laid out. kAuto picks NHWC when the last extent is 1, 3 or 4 and the second
+// is not, NCHW otherwise.
+enum class NpyLayout { kAuto, kNCHW, kNHWC };
+
+struct DataConfig {
+  std::string images;  // IDX file (.gz or not), .npy, folder of images or single image
+  std::string labels;  // optional: IDX labels file or integer .npy (not with a class-subfolder folder)
+  Preprocess pre;      // pre.channels/height/width: the model's input C, H, W
+  int64_t limit = -1;  // use only the first `limit` samples (-1: all)
+  NpyLayout npy_layout = NpyLayout::kAuto;
+};
+
+struct Batch {
+  Tensor images;                // float32 [B, C, H, W], preprocessed
+  std::vector<int64_t> labels;  // B labels, or empty when the dataset has none
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  // Samples available (after `limit`).
+  int64_t size() const { return size_; }
+  // Shape of the source's samples (for a folder: of its first image, alpha included in the count).
+  int64_t channels() const { return src_channels_; }
+  int64_t height() const { return src_height_; }
+  int64_t width() const { return src_width_; }
+  // Shape {C, H, W} of one preprocessed sample.
+  Shape sample_shape() const { return {prep_.channels, prep_.height, prep_.width}; }
+  const PreparedPreprocess& preprocess() const { return prep_; }
+
+  bool has_labels() const { return has_labels_; }
+  // The labels of samples [0, size()), empty without labels.
+  const std::vector<int64_t>& labels() const { return labels_; }
+  // Class names (subfolder names) of a class-folder source, indexed by label; empty otherwise.
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  // One line describing the source, e.g. "t10k-images-idx3-ubyte.gz: IDX uint8 10000 x 28 x 28 (gzip)".
+  const std::string& description() const { return description_; }
+  // A name for sample i in messages: its file path for folders, "path[i]" for array files.
+  virtual std::string sample_name(int64_t i) const = 0;
+
+  // Reads and preprocesses samples [begin, begin + count). Not thread-safe (sources keep a file position).
+  // Throws Error naming the file (and sample) on unreadable or inconsistent data.
+  Batch read(int64_t begin, int64_t count);
+
+ protected:
+  // Decodes samples [begin, begin + count) of the source, unscaled, into `out` (resized to count).
+  virtual void read_raw(int64_t begin, int64_t count, std::vector<RawImage>& out) = 0;
+
+  // Set by the source's constructor.
+  int64_t count_ = 0;  // samples in the source, before `limit`
+  int64_t src_channels_ = 0, src_height_ = 0, src_width_ = 0;
+  bool source_8bit_ = true;
+  bool has_labels_ = false;
+  std::vector<int64_t> labels_;
+  std::vector<std::string> class_names_;
+  std::string description_;
+
+ private:
+  friend std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
+  int64_t size_ = 0;
+  PreparedPreprocess prep_;
+};
+
+// Opens the images (and labels) of `config`, checks that they agree (label count = image count,
+// preprocessing consistent with the data), and returns the dataset. Throws Error naming the file and the
+// problem.
+std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
+
+// Reads a labels file: IDX labels (plain or gzip) or a .npy of integers of shape (N) or (N, 1).
+std::vector<int64_t> read_labels(const std::string& path);
+
+// Progress of a long read: called with (samples done, total); returning false cancels.
+using ProgressFn = std::function<bool(int64_t done, int64_t total)>;
+
+// Iterates a dataset in batches of `batch_size` (the last one may be smaller):
+//   BatchReader reader(*ds, 32, progress);
+//   Batch b;
+//   while (reader.next(b)) { ... }
+// `progress` is called before each batch with the samples done so far (a false return throws
+// CancelledError before any more is read) and once with (total, total) when the end is reached.
+class BatchReader {
+ public:
+  BatchReader(Dataset& dataset, int64_t batch_size, ProgressFn progress = nullptr);
+  // Fills `batch` with the next batch; false when every sample has been read.
+  bool next(Batch& batch);
+  int64_t done() const { return pos_; }
+
+ private:
+  Dataset& ds_;
+  int64_t batch_size_;
+  ProgressFn progress_;
+  int64_t pos_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace qs
