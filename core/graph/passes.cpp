@@ -22,6 +22,13 @@ void rename_uses(Graph& g, const std::string& from, const std::string& to) {
       if (in == from) in = to;
 }
 
+// `base`, or `base` with a numeric suffix, such that no initializer and no node output has that name.
+std::string fresh_value_name(const Graph& g, const std::string& base) {
+  std::string name = base;
+  for (int k = 1; g.is_initializer(name) || g.producer(name) >= 0; ++k) name = base + "_" + std::to_string(k);
+  return name;
+}
+
 // Ops whose value depends on something other than their inputs.
 bool is_nondeterministic(const Node& n) {
   return n.op_type.rfind("Random", 0) == 0 || n.op_type == "Multinomial" || n.op_type == "Bernoulli";
@@ -33,7 +40,8 @@ int remove_identity(Graph& g) {
   int removed = 0;
   for (size_t i = 0; i < g.nodes.size();) {
     Node& n = g.nodes[i];
-    bool removable = n.domain.empty() && (n.op_type == "Identity" || n.op_type == "Dropout") && n.has_input(0);
+    bool removable =
+        n.domain.empty() && (n.op_type == "Identity" || n.op_type == "Dropout") && n.has_input(0);
     if (removable && n.op_type == "Dropout") {
       // Inference-mode only: no mask output used and training_mode absent or a constant false.
       if (n.outputs.size() > 1 && !n.outputs[1].empty() &&
@@ -78,7 +86,7 @@ int fold_constants(Graph& g) {
       if (!in.empty() && !g.is_initializer(in)) all_const = false;
     // Shape of a value whose shape is fully known statically.
     std::optional<Shape> static_shape;
-    if (!all_const && n.op_type == "Shape" && n.has_input(0)) {
+    if (!all_const && n.op_type == "Shape" && n.domain.empty() && n.has_input(0)) {
       auto it = g.value_info.find(n.inputs[0]);
       if (it != g.value_info.end() && it->second.shape) {
         Shape s;
@@ -139,7 +147,7 @@ int fold_batchnorm(Graph& g) {
     const int p = g.producer(bn.inputs[0]);
     if (p < 0) continue;
     Node& prev = g.nodes[static_cast<size_t>(p)];
-    if (prev.op_type != "Conv" && prev.op_type != "Gemm") continue;
+    if ((prev.op_type != "Conv" && prev.op_type != "Gemm") || !prev.domain.empty()) continue;
     if (g.consumers(bn.inputs[0]).size() != 1 || is_graph_output(g, bn.inputs[0])) continue;
     const Tensor* gamma = g.initializer(bn.inputs[1]);
     const Tensor* beta = g.initializer(bn.inputs[2]);
@@ -148,7 +156,9 @@ int fold_batchnorm(Graph& g) {
     const Tensor* w = prev.has_input(1) ? g.initializer(prev.inputs[1]) : nullptr;
     const Tensor* b = prev.has_input(2) ? g.initializer(prev.inputs[2]) : nullptr;
     if (!gamma || !beta || !mean || !var || !w || (prev.has_input(2) && !b)) continue;
-    if (w->dtype() != DType::Float32 || gamma->dtype() != DType::Float32) continue;
+    bool all_float = !b || b->dtype() == DType::Float32;
+    for (const Tensor* t : {gamma, beta, mean, var, w}) all_float = all_float && t->dtype() == DType::Float32;
+    if (!all_float) continue;
     const int64_t c = gamma->numel();
     if (beta->numel() != c || mean->numel() != c || var->numel() != c) continue;
     const float eps = bn.attr_float("epsilon", 1e-5f);
@@ -161,7 +171,7 @@ int fold_batchnorm(Graph& g) {
     Tensor nw = w->clone();
     std::vector<float> nb(static_cast<size_t>(c), 0.f);
     if (prev.op_type == "Conv") {
-      if (w->rank() < 3 || w->dim(0) != c) continue;
+      if (w->rank() < 3 || w->dim(0) != c || (b && b->numel() != c)) continue;
       const int64_t per = w->numel() / c;
       for (int64_t k = 0; k < c; ++k)
         for (int64_t j = 0; j < per; ++j) nw.data<float>()[k * per + j] *= scale[k];
@@ -169,15 +179,16 @@ int fold_batchnorm(Graph& g) {
         const float b0 = b ? b->data<float>()[k] : 0.f;
         nb[k] = b0 * scale[k] + shift[k];
       }
-      if (b && b->numel() != c) continue;
     } else {  // Gemm: Y = alpha·A'·B' + beta·C with B' of shape [K, M]
       if (w->rank() != 2 || prev.attr_int("transA", 0) != 0) continue;
       const bool transB = prev.attr_int("transB", 0) != 0;
       const int64_t m = transB ? w->dim(0) : w->dim(1), kdim = transB ? w->dim(1) : w->dim(0);
       if (m != c) continue;
-      if (b && b->numel() != c && b->numel() != 1) continue;
+      // C must broadcast along rows only: a scalar, [M] or [1, M]. ([N, 1] or [N, M] vary per row.)
+      if (b && !(b->numel() == 1 || (b->numel() == c && b->dim(-1) == c))) continue;
       for (int64_t r = 0; r < kdim; ++r)
-        for (int64_t col = 0; col < m; ++col) nw.data<float>()[transB ? col * kdim + r : r * m + col] *= scale[col];
+        for (int64_t col = 0; col < m; ++col)
+          nw.data<float>()[transB ? col * kdim + r : r * m + col] *= scale[col];
       const float bcoef = prev.attr_float("beta", 1.f);
       for (int64_t k = 0; k < c; ++k) {
         const float b0 = b ? bcoef * b->data<float>()[b->numel() == 1 ? 0 : k] : 0.f;
@@ -185,9 +196,11 @@ int fold_batchnorm(Graph& g) {
       }
       prev.attrs["beta"] = Attribute::of_float(1.f);
     }
-    // New initializer names so shared weights (used elsewhere) are not changed.
-    const std::string wname = prev.inputs[1] + "_bnfold", bname = prev.name + "_bias_bnfold";
+    // New initializers, named after the (unique) node: a weight shared with other nodes stays as it is,
+    // and two folds into convs sharing one weight do not overwrite each other's result.
+    const std::string wname = fresh_value_name(g, prev.name + "_weight_bnfold");
     g.initializers[wname] = nw;
+    const std::string bname = fresh_value_name(g, prev.name + "_bias_bnfold");
     g.initializers[bname] = Tensor::from_vector<float>({c}, nb);
     prev.inputs[1] = wname;
     if (prev.inputs.size() < 3) prev.inputs.resize(3);

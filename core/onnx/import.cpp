@@ -30,8 +30,10 @@ std::vector<Dim> dims_of(const onnx::TypeProto& t, bool* has_shape) {
   if (!*has_shape) return dims;
   for (const auto& d : t.tensor_type().shape().dim()) {
     Dim x;
-    if (d.has_dim_value()) x.value = d.dim_value();
-    else if (d.has_dim_param()) x.param = d.dim_param();
+    if (d.has_dim_value())
+      x.value = d.dim_value();
+    else if (d.has_dim_param())
+      x.param = d.dim_param();
     dims.push_back(x);
   }
   return dims;
@@ -90,7 +92,8 @@ Attribute attribute_of(const onnx::AttributeProto& a, const std::string& base_di
   return r;
 }
 
-void apply_input_shapes(onnx::ModelProto& m, const std::map<std::string, Shape>& shapes, const std::string& file) {
+void apply_input_shapes(onnx::ModelProto& m, const std::map<std::string, Shape>& shapes,
+                        const std::string& file) {
   std::set<std::string> seen;
   for (auto& in : *m.mutable_graph()->mutable_input()) {
     auto it = shapes.find(in.name());
@@ -99,12 +102,14 @@ void apply_input_shapes(onnx::ModelProto& m, const std::map<std::string, Shape>&
     auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
     if (shape->dim_size() != 0 && shape->dim_size() != static_cast<int>(it->second.size()))
       throw Error(file + ": input '" + in.name() + "' has rank " + std::to_string(shape->dim_size()) +
-                  ", the given shape " + shape_str(it->second) + " has rank " + std::to_string(it->second.size()));
+                  ", the given shape " + shape_str(it->second) + " has rank " +
+                  std::to_string(it->second.size()));
     for (int i = 0; i < shape->dim_size(); ++i) {
       const auto& d = shape->dim(i);
       if (d.has_dim_value() && d.dim_value() != it->second[static_cast<size_t>(i)])
-        throw Error(file + ": input '" + in.name() + "' has fixed shape dimension " + std::to_string(i) + " = " +
-                    std::to_string(d.dim_value()) + ", the given shape " + shape_str(it->second) + " differs");
+        throw Error(file + ": input '" + in.name() + "' has fixed shape dimension " + std::to_string(i) +
+                    " = " + std::to_string(d.dim_value()) + ", the given shape " + shape_str(it->second) +
+                    " differs");
     }
     shape->clear_dim();
     for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
@@ -117,8 +122,9 @@ void apply_input_shapes(onnx::ModelProto& m, const std::map<std::string, Shape>&
 void check_supported(const Graph& g, const std::string& file) {
   std::vector<std::string> problems;
   for (const Node& n : g.nodes) {
-    KernelInit init{n, n.domain.empty() ? g.opset : (g.opset_imports.count(n.domain) ? g.opset_imports.at(n.domain) : 0),
-                    [&g](const std::string& v) { return g.initializer(v); }};
+    KernelInit init{
+        n, n.domain.empty() ? g.opset : (g.opset_imports.count(n.domain) ? g.opset_imports.at(n.domain) : 0),
+        [&g](const std::string& v) { return g.initializer(v); }};
     try {
       OpRegistry::instance().create(init);
     } catch (const Error& e) {
@@ -150,7 +156,9 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
   onnx::ModelProto m;
   if (bytes.empty()) throw Error(file + ": the file is empty");
   if (!m.ParseFromString(bytes))
-    throw Error(file + ": not a valid ONNX model (the protobuf could not be parsed; the file is truncated or corrupt)");
+    throw Error(
+        file +
+        ": not a valid ONNX model (the protobuf could not be parsed; the file is truncated or corrupt)");
   if (!m.has_graph()) throw Error(file + ": not a valid ONNX model (no graph)");
 
   Model model;
@@ -164,15 +172,16 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
     const std::string domain = op.domain() == "ai.onnx" ? "" : op.domain();
     g.opset_imports[domain] = op.version();
   }
-  const bool uses_default_domain = std::any_of(m.graph().node().begin(), m.graph().node().end(), [](const auto& n) {
-    return n.domain().empty() || n.domain() == "ai.onnx";
-  });
+  const bool uses_default_domain =
+      std::any_of(m.graph().node().begin(), m.graph().node().end(),
+                  [](const auto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; });
   if (!g.opset_imports.count("") && uses_default_domain)
     throw Error(file + ": the model uses ONNX ops but imports no version of the default ONNX domain");
   g.opset = g.opset_imports.count("") ? g.opset_imports[""] : 0;
   if (uses_default_domain && (g.opset < kMinOpset || g.opset > kMaxOpset))
-    throw UnsupportedError(file + ": default-domain opset " + std::to_string(g.opset) + " is not supported (" +
-                           std::to_string(kMinOpset) + "–" + std::to_string(kMaxOpset) + " are)");
+    throw UnsupportedError(file + ": default-domain opset " + std::to_string(g.opset) +
+                           " is not supported (" + std::to_string(kMinOpset) + "–" +
+                           std::to_string(kMaxOpset) + " are)");
 
   // ONNX's checker: findings are reported, not fatal — real exporters produce models it nags about; we
   // refuse only what cannot run, further below.
@@ -192,17 +201,20 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
 
   const auto& gp = m.graph();
   for (const auto& t : gp.initializer()) {
-    if (g.initializers.count(t.name())) throw Error(file + ": initializer '" + t.name() + "' is defined twice");
+    if (g.initializers.count(t.name()))
+      throw Error(file + ": initializer '" + t.name() + "' is defined twice");
     g.initializers.emplace(t.name(), onnx_io::from_proto(t, base_dir, file));
   }
-  if (gp.sparse_initializer_size() > 0) throw UnsupportedError(file + ": sparse initializers are not supported");
+  if (gp.sparse_initializer_size() > 0)
+    throw UnsupportedError(file + ": sparse initializers are not supported");
   for (const auto& in : gp.input()) {
     // Before IR 4 every initializer is also listed as an input; since then an input with an initializer
     // is an overridable default. Either way we treat it as the constant.
     if (g.initializers.count(in.name())) continue;
     ValueInfo vi = value_info_of(in);
     if (!in.type().has_tensor_type())
-      throw UnsupportedError(file + ": input '" + in.name() + "' is not a tensor (sequences/maps are not supported)");
+      throw UnsupportedError(file + ": input '" + in.name() +
+                             "' is not a tensor (sequences/maps are not supported)");
     g.inputs.push_back(std::move(vi));
   }
   for (const auto& out : gp.output()) g.outputs.push_back(value_info_of(out));
@@ -210,22 +222,33 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
   for (const auto& v : gp.input()) g.value_info.emplace(v.name(), value_info_of(v));
   for (const auto& v : gp.output()) g.value_info.emplace(v.name(), value_info_of(v));
 
+  // Node names identify nodes in every message and plan, so each must be unique: an unnamed node gets
+  // "<op>_<index>", a repeated name gets "_<index>" appended, avoiding every name given in the file.
   std::set<std::string> names;
+  for (const auto& np : gp.node()) names.insert(np.name());
+  std::set<std::string> taken;
   int index = 0;
   for (const auto& np : gp.node()) {
     Node n;
     n.op_type = np.op_type();
     n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
     n.name = np.name();
-    if (n.name.empty() || names.count(n.name)) n.name = (n.name.empty() ? n.op_type : n.name) + "_" + std::to_string(index);
-    names.insert(n.name);
+    if (n.name.empty() || taken.count(n.name)) {
+      const std::string base = (n.name.empty() ? n.op_type : n.name) + "_" + std::to_string(index);
+      n.name = base;
+      for (int k = 1; names.count(n.name) || taken.count(n.name); ++k)
+        n.name = base + "_" + std::to_string(k);
+    }
+    taken.insert(n.name);
     ++index;
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     for (const auto& a : np.attribute()) {
       if (!a.ref_attr_name().empty())
-        throw UnsupportedError(file + ": " + n.describe() + ": attribute '" + a.name() + "' refers to a function attribute");
-      n.attrs[a.name()] = attribute_of(a, base_dir, file + ": " + n.describe() + " attribute '" + a.name() + "'");
+        throw UnsupportedError(file + ": " + n.describe() + ": attribute '" + a.name() +
+                               "' refers to a function attribute");
+      n.attrs[a.name()] =
+          attribute_of(a, base_dir, file + ": " + n.describe() + " attribute '" + a.name() + "'");
     }
     g.nodes.push_back(std::move(n));
   }
@@ -239,8 +262,10 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
     if (g.producer(o.name) < 0 && !g.is_initializer(o.name) &&
         std::none_of(g.inputs.begin(), g.inputs.end(), [&](const ValueInfo& v) { return v.name == o.name; }))
       throw Error(file + ": graph output '" + o.name + "' is produced by no node");
+  // dtype_size() == 0: a type a Tensor cannot hold (bfloat16, complex, ...), which dtype_supported() lets
+  // through; without this such an input fails at run time with a confusing type mismatch.
   for (const auto& in : g.inputs)
-    if (in.dtype != DType::Undefined && !dtype_supported(in.dtype))
+    if (in.dtype != DType::Undefined && (!dtype_supported(in.dtype) || dtype_size(in.dtype) == 0))
       throw UnsupportedError(file + ": input '" + in.name + "' has unsupported type " + dtype_name(in.dtype));
 
   try {
