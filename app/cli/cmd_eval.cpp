@@ -6,6 +6,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/data_options.h"
 #include "app/cli/options.h"
+#include "core/quant/calibrate.h"
+#include "core/quant/simulate.h"
 #include "core/runtime/executor.h"
 
 namespace qs::cli {
@@ -17,6 +19,8 @@ struct EvalOptions {
   DataOptions data;
   bool json = false;
   int threads = 0;
+  std::string plan;
+  std::string engine;  // float | sim (default: sim with a plan, float without)
 };
 
 // Index of the largest of `n` logits (first one on ties, as numpy's argmax).
@@ -30,33 +34,56 @@ int64_t argmax(const float* p, int64_t n) {
 void run_eval(const EvalOptions& o) {
   apply_threads(o.threads);
   Model m = load_for_cli(o.model, {}, !o.json);
-  Executor ex(std::move(m.graph));
+  const std::string engine = o.engine.empty() ? (o.plan.empty() ? "float" : "sim") : o.engine;
+  if (engine != "float" && o.plan.empty()) throw Error("--engine " + engine + " needs --plan");
+  Executor ex(m.graph);
   auto ds = open_data(o.data, ex.graph());
   if (!ds->has_labels()) throw Error(o.data.data + ": no labels (give --labels, or a folder with class subfolders)");
+  std::unique_ptr<SimulatedModel> sim;
+  if (engine == "sim") {
+    const QuantPlan plan = load_plan(o.plan);
+    const QuantPoints points = quant_points_for(m.graph, ds->sample_shape());
+    validate_plan(plan, m.graph, points);
+    sim = std::make_unique<SimulatedModel>(m.graph, plan, points);
+  } else if (engine != "float") {
+    throw Error("--engine " + engine + " is not available (float, sim)");
+  }
   const auto t0 = std::chrono::steady_clock::now();
   BatchReader reader(*ds, o.data.batch, o.json ? nullptr : terminal_progress("eval"));
   Batch b;
-  int64_t correct = 0, count = 0;
+  int64_t correct = 0, count = 0, agree = 0, float_correct = 0;
   while (reader.next(b)) {
-    const Tensor y = ex.run({b.images})[0];
+    const Tensor yf = ex.run({b.images})[0];
+    const Tensor y = sim ? sim->run({b.images})[0] : yf;
     if (y.dtype() != DType::Float32 || y.rank() != 2 || y.dim(0) != b.images.dim(0))
       throw Error(o.model + ": output '" + ex.graph().outputs[0].name + "' is " + y.str() +
                   "; eval needs float32 [batch, classes] scores");
     const int64_t classes = y.dim(1);
     for (int64_t i = 0; i < y.dim(0); ++i) {
-      correct += argmax(y.data<float>() + i * classes, classes) == b.labels[static_cast<size_t>(i)];
+      const int64_t label = b.labels[static_cast<size_t>(i)];
+      const int64_t pq = argmax(y.data<float>() + i * classes, classes);
+      const int64_t pf = argmax(yf.data<float>() + i * classes, classes);
+      correct += pq == label;
+      float_correct += pf == label;
+      agree += pq == pf;
       ++count;
     }
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double top1 = count ? static_cast<double>(correct) / static_cast<double>(count) : 0.0;
+  auto frac = [&](int64_t k) { return count ? static_cast<double>(k) / static_cast<double>(count) : 0.0; };
   if (o.json) {
-    nlohmann::json j{{"model", o.model}, {"engine", "float"}, {"top1", top1}, {"correct", correct},
+    nlohmann::json j{{"model", o.model}, {"engine", engine}, {"top1", frac(correct)}, {"correct", correct},
                      {"count", count}, {"seconds", secs}, {"data", ds->description()}};
+    if (sim) {
+      j["plan"] = o.plan;
+      j["agreement"] = frac(agree);
+      j["float_top1"] = frac(float_correct);
+    }
     std::cout << j.dump() << "\n";
   } else {
-    std::printf("top-1: %.4f (%lld / %lld) in %.2f s\n", top1, static_cast<long long>(correct),
-                static_cast<long long>(count), secs);
+    std::printf("top-1 (%s): %.4f (%lld / %lld) in %.2f s\n", engine.c_str(), frac(correct),
+                static_cast<long long>(correct), static_cast<long long>(count), secs);
+    if (sim) std::printf("float top-1: %.4f, top-1 agreement with float: %.4f\n", frac(float_correct), frac(agree));
   }
 }
 
@@ -69,6 +96,9 @@ void add_eval(CLI::App& app) {
   add_data_options(c, o->data);
   c->add_flag("--json", o->json, "Print one JSON object");
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
+  c->add_option("--plan", o->plan, "Quantization plan (from `quantize`) to evaluate");
+  c->add_option("--engine", o->engine, "float, or sim (fake-quantized simulation of the plan)")
+      ->check(CLI::IsMember({"float", "sim"}));
   c->callback([o] { run_eval(*o); });
 }
 

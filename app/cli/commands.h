@@ -9,5 +9,7 @@ namespace qs::cli {
 void add_info(CLI::App& app);
 void add_run(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_quantize(CLI::App& app);
+void add_analyze(CLI::App& app);
 
 }  // namespace qs::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   qs::cli::add_info(app);
   qs::cli::add_run(app);
   qs::cli::add_eval(app);
+  qs::cli::add_quantize(app);
+  qs::cli::add_analyze(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

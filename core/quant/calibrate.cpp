@@ -1,0 +1,104 @@
+#include "core/quant/calibrate.h"
+
+#include <map>
+#include <memory>
+
+#include "core/runtime/executor.h"
+#include "core/quant/weight_range.h"
+
+namespace qs {
+
+QuantSpec weight_spec(const CalibrationOptions& o, int axis) {
+  QuantSpec s;
+  s.bits = o.weight_bits == 32 ? 8 : o.weight_bits;
+  s.symmetric = true;
+  s.is_signed = true;
+  s.axis = o.per_channel ? axis : -1;
+  return s;
+}
+
+QuantSpec activation_spec(const CalibrationOptions& o) {
+  QuantSpec s;
+  s.bits = o.act_bits == 32 ? 8 : o.act_bits;
+  s.symmetric = s.bits == 16;
+  s.is_signed = s.bits == 16 ? true : o.act_signed;
+  s.axis = -1;
+  return s;
+}
+
+QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape) {
+  Executor ex(g);
+  std::map<std::string, Tensor> feeds;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const auto& in = g.inputs[i];
+    Shape s = sample_shape;
+    s.insert(s.begin(), 1);
+    if (i > 0 || (in.shape && in.shape->size() != s.size()))
+      throw UnsupportedError("input '" + in.name + "': calibration feeds models with one image input [N, C, H, W]");
+    feeds[in.name] = Tensor::zeros(in.dtype == DType::Undefined ? DType::Float32 : in.dtype, s);
+  }
+  return find_quant_points(g, value_types(probe_values(ex, feeds)));
+}
+
+QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) {
+  if (o.weight_bits != 32 && !weight_bits_allowed(o.weight_bits))
+    throw Error("weight bits " + std::to_string(o.weight_bits) + " is not allowed (2–8, or 32 for float)");
+  if (o.act_bits != 32 && !activation_bits_allowed(o.act_bits))
+    throw Error("activation bits " + std::to_string(o.act_bits) + " is not allowed (4–8 or 16, or 32 for float)");
+  if (data.size() == 0) throw Error("the calibration data set is empty");
+
+  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  QuantPlan plan;
+  for (const auto& w : points.weights) {
+    PlanEntry e;
+    e.tensor = w.tensor;
+    e.kind = TensorKind::Weight;
+    e.layer = w.layer;
+    e.op_type = w.op_type;
+    e.quantize = o.weight_bits != 32;
+    e.spec = weight_spec(o, w.axis);
+    e.method = o.weight_method;
+    const ChannelRanges r = weight_range(*g.initializer(w.tensor), e.spec, o.weight_method);
+    e.lo = r.lo;
+    e.hi = r.hi;
+    e.params = params_from_range(e.spec, e.lo, e.hi);
+    plan.entries.push_back(std::move(e));
+  }
+
+  // Activations: one observer per point, fed by a tap on the float model.
+  const QuantSpec aspec = activation_spec(o);
+  std::map<std::string, std::unique_ptr<Observer>> observers;
+  for (const auto& a : points.activations) observers[a.tensor] = make_observer(o.act_method, aspec, o.observer);
+  Executor ex(g);
+  RunOptions ro;
+  ro.tap = [&](const std::string& name, const Tensor& t) {
+    auto it = observers.find(name);
+    if (it != observers.end()) it->second->observe(t);
+  };
+  const int64_t n = o.calib_count > 0 ? std::min(o.calib_count, data.size()) : data.size();
+  for (int64_t begin = 0; begin < n; begin += o.batch) {
+    if (o.progress && !o.progress(begin, n)) throw CancelledError();
+    Batch b = data.read(begin, std::min(o.batch, n - begin));
+    ex.run({b.images}, ro);
+  }
+  if (o.progress) o.progress(n, n);
+
+  for (const auto& a : points.activations) {
+    PlanEntry e;
+    e.tensor = a.tensor;
+    e.kind = TensorKind::Activation;
+    e.layer = a.producer;
+    e.op_type = a.op_type;
+    e.quantize = o.act_bits != 32;
+    e.spec = aspec;
+    e.method = o.act_method;
+    const Range r = observers.at(a.tensor)->range();
+    e.lo = {r.lo};
+    e.hi = {r.hi};
+    e.params = params_from_range(e.spec, e.lo, e.hi);
+    plan.entries.push_back(std::move(e));
+  }
+  return plan;
+}
+
+}  // namespace qs
