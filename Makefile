@@ -10,7 +10,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config \
   libeigen3-dev libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata \
   zlib1g-dev nlohmann-json3-dev libcli11-dev libstb-dev coinor-libcbc-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
-  qt6-base-dev qt6-charts-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libgl-dev
+  qt6-base-dev qt6-charts-dev qt6-tools-dev qt6-tools-dev-tools qt6-l10n-tools libqt6opengl6-dev libgl-dev
 
 .PHONY: all deps configure build run test test-asan bench clean format
 

@@ -208,6 +208,8 @@ def main():
         "input": {"name": "input", "shape": ["batch", 1, 28, 28]},
         "output": {"name": "logits", "shape": ["batch", 10]},
         "params": params,
+        # What the ONNX file holds: BN's scale and shift are folded into the convs by the exporter.
+        "onnx_params": int(sum(int(np.prod(t.dims)) for t in m.graph.initializer)),
         "preprocessing": {"scale": SCALE, "mean": MEAN, "std": STD,
                           "formula": "x = (pixel * scale - mean) / std"},
         "float_top1_test500": acc_test500,

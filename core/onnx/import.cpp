@@ -262,11 +262,12 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
     if (g.producer(o.name) < 0 && !g.is_initializer(o.name) &&
         std::none_of(g.inputs.begin(), g.inputs.end(), [&](const ValueInfo& v) { return v.name == o.name; }))
       throw Error(file + ": graph output '" + o.name + "' is produced by no node");
-  // dtype_size() == 0: a type a Tensor cannot hold (bfloat16, complex, ...), which dtype_supported() lets
-  // through; without this such an input fails at run time with a confusing type mismatch.
+  // Without this an input of a type a Tensor cannot hold (bfloat16, complex, ...) fails at run time with a
+  // confusing type mismatch.
   for (const auto& in : g.inputs)
-    if (in.dtype != DType::Undefined && (!dtype_supported(in.dtype) || dtype_size(in.dtype) == 0))
-      throw UnsupportedError(file + ": input '" + in.name + "' has unsupported type " + dtype_name(in.dtype));
+    if (in.dtype != DType::Undefined && !dtype_supported(in.dtype))
+      throw UnsupportedError(file + ": input '" + in.name + "' has unsupported type " + dtype_name(in.dtype) +
+                             " (supported: " + supported_dtype_names() + ")");
 
   try {
     if (options.remove_identity) remove_identity(g);

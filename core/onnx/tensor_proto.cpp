@@ -63,7 +63,9 @@ Tensor from_proto(const onnx::TensorProto& p, const std::string& base_dir, const
   const std::string what = ctx + ": tensor '" + p.name() + "'";
   const auto dt = static_cast<DType>(p.data_type());
   if (p.has_segment()) throw UnsupportedError(what + ": segmented tensors are not supported");
-  if (!dtype_supported(dt)) throw UnsupportedError(what + ": data type " + dtype_name(dt) + " is not supported");
+  if (!dtype_supported(dt))
+    throw UnsupportedError(what + ": data type " + dtype_name(dt) + " is not supported (supported: " +
+                           supported_dtype_names() + ")");
   Shape shape(p.dims().begin(), p.dims().end());
   for (int64_t d : shape)
     if (d < 0) throw Error(what + ": negative dimension in " + shape_str(shape));

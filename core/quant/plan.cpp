@@ -51,6 +51,7 @@ std::string plan_to_json(const QuantPlan& plan) {
   j["format"] = "quantscope-plan";
   j["version"] = QuantPlan::kVersion;
   j["model"] = plan.model;
+  if (!plan.weights_model.empty()) j["weights_model"] = plan.weights_model;
   j["entries"] = json::array();
   for (const auto& e : plan.entries) {
     j["entries"].push_back({{"tensor", e.tensor},
@@ -86,6 +87,7 @@ QuantPlan plan_from_json(const std::string& text, const std::string& source) {
                 std::to_string(QuantPlan::kVersion) + ")");
   QuantPlan p;
   p.model = j.value("model", "");
+  p.weights_model = j.value("weights_model", "");
   if (!j.contains("entries") || !j["entries"].is_array()) throw Error(source + ": \"entries\" should be a list");
   std::set<std::string> seen;
   int index = 0;
@@ -177,6 +179,11 @@ void validate_plan(const QuantPlan& plan, const Graph& g, const QuantPoints& poi
       const Tensor& w = *g.initializer(e.tensor);
       if (e.spec.axis >= w.rank())
         throw Error(at + ": axis " + std::to_string(e.spec.axis) + " is out of range for weight " + w.str());
+      // Per-channel grids follow the layer's output channels: any other axis would give the integer
+      // engine a scale that varies along the reduction, which no requantization can express.
+      if (e.spec.axis >= 0 && e.spec.axis != it->second->axis)
+        throw Error(at + ": axis " + std::to_string(e.spec.axis) + " is not the output-channel axis of " +
+                    it->second->op_type + " '" + e.layer + "' (" + std::to_string(it->second->axis) + ")");
       const int64_t ch = e.spec.axis < 0 ? 1 : w.dim(e.spec.axis);
       if (static_cast<int64_t>(e.lo.size()) != ch)
         throw Error(at + ": " + std::to_string(e.lo.size()) + " ranges, the weight " + w.str() + " has " +

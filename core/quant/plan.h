@@ -33,6 +33,9 @@ struct QuantPlan {
   static constexpr int kVersion = 1;
   std::string model;                // the model's file name when the plan was made (informational)
   std::vector<PlanEntry> entries;   // weights and activations in topological order
+  // Optional: an ONNX model (path relative to the plan's folder) holding the weights the plan applies to,
+  // when an algorithm (OBQ, GPTQ, pruning) changed them; "" means the model's own weights.
+  std::string weights_model;
 
   PlanEntry* find(const std::string& tensor);
   const PlanEntry* find(const std::string& tensor) const;

@@ -38,10 +38,20 @@ class Executor {
   // whose type or shape does not fit the model, or the node whose computation failed.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, const RunOptions& options = {}) const;
   // Feeds by name; returns the requested values (graph outputs or any intermediate value, by name).
+  //
+  // A model exported with a fixed batch size B (every input's first dimension B, common with batch 1) is
+  // run on any number of samples n: the feeds are cut into chunks of B along dimension 0, the last one
+  // padded by repeating its last sample, and the fetched values whose first dimension is B are joined
+  // back to n rows (values without a batch dimension come from the first chunk). Taps and rewrites see
+  // each chunk, padding included.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, const std::vector<std::string>& fetch,
                                     const RunOptions& options = {}) const;
+  // The fixed batch size of the model's inputs, or 0 when it is free (or the inputs disagree).
+  int64_t fixed_batch() const { return fixed_batch_; }
 
  private:
+  std::map<std::string, Tensor> run_once(const std::map<std::string, Tensor>& feeds,
+                                         const std::vector<std::string>& fetch, const RunOptions& options) const;
   struct Step;
   void check_input(const ValueInfo& vi, const Tensor& t) const;
   Graph graph_;
@@ -49,6 +59,7 @@ class Executor {
   std::map<std::string, int> slot_of_;
   std::vector<Tensor> constants_;  // by slot; undefined where the slot is computed
   size_t num_slots_ = 0;
+  int64_t fixed_batch_ = 0;
 };
 
 // Element type and shape of every value for the given feeds, from one run (a dry run on zeros of the

@@ -25,7 +25,20 @@ size_t dtype_size(DType t) {
   }
 }
 
-bool dtype_supported(DType t) { return t != DType::Undefined && t != DType::String && t != DType::Float16; }
+bool dtype_supported(DType t) {
+  return t != DType::Undefined && t != DType::String && t != DType::Float16 && dtype_size(t) != 0;
+}
+
+std::string supported_dtype_names() {
+  std::string out;
+  for (int v = 0; v <= static_cast<int>(DType::UInt64); ++v) {
+    const auto t = static_cast<DType>(v);
+    if (!dtype_supported(t)) continue;
+    if (!out.empty()) out += ", ";
+    out += dtype_name(t);
+  }
+  return out;
+}
 
 std::string dtype_name(DType t) {
   switch (t) {

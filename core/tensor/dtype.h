@@ -31,6 +31,8 @@ size_t dtype_size(DType t);
 std::string dtype_name(DType t);
 // True for the types a Tensor can hold.
 bool dtype_supported(DType t);
+// The names of the types a Tensor can hold, for error messages ("float32, float64, ...").
+std::string supported_dtype_names();
 
 template <typename T>
 struct DTypeOf;

@@ -1,0 +1,178 @@
+// End-to-end tests of quantscope-cli: the binary is run as a user runs it, and its exit status, stderr
+// and outputs are checked against references that do not come from QuantScope (the demo's PyTorch
+// accuracy and parameter count in resources/demo/demo.json, numpy outputs of the fixtures).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "core/data/npy.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string kCli = QS_CLI_PATH;
+const fs::path kDemo = fs::path(QS_RESOURCES) / "demo";
+const fs::path kFixtures = fs::path(QS_TEST_FIXTURES) / "onnx";
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A scratch folder per test, removed afterwards.
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("qs_cli_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  Result run(const std::string& args) {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
+    const std::string cmd = "'" + kCli + "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int raw = std::system(cmd.c_str());
+    Result r;
+    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  std::string demo_data(const std::string& split) const {
+    return "--data '" + (kDemo / (split + "-images-idx3-ubyte.gz")).string() + "' --labels '" +
+           (kDemo / (split + "-labels-idx1-ubyte.gz")).string() + "' --mean 0.5 --std 0.5";
+  }
+  std::string demo_model() const { return "'" + (kDemo / "mnist_demo.onnx").string() + "'"; }
+
+  fs::path dir_;
+};
+
+json demo_facts() { return json::parse(slurp(kDemo / "demo.json")); }
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("").status, 2);
+  EXPECT_EQ(run("eval").status, 2);  // model and --data are required
+  EXPECT_EQ(run("info " + demo_model() + " --no-such-option").status, 2);
+  EXPECT_EQ(run("quantize " + demo_model() + " " + demo_data("calib") + " --out x.json --weight-bits 9").status, 2);
+  EXPECT_EQ(run("--version").status, 0);
+}
+
+TEST_F(Cli, InfoCountsTheParametersTheOnnxFileHolds) {
+  const Result r = run("info " + demo_model() + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j.at("params").get<int64_t>(), demo_facts().at("onnx_params").get<int64_t>());
+  EXPECT_GT(j.at("weight_params").get<int64_t>(), 0);
+  EXPECT_LE(j.at("weight_params").get<int64_t>(), j.at("params").get<int64_t>());
+}
+
+TEST_F(Cli, EvalReproducesTheDemoAccuracyMeasuredByPyTorch) {
+  const Result r = run("eval " + demo_model() + " " + demo_data("test") + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j.at("count").get<int64_t>(), 500);
+  EXPECT_NEAR(j.at("top1").get<double>(), demo_facts().at("float_top1_test500").get<double>(), 1e-9);
+  EXPECT_GE(j.at("seconds").get<double>(), 0.0);
+}
+
+TEST_F(Cli, RunMatchesTheNumpyReference) {
+  const fs::path y = dir_ / "y.npy";
+  const Result r = run("run '" + (kFixtures / "valid.onnx").string() + "' --input '" +
+                       (kFixtures / "valid_input.npy").string() + "' --output '" + y.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const qs::Tensor got = qs::read_npy(y.string());
+  const qs::Tensor want = qs::read_npy((kFixtures / "valid_output.npy").string());
+  ASSERT_EQ(got.shape(), want.shape());
+  const float* g = got.data<float>();
+  const float* w = want.data<float>();
+  for (int64_t i = 0; i < want.numel(); ++i) EXPECT_NEAR(g[i], w[i], 1e-5) << "element " << i;
+}
+
+TEST_F(Cli, BadInputNamesTheFileOrNodeAndExitsOne) {
+  Result r = run("eval '" + (dir_ / "missing.onnx").string() + "' " + demo_data("test"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("missing.onnx"), std::string::npos) << r.err;
+
+  r = run("info '" + (kFixtures / "truncated.onnx").string() + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("truncated.onnx"), std::string::npos) << r.err;
+
+  r = run("info '" + (kFixtures / "unsupported.onnx").string() + "'");
+  EXPECT_EQ(r.status, 1);
+  for (const char* node : {"bad_conv", "custom_foo", "nms"}) EXPECT_NE(r.err.find(node), std::string::npos) << r.err;
+
+  r = run("eval " + demo_model() + " --data '" + (kDemo / "nothing.gz").string() + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("nothing.gz"), std::string::npos) << r.err;
+}
+
+// quantize → eval --engine sim → analyze on the demo, and a hand-broken plan refused naming its entry.
+TEST_F(Cli, QuantizeSimulateAnalyze) {
+  const fs::path plan = dir_ / "plan.json";
+  Result r = run("quantize " + demo_model() + " " + demo_data("calib") + " --out '" + plan.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json p = json::parse(slurp(plan));
+  EXPECT_EQ(p.at("format"), "quantscope-plan");
+  EXPECT_EQ(p.at("version"), 1);
+  int weights = 0, acts = 0;
+  for (const auto& e : p.at("entries")) (e.at("kind") == "weight" ? weights : acts) += 1;
+  EXPECT_EQ(weights, 6);  // 4 Conv + 2 Gemm in the demo
+  EXPECT_GT(acts, 0);
+
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + plan.string() + "' --engine sim --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json e = json::parse(r.out);
+  // W8A8 on a small CNN: the prediction almost never changes (a property of 8-bit PTQ on such models; a
+  // broken simulation — wrong scale, zero point or rounding — drops agreement far below this).
+  EXPECT_GE(e.at("agreement").get<double>(), 0.98);
+  EXPECT_NEAR(e.at("float_top1").get<double>(), demo_facts().at("float_top1_test500").get<double>(), 1e-9);
+  EXPECT_NEAR(e.at("top1").get<double>(), e.at("float_top1").get<double>(), 0.02);
+
+  const fs::path report = dir_ / "report.json";
+  r = run("analyze " + demo_model() + " " + demo_data("calib") + " --plan '" + plan.string() + "' --report '" +
+          report.string() + "' --count 64 --quiet");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json rep = json::parse(slurp(report));
+  EXPECT_EQ(rep.at("format"), "quantscope-report");
+  EXPECT_EQ(rep.at("tensors").size(), p.at("entries").size());
+
+  // Break one entry: bits 9 is not allowed.
+  json bad = p;
+  bad["entries"][1]["bits"] = 9;
+  const fs::path bad_plan = dir_ / "bad.json";
+  std::ofstream(bad_plan) << bad.dump();
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + bad_plan.string() + "' --engine sim");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(p["entries"][1]["tensor"].get<std::string>()), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, ActBits32KeepsActivationsInFloat) {
+  const fs::path plan = dir_ / "w8.json";
+  const Result r = run("quantize " + demo_model() + " " + demo_data("calib") + " --act-bits 32 --out '" +
+                       plan.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json p = json::parse(slurp(plan));
+  for (const auto& e : p.at("entries"))
+    EXPECT_EQ(e.at("quantize").get<bool>(), e.at("kind") == "weight") << e.at("tensor");
+}
+
+}  // namespace
