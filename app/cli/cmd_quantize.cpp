@@ -1,11 +1,23 @@
 // `quantize MODEL --data DATA --out PLAN.json [--weight-bits B] [--act-bits B] [--per-channel|--per-tensor]
-//   [--method minmax|ema|percentile|mse|kl] [--weight-method minmax|mse] [--calib-count N]`
+//   [--method minmax|ema|percentile|mse|kl] [--weight-method minmax|mse] [--calib-count N]
+//   [--algo rtn|obq|gptq [--damp L] [--block B] [--act-order] [--group G] [--no-sequential]
+//    [--model-out W.onnx] [--report R.json]]`
+//
+// With --algo obq|gptq the weights are tuned on the plan's grid (core/algo/obc) and written as an ONNX
+// model (--model-out, default: the plan's path with .onnx); the plan's "weights_model" names it, so
+// `eval MODEL --plan PLAN.json` evaluates the tuned weights.
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 
 #include "app/cli/commands.h"
 #include "app/cli/data_options.h"
+#include "app/cli/obc_report.h"
 #include "app/cli/options.h"
+#include "core/algo/obc/weights_model.h"
+#include "core/onnx/save.h"
 #include "core/quant/calibrate.h"
 
 namespace qs::cli {
@@ -20,7 +32,40 @@ struct QuantizeOptions {
   bool per_channel = false;  // the default; the flag exists so scripts can say it
   bool act_unsigned = false;
   int threads = 0;
+  std::string algo = "rtn";
+  obc::CompressOptions obc;
+  std::string model_out, report;
 };
+
+// Runs OBQ/GPTQ on the calibrated plan's grid and writes the tuned weights next to the plan.
+void tune_weights(QuantizeOptions& o, const Model& m, Dataset& ds, QuantPlan& plan) {
+  o.obc.quant = obc::parse_quant_algo(o.algo);
+  o.obc.calib_count = o.calib.calib_count;
+  o.obc.batch = o.data.batch;
+  o.obc.progress = terminal_compress_progress(o.algo);
+  if (o.model_out.empty()) o.model_out = replace_extension(o.out, ".onnx");
+  std::error_code ec;
+  if (std::filesystem::equivalent(o.model_out, o.model, ec))
+    throw Error("--model-out " + o.model_out +
+                " is the input model; write the tuned weights to another file");
+  if (o.calib.weight_bits == 32)
+    throw Error("--algo " + o.algo + " needs quantized weights (--weight-bits 2..8)");
+  obc::CompressResult r = obc::compress_model(m.graph, ds, plan, o.obc);
+  if (isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+  print_layer_reports(r, "rtn");
+  save_model(r.graph, o.model, o.model_out);
+  plan = r.plan;
+  plan.weights_model = obc::weights_model_reference(o.model_out, o.out);
+  if (!o.report.empty()) {
+    nlohmann::json j{{"model", o.model},
+                     {"algo", o.algo},
+                     {"weights_model", o.model_out},
+                     {"seconds", r.seconds},
+                     {"layers", layer_reports_json(r)}};
+    write_json_file(j, o.report);
+  }
+  std::cerr << "wrote " << o.model_out << " (tuned weights)\n";
+}
 
 void run_quantize(QuantizeOptions o) {
   apply_threads(o.threads);
@@ -33,6 +78,7 @@ void run_quantize(QuantizeOptions o) {
   const auto t0 = std::chrono::steady_clock::now();
   QuantPlan plan = calibrate(m.graph, *ds, o.calib);
   plan.model = o.model;
+  if (o.algo != "rtn") tune_weights(o, m, *ds, plan);
   save_plan(plan, o.out);
   int w = 0, a = 0;
   for (const auto& e : plan.entries) (e.kind == TensorKind::Weight ? w : a) += e.quantize;
@@ -62,6 +108,20 @@ void add_quantize(CLI::App& app) {
       ->check(CLI::IsMember({"minmax", "mse"}));
   c->add_option("--calib-count", o->calib.calib_count, "Calibration samples (the first N)");
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
+  c->add_option("--algo", o->algo,
+                "Weight rounding: rtn (round to nearest), obq or gptq (second-order, tuned weights)")
+      ->check(CLI::IsMember({"rtn", "obq", "gptq"}));
+  add_obc_common_options(c, o->obc);
+  c->add_option("--block", o->obc.gptq.block, "GPTQ: columns per lazy-update block")
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--act-order", o->obc.gptq.act_order, "GPTQ: quantize columns by decreasing Hessian diagonal");
+  c->add_option("--group", o->obc.gptq.group,
+                "GPTQ: columns per quantization group (own scale per row and group; the plan then "
+                "keeps those weights unquantized and the weights model holds them)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--model-out", o->model_out,
+                "Where --algo obq|gptq writes the tuned weights (default: PLAN.onnx)");
+  c->add_option("--report", o->report, "Per-layer losses and times of --algo obq|gptq (JSON)");
   c->callback([o] { run_quantize(*o); });
 }
 
