@@ -1,0 +1,52 @@
+// Mixed precision on a quantization plan: from a calibrated plan and its sensitivity table to the ILP of
+// ilp.h (one group per plan entry), and from the ILP's choice back to a plan.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/algo/mixed/ilp.h"
+#include "core/algo/mixed/sensitivity.h"
+#include "core/graph/graph.h"
+#include "core/quant/plan.h"
+#include "core/quant/quant_points.h"
+
+namespace qs {
+
+struct MixedSetup {
+  // Pinned tensors, by plan tensor name → bits (kFloatBits keeps the tensor in float). Use resolve_pin
+  // for names a user typed.
+  std::map<std::string, int> pins;
+  MixedBudget budget;
+};
+
+// "NAME=BITS" or "NAME=float" → (NAME, bits or kFloatBits). Throws Error naming the text.
+std::pair<std::string, int> parse_pin(const std::string& text);
+// The plan tensor a user's name refers to: a tensor of the plan, or a layer (node name) whose weight is in
+// the plan. Throws Error naming the unknown name.
+std::string resolve_pin(const QuantPlan& plan, const std::string& name);
+
+// The entry at `bits`: for a weight, the range is estimated again with the entry's method at the new width
+// (an MSE clip depends on it; a method we cannot re-run keeps its range); for an activation the calibrated
+// range is kept (16 bits symmetric, narrower asymmetric, as calibrate() makes them). kFloatBits sets
+// quantize = false.
+PlanEntry with_bits(const PlanEntry& e, const Graph& g, int bits);
+
+// One group per plan entry, in plan order. Weights: the widths measured in `table` (or the pin alone);
+// activations: the widths measured in `table` when there are any, else the plan's own width (a float
+// activation counts 32 bits), or the pin. Losses come from the table (0 for float, and for a width the
+// table lacks only when the group has a single option). Element counts of activations and the MACs of
+// the layers come from a dry run at `sample_shape` (batch 1). Throws Error for a pin the plan lacks, a
+// weight the table lacks, or a pin of a disallowed width.
+MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const SensitivityTable& table, const MixedSetup& setup, const Shape& sample_shape);
+
+// The plan with every group at its chosen width (p must come from build_problem on this plan).
+QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem& p, const std::vector<int>& choice);
+
+std::string solution_to_json(const MixedProblem& p, const MixedSolution& s);
+std::string pareto_to_json(const MixedProblem& p, const std::vector<ParetoPoint>& points);
+
+}  // namespace qs

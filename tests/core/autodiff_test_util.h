@@ -1,0 +1,158 @@
+// Helpers for the reverse-mode tests: one-node graphs, seeded random tensors and a central finite-difference
+// check of every gradient the reverse pass returns.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/autodiff/reverse.h"
+#include "core/graph/graph.h"
+
+namespace qs::testing {
+
+inline Tensor randn(const Shape& s, std::mt19937& rng, float scale = 1.f) {
+  std::normal_distribution<float> d(0.f, scale);
+  Tensor t(DType::Float32, s);
+  for (auto& v : t.span<float>()) v = d(rng);
+  return t;
+}
+
+inline Tensor uniform(const Shape& s, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  Tensor t(DType::Float32, s);
+  for (auto& v : t.span<float>()) v = d(rng);
+  return t;
+}
+
+// Values with |x| in [0.1, 1.5] and random signs: at least 0.1 away from the kink at 0.
+inline Tensor away_from_zero(const Shape& s, std::mt19937& rng) {
+  Tensor t = uniform(s, rng, 0.1f, 1.5f);
+  std::bernoulli_distribution coin(0.5);
+  for (auto& v : t.span<float>()) v = coin(rng) ? v : -v;
+  return t;
+}
+
+// Distinct values 0.1 apart in random order (MaxPool/ReduceMax: no ties within finite-difference steps).
+inline Tensor distinct(const Shape& s, std::mt19937& rng) {
+  Tensor t(DType::Float32, s);
+  std::vector<float> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = 0.1f * static_cast<float>(i) - 0.05f * static_cast<float>(v.size());
+  std::shuffle(v.begin(), v.end(), rng);
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+
+inline Tensor ints(const Shape& s, std::vector<int64_t> v) { return Tensor::from_vector<int64_t>(s, v); }
+
+inline Attribute str_attr(const std::string& s) {
+  Attribute a;
+  a.kind = Attribute::Kind::String;
+  a.s = s;
+  return a;
+}
+
+struct OpCase {
+  OpCase(std::string op_, int64_t opset_, std::vector<std::pair<std::string, Tensor>> diff_,
+         std::map<std::string, Tensor> consts_, std::vector<std::string> inputs_, int outputs_ = 1,
+         std::map<std::string, Attribute> attrs_ = {})
+      : op(std::move(op_)),
+        opset(opset_),
+        diff(std::move(diff_)),
+        consts(std::move(consts_)),
+        inputs(std::move(inputs_)),
+        outputs(outputs_),
+        attrs(std::move(attrs_)) {}
+  std::string op;
+  int64_t opset = 13;
+  std::vector<std::pair<std::string, Tensor>> diff;  // runtime inputs, differentiated
+  std::map<std::string, Tensor> consts;              // initializers (not differentiated)
+  std::vector<std::string> inputs;                   // node inputs in order ("" = omitted)
+  int outputs = 1;
+  std::map<std::string, Attribute> attrs;
+};
+
+inline Graph one_node_graph(const OpCase& c) {
+  Graph g;
+  g.opset = c.opset;
+  g.opset_imports[""] = c.opset;
+  for (const auto& [n, t] : c.diff) g.inputs.push_back({n, DType::Float32, std::nullopt});
+  g.initializers = c.consts;
+  Node node;
+  node.name = "n0";
+  node.op_type = c.op;
+  node.inputs = c.inputs;
+  node.attrs = c.attrs;
+  for (int k = 0; k < c.outputs; ++k) {
+    node.outputs.push_back("y" + std::to_string(k));
+    g.outputs.push_back({"y" + std::to_string(k), DType::Float32, std::nullopt});
+  }
+  g.nodes = {node};
+  return g;
+}
+
+// L = Σ_k <u_k, y_k> in double.
+inline double weighted_sum(const ReverseModel& m, const std::map<std::string, Tensor>& feeds,
+                           const std::map<std::string, Tensor>& u, const ForwardOptions& fo = {}) {
+  const Tape t = m.forward(feeds, fo);
+  double s = 0;
+  for (const auto& [name, w] : u) {
+    const Tensor& y = t.value(name);
+    for (int64_t i = 0; i < y.numel(); ++i) s += static_cast<double>(y.data<float>()[i]) * w.data<float>()[i];
+  }
+  return s;
+}
+
+// Compares the reverse-mode gradient of L = Σ <u, y> with respect to every differentiated input against
+// central finite differences (step eps, on every element). The maximum error must be within
+// tol · max(1, max |gradient|), and the gradient must not be identically zero (or the check proves nothing).
+inline void check_vjp(const OpCase& c, double eps = 1e-2, double tol = 4e-3, uint32_t seed = 7) {
+  SCOPED_TRACE(c.op + " opset " + std::to_string(c.opset));
+  const Graph g = one_node_graph(c);
+  const ReverseModel m(g);
+  std::map<std::string, Tensor> feeds;
+  std::vector<std::string> wrt;
+  for (const auto& [n, t] : c.diff) {
+    feeds[n] = t;
+    wrt.push_back(n);
+  }
+  const Tape tape = m.forward(feeds);
+  std::mt19937 rng(seed);
+  std::map<std::string, Tensor> u;
+  for (const auto& o : g.outputs) u[o.name] = randn(tape.value(o.name).shape(), rng);
+  const auto grads = m.backward(tape, u, wrt);
+  for (const auto& [name, x] : c.diff) {
+    SCOPED_TRACE("gradient of input '" + name + "'");
+    ASSERT_TRUE(grads.count(name));
+    const Tensor& an = grads.at(name);
+    ASSERT_EQ(an.shape(), x.shape());
+    double max_an = 0, max_err = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      double fd[2];
+      for (int s = 0; s < 2; ++s) {
+        Tensor xp = x.clone();
+        xp.data<float>()[i] += static_cast<float>(s == 0 ? eps : -eps);
+        auto f = feeds;
+        f[name] = xp;
+        fd[s] = weighted_sum(m, f, u);
+      }
+      // The actual step in float32 (x ± eps is rounded).
+      const double h = (static_cast<double>(x.data<float>()[i] + static_cast<float>(eps)) -
+                        static_cast<double>(x.data<float>()[i] - static_cast<float>(eps)));
+      const double num = (fd[0] - fd[1]) / h;
+      const double a = an.data<float>()[i];
+      max_an = std::max(max_an, std::abs(a));
+      max_err = std::max(max_err, std::abs(num - a));
+    }
+    EXPECT_GT(max_an, 0.0) << "the gradient is identically zero";
+    EXPECT_LE(max_err, tol * std::max(1.0, max_an)) << "max |gradient| " << max_an;
+  }
+}
+
+}  // namespace qs::testing
