@@ -6,6 +6,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/data_options.h"
 #include "app/cli/options.h"
+#include "core/algo/obc/weights_model.h"
+#include "core/int/engine.h"
 #include "core/quant/calibrate.h"
 #include "core/quant/simulate.h"
 #include "core/runtime/executor.h"
@@ -20,7 +22,7 @@ struct EvalOptions {
   bool json = false;
   int threads = 0;
   std::string plan;
-  std::string engine;  // float | sim (default: sim with a plan, float without)
+  std::string engine;  // float | sim | int (default: sim with a plan, float without)
 };
 
 // Index of the largest of `n` logits (first one on ties, as numpy's argmax).
@@ -40,13 +42,25 @@ void run_eval(const EvalOptions& o) {
   auto ds = open_data(o.data, ex.graph());
   if (!ds->has_labels()) throw Error(o.data.data + ": no labels (give --labels, or a folder with class subfolders)");
   std::unique_ptr<SimulatedModel> sim;
-  if (engine == "sim") {
+  std::unique_ptr<IntegerModel> integer;
+  if (engine == "int") {
     const QuantPlan plan = load_plan(o.plan);
-    const QuantPoints points = quant_points_for(m.graph, ds->sample_shape());
-    validate_plan(plan, m.graph, points);
-    sim = std::make_unique<SimulatedModel>(m.graph, plan, points);
+    Graph int_graph = m.graph;
+    obc::apply_weights_model(int_graph, plan, o.plan);
+    const QuantPoints points = quant_points_for(int_graph, ds->sample_shape());
+    integer = std::make_unique<IntegerModel>(int_graph, plan, points);
+    if (!o.json)
+      for (const LoweredNode* n : integer->lowering().float_islands()) std::cerr << "float island: " << describe_island(*n) << "\n";
+  } else if (engine == "sim") {
+    const QuantPlan plan = load_plan(o.plan);
+    // A plan made by OBQ/GPTQ/pruning applies to its tuned weights (its "weights_model").
+    Graph sim_graph = m.graph;
+    obc::apply_weights_model(sim_graph, plan, o.plan);
+    const QuantPoints points = quant_points_for(sim_graph, ds->sample_shape());
+    validate_plan(plan, sim_graph, points);
+    sim = std::make_unique<SimulatedModel>(sim_graph, plan, points);
   } else if (engine != "float") {
-    throw Error("--engine " + engine + " is not available (float, sim)");
+    throw Error("--engine " + engine + " is not available (float, sim, int)");
   }
   const auto t0 = std::chrono::steady_clock::now();
   BatchReader reader(*ds, o.data.batch, o.json ? nullptr : terminal_progress("eval"));
@@ -54,7 +68,7 @@ void run_eval(const EvalOptions& o) {
   int64_t correct = 0, count = 0, agree = 0, float_correct = 0;
   while (reader.next(b)) {
     const Tensor yf = ex.run({b.images})[0];
-    const Tensor y = sim ? sim->run({b.images})[0] : yf;
+    const Tensor y = sim ? sim->run({b.images})[0] : integer ? integer->run({b.images})[0] : yf;
     if (y.dtype() != DType::Float32 || y.rank() != 2 || y.dim(0) != b.images.dim(0))
       throw Error(o.model + ": output '" + ex.graph().outputs[0].name + "' is " + y.str() +
                   "; eval needs float32 [batch, classes] scores");
@@ -74,7 +88,7 @@ void run_eval(const EvalOptions& o) {
   if (o.json) {
     nlohmann::json j{{"model", o.model}, {"engine", engine}, {"top1", frac(correct)}, {"correct", correct},
                      {"count", count}, {"seconds", secs}, {"data", ds->description()}};
-    if (sim) {
+    if (sim || integer) {
       j["plan"] = o.plan;
       j["agreement"] = frac(agree);
       j["float_top1"] = frac(float_correct);
@@ -83,7 +97,7 @@ void run_eval(const EvalOptions& o) {
   } else {
     std::printf("top-1 (%s): %.4f (%lld / %lld) in %.2f s\n", engine.c_str(), frac(correct),
                 static_cast<long long>(correct), static_cast<long long>(count), secs);
-    if (sim) std::printf("float top-1: %.4f, top-1 agreement with float: %.4f\n", frac(float_correct), frac(agree));
+    if (sim || integer) std::printf("float top-1: %.4f, top-1 agreement with float: %.4f\n", frac(float_correct), frac(agree));
   }
 }
 
@@ -97,8 +111,8 @@ void add_eval(CLI::App& app) {
   c->add_flag("--json", o->json, "Print one JSON object");
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
   c->add_option("--plan", o->plan, "Quantization plan (from `quantize`) to evaluate");
-  c->add_option("--engine", o->engine, "float, or sim (fake-quantized simulation of the plan)")
-      ->check(CLI::IsMember({"float", "sim"}));
+  c->add_option("--engine", o->engine, "float, sim (fake-quantized simulation of the plan) or int (integer-only engine)")
+      ->check(CLI::IsMember({"float", "sim", "int"}));
   c->callback([o] { run_eval(*o); });
 }
 

@@ -7,6 +7,8 @@
 #include "app/cli/commands.h"
 #include "app/cli/options.h"
 #include "core/analysis/model_summary.h"
+#include "core/graph/passes.h"
+#include "core/quant/calibrate.h"
 
 namespace qs::cli {
 
@@ -42,6 +44,24 @@ void run_info(const InfoOptions& o) {
   Model m = load_for_cli(o.model, lo, !o.json);
   const auto shapes = parse_input_shapes(o.input_shapes, m.graph);
   const ModelSummary s = summarize(m.graph, shapes);
+  // Float islands of the integer engine: nodes with no integer form, on the graph as the engine loads it
+  // (BatchNormalization folded). Needs the input shape for the element types of a dry run.
+  std::vector<std::string> islands;
+  bool islands_known = false;
+  if (m.graph.inputs.size() == 1 && s.input_shapes.count(m.graph.inputs[0].name)) {
+    Graph gq = m.graph;
+    fold_batchnorm(gq);
+    const Shape& in = s.input_shapes.at(m.graph.inputs[0].name);
+    try {
+      const QuantPoints pts = quant_points_for(gq, Shape(in.begin() + 1, in.end()));
+      for (const auto& name : pts.float_islands)
+        for (const auto& n : gq.nodes)
+          if (n.name == name) islands.push_back(name + " (" + n.op_type + ")");
+      islands_known = true;
+    } catch (const Error&) {
+      // models with several or non-image inputs: no listing
+    }
+  }
 
   if (o.json) {
     nlohmann::json j;
@@ -69,6 +89,7 @@ void run_info(const InfoOptions& o) {
                              {"output_shape", L.output_shape ? nlohmann::json(*L.output_shape) : nlohmann::json(nullptr)},
                              {"macs", L.macs ? nlohmann::json(*L.macs) : nlohmann::json(nullptr)}});
     j["notes"] = s.notes;
+    j["float_islands"] = islands_known ? nlohmann::json(islands) : nlohmann::json(nullptr);
     j["warnings"] = m.warnings;
     std::cout << j.dump(2) << "\n";
     return;
@@ -94,6 +115,11 @@ void run_info(const InfoOptions& o) {
                 L.macs ? std::to_string(*L.macs).c_str() : "?");
   }
   std::cout << "\ntotal MACs: " << (s.total_macs ? std::to_string(*s.total_macs) : std::string("? (see notes)")) << "\n";
+  if (islands_known) {
+    std::cout << "float islands (no integer form; dequantized, run in float, requantized): "
+              << (islands.empty() ? "none" : std::to_string(islands.size())) << "\n";
+    for (const auto& i : islands) std::cout << "  " << i << "\n";
+  }
   for (const auto& n : s.notes) std::cout << "note: " << n << "\n";
 }
 

@@ -4,7 +4,11 @@
 
 #include "app/cli/commands.h"
 #include "app/cli/options.h"
+#include "core/algo/obc/weights_model.h"
 #include "core/data/npy.h"
+#include "core/int/engine.h"
+#include "core/quant/calibrate.h"
+#include "core/quant/simulate.h"
 #include "core/runtime/executor.h"
 
 namespace qs::cli {
@@ -14,6 +18,7 @@ namespace {
 struct RunCmdOptions {
   std::string model, input, output;
   int threads = 0;
+  std::string plan, engine;  // engine: float | sim | int (default: int with a plan, float without)
 };
 
 void run_run(const RunCmdOptions& o) {
@@ -32,7 +37,19 @@ void run_run(const RunCmdOptions& o) {
       throw Error(o.input + ": holds " + dtype_name(x.dtype()) + ", the model's input '" + ex.graph().inputs[0].name +
                   "' takes " + dtype_name(want));
   }
-  const auto y = ex.run({x});
+  const std::string engine = o.engine.empty() ? (o.plan.empty() ? "float" : "int") : o.engine;
+  if (engine != "float" && o.plan.empty()) throw Error("--engine " + engine + " needs --plan");
+  std::vector<Tensor> y;
+  if (engine == "float") {
+    y = ex.run({x});
+  } else {
+    const QuantPlan plan = load_plan(o.plan);
+    Graph g = ex.graph();
+    obc::apply_weights_model(g, plan, o.plan);
+    const QuantPoints points = quant_points_for(g, Shape(x.shape().begin() + (x.rank() > 0 ? 1 : 0), x.shape().end()));
+    validate_plan(plan, g, points);
+    y = engine == "int" ? IntegerModel(g, plan, points).run({x}) : SimulatedModel(g, plan, points).run({x});
+  }
   // Write atomically: a temporary file beside the target, then rename.
   const std::string tmp = o.output + ".tmp";
   write_npy(tmp, y[0]);
@@ -49,6 +66,9 @@ void add_run(CLI::App& app) {
   c->add_option("--input", o->input, "Input array (.npy, float32)")->required();
   c->add_option("--output", o->output, "Where to write the output (.npy)")->required();
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
+  c->add_option("--plan", o->plan, "Quantization plan: run the quantized model");
+  c->add_option("--engine", o->engine, "float, sim (fake-quant simulation) or int (integer-only engine; default with --plan)")
+      ->check(CLI::IsMember({"float", "sim", "int"}));
   c->callback([o] { run_run(*o); });
 }
 

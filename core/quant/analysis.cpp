@@ -20,31 +20,7 @@ namespace qs {
 
 namespace {
 
-struct ErrAcc {
-  double sx2 = 0, sy2 = 0, sxy = 0, sd2 = 0;
-  int64_t n = 0;
-  void add(const Tensor& x, const Tensor& y) {
-    if (x.dtype() != DType::Float32 || y.dtype() != DType::Float32 || x.numel() != y.numel()) return;
-    const float* a = x.data<float>();
-    const float* b = y.data<float>();
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      const double u = a[i], v = b[i];
-      sx2 += u * u;
-      sy2 += v * v;
-      sxy += u * v;
-      sd2 += (u - v) * (u - v);
-    }
-    n += x.numel();
-  }
-  ErrorStats stats() const {
-    ErrorStats s;
-    s.count = n;
-    s.mse = n ? sd2 / static_cast<double>(n) : 0;
-    s.sqnr_db = sd2 == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(sx2 / sd2);
-    s.cosine = (sx2 == 0 || sy2 == 0) ? (sx2 == sy2 ? 1.0 : 0.0) : sxy / std::sqrt(sx2 * sy2);
-    return s;
-  }
-};
+using ErrAcc = ErrorAccumulator;
 
 // A graph of one layer: its non-constant inputs become graph inputs, constants stay initializers.
 Graph single_node_graph(const Graph& g, const Node& n, const std::string& weight, const Tensor& wq) {
@@ -76,6 +52,29 @@ void clip_bounds(const QuantParams& p, size_t c, float* lo, float* hi) {
 }
 
 }  // namespace
+
+void ErrorAccumulator::add(const Tensor& x, const Tensor& y) {
+  if (x.dtype() != DType::Float32 || y.dtype() != DType::Float32 || x.numel() != y.numel()) return;
+  const float* a = x.data<float>();
+  const float* b = y.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const double u = a[i], v = b[i];
+    sx2 += u * u;
+    sy2 += v * v;
+    sxy += u * v;
+    sd2 += (u - v) * (u - v);
+  }
+  n += x.numel();
+}
+
+ErrorStats ErrorAccumulator::stats() const {
+  ErrorStats s;
+  s.count = n;
+  s.mse = n ? sd2 / static_cast<double>(n) : 0;
+  s.sqnr_db = sd2 == 0 ? std::numeric_limits<double>::infinity() : 10 * std::log10(sx2 / sd2);
+  s.cosine = (sx2 == 0 || sy2 == 0) ? (sx2 == sy2 ? 1.0 : 0.0) : sxy / std::sqrt(sx2 * sy2);
+  return s;
+}
 
 AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, const AnalysisOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();

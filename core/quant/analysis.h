@@ -26,6 +26,15 @@ struct ErrorStats {
   int64_t count = 0;
 };
 
+// Accumulates x (float) and y (quantized) batch by batch into the figures above; pairs that are not float32
+// tensors of equal size are ignored.
+struct ErrorAccumulator {
+  double sx2 = 0, sy2 = 0, sxy = 0, sd2 = 0;
+  int64_t n = 0;
+  void add(const Tensor& x, const Tensor& y);
+  ErrorStats stats() const;
+};
+
 struct ChannelStats {
   float min = 0, max = 0;  // float values of the channel
   float scale = 0;

@@ -2,8 +2,19 @@
 // and biases by their int32 quantization with scale s_in·s_w[c]; activations at the plan's points are
 // fake-quantized as they are produced, with exactly the rounding and clamping of quantizer.h. Entries can
 // be enabled selectively (per-layer analysis).
+//
+// Where the integer engine (core/int/engine.h) computes a point with integer arithmetic, the simulation
+// models that arithmetic instead of rounding the float value: the float kernel's result is turned back
+// into the exact integer accumulator (a layer's Σ(x−z_x)(w−z_w)+bias, recovered as round(y / (s_in·s_w));
+// a pool's window sum, round(y·divisor / s_in)) or, for Add/Sub/Mul/Concat and unfused activations,
+// computed from the operands' grid levels, and then requantized with the engine's fixed-point multipliers
+// and rounding (core/int/requant.h). The nodes this applies to, and everything else, follow the one
+// lowering of core/int/lowering.h, so simulation and engine agree element for element. Recovering an
+// accumulator is exact while the float kernel's rounding error stays below half a unit of s_in·s_w,
+// i.e. ~10^6 times the accumulator's relative precision needed in practice.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -35,6 +46,8 @@ class SimulatedModel {
   RunOptions wrap(const RunOptions& options) const;
   std::map<std::string, QuantParams> act_params_;
   Executor ex_;
+  struct IntegerArithmetic;  // the models of integer nodes (simulate.cpp)
+  std::shared_ptr<const IntegerArithmetic> int_;
 };
 
 // The graph with the plan's weights (and biases) fake-quantized.

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The integer engine on the zoo models, side by side with ONNX Runtime running our exports.
+#
+# Per model (W8A8 plan from `quantscope-cli quantize`, per-channel int8 weights, int8 activations, minmax,
+# 256 calibration images, preprocessing mean/std 0.5):
+#   - simulation vs integer engine on the 10,000 test images: share of equal output elements, largest
+#     difference in LSBs, share of equal top-1 (qs_int_tool compare);
+#   - our integer engine vs ONNX Runtime on our QDQ and QOperator exports: top-1 agreement on the test set
+#     (and each one's accuracy);
+#   - speed, ours / ORT-on-our-QDQ-export, batch 1 and 64, 1 and 2 threads: ROUNDS alternating rounds, each
+#     the median of RUNS runs on the same input; the ratio of the medians of rounds (one run, one machine);
+#   - our int8 / our float at batch 64, the same way.
+# Writes bench/results/int_vs_ort.json. Machines here are shared: `uptime` is recorded before and after.
+#
+# Usage: bench/int_vs_ort.sh [MODEL_NAME ...]   (default: mnist_lenet fashion_resnet fashion_mbv2)
+# Needs the Release build with benchmarks (BUILD, default build/), node and onnxruntime-node (installed
+# into $BUILD/ort on first use, as bench/run_peer_bench.sh does; skipped with a message when impossible).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+build="${BUILD:-$root/build}"
+zoo="${ZOO:-$root/../shared/zoo}"
+peers="${PEERS:-$root/../shared/peers}"
+rounds="${ROUNDS:-5}"
+runs="${RUNS:-20}"
+cli="$build/app/quantscope-cli"
+tool="$build/bench/qs_int_tool"
+
+[ -x "$cli" ] && [ -x "$tool" ] || { echo "build first: cmake --build $build --target quantscope-cli qs_int_tool" >&2; exit 1; }
+[ -f "$peers/ort-run.mjs" ] || { echo "no ONNX Runtime peer at $peers: skipping"; exit 0; }
+export ORT_PREFIX="${ORT_PREFIX:-$build/ort}"
+if [ ! -d "$ORT_PREFIX/node_modules/onnxruntime-node" ]; then
+  echo "installing onnxruntime-node into $ORT_PREFIX" >&2
+  npm install --silent --prefix "$ORT_PREFIX" --ignore-scripts onnxruntime-node@1.30.0 >&2 ||
+    { echo "onnxruntime-node could not be installed: skipping"; exit 0; }
+fi
+
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(mnist_lenet fashion_resnet fashion_mbv2)
+work="${WORK:-$(mktemp -d)}"
+[ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+mkdir -p "$here/results"
+
+/usr/bin/python3 - "$cli" "$tool" "$peers/ort-run.mjs" "$zoo" "$work" "$rounds" "$runs" "$here/results/int_vs_ort.json" "${models[@]}" <<'PY'
+import json, os, statistics, subprocess, sys
+cli, tool, ort, zoo, work, rounds, runs, out = sys.argv[1:9]
+models = sys.argv[9:]
+rounds, runs = int(rounds), int(runs)
+base = json.load(open(os.path.join(zoo, "baselines.json")))
+
+def sh(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("failed: %s\n%s%s" % (" ".join(cmd), r.stdout, r.stderr))
+    return r.stdout
+
+def js(cmd):
+    return json.loads(sh(cmd).strip().splitlines()[-1])
+
+def uptime():
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+result = {"uptime_before": uptime(), "rounds": rounds, "runs": runs, "models": {}}
+print("load:", result["uptime_before"], flush=True)
+for name in models:
+    ds = base[name]["dataset"]
+    model = os.path.join(zoo, base[name]["onnx"])
+    data = os.path.join(zoo, "data", ds)
+    w = lambda f: os.path.join(work, f)
+    plan = w(name + ".plan.json")
+    sh([cli, "quantize", model, "--data", os.path.join(data, "calib-images-idx3-ubyte.gz"), "--mean", "0.5",
+        "--std", "0.5", "--out", plan])
+    for fmt in ("qdq", "qop"):
+        sh([cli, "export", model, "--plan", plan, "--format", fmt, "--out", w("%s.%s.onnx" % (name, fmt))])
+    test, labels = w(ds + ".test.npy"), w(ds + ".labels.npy")
+    if not os.path.exists(test):
+        sh([tool, "npy", os.path.join(data, "t10k-images-idx3-ubyte.gz"), test, "--labels",
+            os.path.join(data, "t10k-labels-idx1-ubyte.gz"), labels, "--mean", "0.5", "--std", "0.5"])
+    r = {}
+    r["sim_vs_int"] = js([tool, "compare", model, plan, test, "--out", w(name + ".int.npy")])
+    for fmt in ("qdq", "qop"):
+        js(["node", ort, w("%s.%s.onnx" % (name, fmt)), test, "--threads", "2", "--runs", "1", "--warmup", "0",
+            "--out", w("%s.ort_%s.npy" % (name, fmt))])
+        r["int_vs_ort_" + fmt] = js([tool, "agree", w(name + ".int.npy"), w("%s.ort_%s.npy" % (name, fmt)), "--labels", labels])
+    print("%-16s sim=int: %.6f of elements equal (max %.2f LSB), top-1 equal %.4f; int vs ORT top-1: qdq %.4f, qop %.4f; "
+          "top-1 int %.4f, ORT qdq %.4f" % (name, r["sim_vs_int"]["equal_share"], r["sim_vs_int"]["max_lsb_diff"],
+          r["sim_vs_int"]["top1_equal_share"], r["int_vs_ort_qdq"]["top1_agreement"], r["int_vs_ort_qop"]["top1_agreement"],
+          r["int_vs_ort_qdq"]["top1_a"], r["int_vs_ort_qdq"]["top1_b"]), flush=True)
+    speed = []
+    for batch in (1, 64):
+        x = w("%s.b%d.npy" % (ds, batch))
+        sh([tool, "npy", os.path.join(data, "t10k-images-idx3-ubyte.gz"), x, "--mean", "0.5", "--std", "0.5",
+            "--limit", str(batch)])
+        for threads in (1, 2):
+            rr = runs if batch == 1 else max(5, runs // 4)
+            ours, peer, flt = [], [], []
+            for _ in range(rounds):
+                ours.append(js([tool, "time", model, x, "--plan", plan, "--threads", str(threads), "--runs", str(rr)])["ms_median"])
+                peer.append(js(["node", ort, w(name + ".qdq.onnx"), x, "--threads", str(threads), "--runs", str(rr)])["ms_median"])
+                if batch == 64:
+                    flt.append(js([tool, "time", model, x, "--engine", "float", "--threads", str(threads), "--runs", str(rr)])["ms_median"])
+            o, p = statistics.median(ours), statistics.median(peer)
+            row = {"batch": batch, "threads": threads, "int_ms": o, "ort_qdq_ms": p, "int_over_ort": o / p}
+            if flt:
+                f = statistics.median(flt)
+                row.update({"float_ms": f, "float_over_int": f / o})
+            speed.append(row)
+            print("  batch %2d threads %d: int %.3f ms, ORT(QDQ) %.3f ms, int/ORT %.2f%s" % (batch, threads, o, p, o / p,
+                  (", float %.3f ms, float/int %.2f" % (row["float_ms"], row["float_over_int"])) if flt else ""), flush=True)
+    r["speed"] = speed
+    result["models"][name] = r
+result["uptime_after"] = uptime()
+print("load:", result["uptime_after"])
+with open(out, "w") as f:
+    json.dump(result, f, indent=1)
+print("written to", out)
+PY

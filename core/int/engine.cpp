@@ -1,0 +1,275 @@
+#include "core/int/engine.h"
+
+#include <set>
+
+#include "core/int/int_ops.h"
+#include "core/int/layer_quant.h"
+#include "core/quant/simulate.h"
+
+namespace qs {
+
+struct IntegerModel::Impl {
+  struct Step {
+    std::unique_ptr<Kernel> kernel;
+    std::string label;
+    std::vector<int> in, out, release;
+  };
+  Graph orig;  // as given: lowering and the integer kernels read it
+  Graph fq;    // weights fake-quantized as the simulation has them: float islands run on it
+  QuantPlan plan;
+  QuantPoints points;
+  Lowering L;
+  IntIsa isa = IntIsa::Portable;
+  std::vector<Step> steps;
+  std::vector<IntStepInfo> infos;
+  std::map<std::string, int> slot_of;
+  std::vector<Tensor> constants;
+  std::vector<int> feed_slot;    // per graph input: where the float feed goes
+  std::vector<int> output_slot;  // per graph output: its float value
+
+  int slot(const std::string& name) {
+    auto [it, inserted] = slot_of.emplace(name, static_cast<int>(slot_of.size()));
+    return it->second;
+  }
+  static std::string tag(const std::string& v, const char* what) { return v + '\x01' + what; }
+
+  void add_step(std::unique_ptr<Kernel> k, std::string label, std::vector<int> in, std::vector<int> out) {
+    Step s;
+    s.kernel = std::move(k);
+    s.label = std::move(label);
+    s.in = std::move(in);
+    s.out = std::move(out);
+    steps.push_back(std::move(s));
+  }
+
+  // The float version of value v: v itself, or its dequantized copy (made once).
+  std::map<std::string, int> dequantized;
+  int float_slot(const std::string& v) {
+    const QuantParams* p = L.params_of(v);
+    if (!p) return slot(v);
+    auto it = dequantized.find(v);
+    if (it != dequantized.end()) return it->second;
+    const int s = slot(tag(v, "dq"));
+    const QuantParams params = *p;
+    add_step(make_kernel([params](std::span<const Tensor* const> in, std::span<Tensor> out) {
+               out[0] = dequantize(*in[0], params);
+             }),
+             "dequantize '" + v + "'", {slot(v)}, {s});
+    dequantized[v] = s;
+    return s;
+  }
+
+  // A float value produced into `raw` and quantized into v's slot.
+  void quantize_into(const std::string& v, int raw) {
+    const QuantParams params = *L.params_of(v);
+    const std::string what = "'" + v + "'";
+    add_step(make_kernel([params, what](std::span<const Tensor* const> in, std::span<Tensor> out) {
+               if (in[0]->dtype() != DType::Float32)
+                 throw Error("quantizing " + what + ": the value is " + in[0]->str() + ", not float32");
+               out[0] = quantize(*in[0], params, storage_dtype(params));
+             }),
+             "quantize " + what, {raw}, {slot(v)});
+  }
+
+  void build();
+  std::map<int, Tensor> run_slots(const std::map<std::string, Tensor>& feeds, const std::set<int>& fetch) const;
+};
+
+void IntegerModel::Impl::build() {
+  for (size_t i = 0; i < orig.inputs.size(); ++i) {
+    const std::string& v = orig.inputs[i].name;
+    if (L.integer(v)) {
+      const int raw = slot(tag(v, "raw"));
+      feed_slot.push_back(raw);
+      quantize_into(v, raw);
+    } else {
+      feed_slot.push_back(slot(v));
+    }
+  }
+  for (const auto& [name, t] : fq.initializers) slot(name);
+
+  for (size_t i = 0; i < L.nodes.size(); ++i) {
+    const LoweredNode& ln = L.nodes[i];
+    const Node& n = *ln.node;
+    const Node& nf = fq.nodes[i];  // the same node in the fake-quantized graph (bias may be renamed)
+    const int64_t opset = n.domain.empty() ? orig.opset : (orig.opset_imports.count(n.domain) ? orig.opset_imports.at(n.domain) : 0);
+    IntStepInfo info{n.name, n.op_type, ln.kind, ""};
+    if (ln.kind == IntKind::Fused) {
+      info.detail = "fused into the node before it";
+      infos.push_back(info);
+      continue;
+    }
+    if (is_integer_kind(ln.kind)) {
+      IntNodeContext c{orig, ln, L, plan, opset, isa};
+      std::unique_ptr<Kernel> k;
+      try {
+        switch (ln.kind) {
+          case IntKind::Layer:
+          case IntKind::MatMulInt: k = make_int_layer_kernel(c); break;
+          case IntKind::Add:
+          case IntKind::Sub:
+          case IntKind::Mul:
+          case IntKind::Concat:
+          case IntKind::Activation: k = make_int_elementwise_kernel(c); break;
+          case IntKind::AveragePool:
+          case IntKind::GlobalAveragePool: k = make_int_pool_kernel(c); break;
+          default: k = make_int_movement_kernel(c); break;
+        }
+      } catch (const UnsupportedError&) {
+        throw;
+      } catch (const Error& e) {
+        const std::string msg = e.what();
+        throw Error(msg.find("node '" + n.name + "'") != std::string::npos ? msg : n.describe() + ": " + msg);
+      }
+      std::vector<int> in, out;
+      for (const auto& v : n.inputs) in.push_back(v.empty() ? -1 : slot(v));
+      for (size_t k2 = 0; k2 < n.outputs.size(); ++k2) {
+        const std::string& o = k2 == 0 ? ln.result : n.outputs[k2];
+        out.push_back(o.empty() ? -1 : slot(o));
+      }
+      if (ln.kind == IntKind::Layer) {
+        const LayerQuant q = prepare_layer(orig, ln, plan, L);
+        const int64_t K = static_cast<int64_t>(q.w.size()) / q.out_channels;
+        const bool packed = isa != IntIsa::Reference && q.int32_safe(K) && n.op_type != "ConvTranspose";
+        info.detail = packed ? std::string("packed ") + int_isa_name(isa) : "reference (int64 accumulators)";
+      } else {
+        info.detail = int_kind_name(ln.kind);
+      }
+      add_step(std::move(k), n.name, std::move(in), std::move(out));
+      infos.push_back(info);
+      continue;
+    }
+    // Float island or float node: quantized inputs are dequantized, outputs that are points quantized.
+    std::vector<int> in, out;
+    for (const auto& v : nf.inputs) in.push_back(v.empty() ? -1 : float_slot(v));
+    std::vector<std::pair<std::string, int>> requant;
+    for (const auto& o : nf.outputs) {
+      if (o.empty()) {
+        out.push_back(-1);
+      } else if (L.integer(o)) {
+        const int raw = slot(tag(o, "raw"));
+        out.push_back(raw);
+        requant.emplace_back(o, raw);
+      } else {
+        out.push_back(slot(o));
+      }
+    }
+    KernelInit init{nf, opset, [this](const std::string& v) { return fq.initializer(v); }};
+    add_step(OpRegistry::instance().create(init), n.name, std::move(in), std::move(out));
+    for (const auto& [o, raw] : requant) quantize_into(o, raw);
+    info.detail = ln.kind == IntKind::FloatIsland ? ln.reason : "float (no quantized value involved)";
+    infos.push_back(info);
+  }
+  for (const auto& o : orig.outputs) output_slot.push_back(float_slot(o.name));
+
+  constants.resize(slot_of.size());
+  for (const auto& [name, t] : fq.initializers) constants[static_cast<size_t>(slot_of.at(name))] = t;
+  // Liveness: a computed slot is released after its last reader.
+  std::vector<int> last(slot_of.size(), -1);
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (int s : steps[i].in)
+      if (s >= 0) last[static_cast<size_t>(s)] = static_cast<int>(i);
+  std::set<int> keep(output_slot.begin(), output_slot.end());
+  for (size_t s = 0; s < last.size(); ++s)
+    if (last[s] >= 0 && !keep.count(static_cast<int>(s)) && !constants[s].defined())
+      steps[static_cast<size_t>(last[s])].release.push_back(static_cast<int>(s));
+}
+
+std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, Tensor>& feeds,
+                                                    const std::set<int>& fetch) const {
+  std::vector<Tensor> slots = constants;
+  for (size_t i = 0; i < orig.inputs.size(); ++i) {
+    const ValueInfo& vi = orig.inputs[i];
+    auto it = feeds.find(vi.name);
+    if (it == feeds.end()) throw Error("input '" + vi.name + "' was not given");
+    if (vi.dtype != DType::Undefined && it->second.dtype() != vi.dtype)
+      throw Error("input '" + vi.name + "' should be " + dtype_name(vi.dtype) + ", got " + it->second.str());
+    if (vi.shape) {
+      const auto& d = *vi.shape;
+      bool ok = d.size() == it->second.shape().size();
+      for (size_t k = 0; ok && k < d.size(); ++k) ok = !d[k].known() || d[k].value == it->second.shape()[k];
+      if (!ok) throw Error("input '" + vi.name + "' has shape " + shape_str(it->second.shape()) + ", which the model does not take");
+    }
+    slots[static_cast<size_t>(feed_slot[i])] = it->second;
+  }
+  for (const auto& [name, t] : feeds)
+    if (std::none_of(orig.inputs.begin(), orig.inputs.end(), [&](const ValueInfo& v) { return v.name == name; }))
+      throw Error("the model has no input named '" + name + "'");
+  std::vector<const Tensor*> ins;
+  std::vector<Tensor> outs;
+  for (const Step& s : steps) {
+    ins.clear();
+    for (int i : s.in) ins.push_back(i >= 0 ? &slots[static_cast<size_t>(i)] : nullptr);
+    outs.assign(s.out.size(), Tensor());
+    try {
+      s.kernel->run(ins, outs);
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      if (msg.find("'" + s.label + "'") != std::string::npos) throw;
+      throw Error("integer engine, step '" + s.label + "': " + msg);
+    }
+    for (size_t k = 0; k < s.out.size(); ++k)
+      if (s.out[k] >= 0) slots[static_cast<size_t>(s.out[k])] = std::move(outs[k]);
+    for (int r : s.release)
+      if (!fetch.count(r)) slots[static_cast<size_t>(r)] = Tensor();
+  }
+  std::map<int, Tensor> r;
+  for (int f : fetch) r[f] = slots[static_cast<size_t>(f)];
+  return r;
+}
+
+IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoints& points, const IntOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  validate_plan(plan, g, points);
+  if (!int_isa_available(options.isa))
+    throw UnsupportedError(std::string("integer kernels '") + int_isa_name(options.isa) + "' need a CPU with AVX2");
+  Impl& m = *impl_;
+  m.orig = g;
+  m.plan = plan;
+  m.points = points;
+  m.isa = options.isa;
+  m.fq = quantize_weights(g, plan, points, SimOptions{});
+  m.L = lower(m.orig, plan, points);
+  m.build();
+}
+
+IntegerModel::~IntegerModel() = default;
+IntegerModel::IntegerModel(IntegerModel&&) noexcept = default;
+IntegerModel& IntegerModel::operator=(IntegerModel&&) noexcept = default;
+
+std::vector<Tensor> IntegerModel::run(const std::vector<Tensor>& inputs) const {
+  const Impl& m = *impl_;
+  if (inputs.size() != m.orig.inputs.size())
+    throw Error("the model takes " + std::to_string(m.orig.inputs.size()) + " input(s), " + std::to_string(inputs.size()) +
+                " given");
+  std::map<std::string, Tensor> feeds;
+  for (size_t i = 0; i < inputs.size(); ++i) feeds[m.orig.inputs[i].name] = inputs[i];
+  const std::set<int> fetch(m.output_slot.begin(), m.output_slot.end());
+  auto r = m.run_slots(feeds, fetch);
+  std::vector<Tensor> out;
+  for (int s : m.output_slot) out.push_back(r.at(s));
+  return out;
+}
+
+std::map<std::string, Tensor> IntegerModel::run(const std::map<std::string, Tensor>& feeds,
+                                                const std::vector<std::string>& fetch) const {
+  const Impl& m = *impl_;
+  std::set<int> slots;
+  for (const auto& f : fetch) {
+    auto it = m.slot_of.find(f);
+    if (it == m.slot_of.end()) throw Error("the model has no value named '" + f + "'");
+    slots.insert(it->second);
+  }
+  auto r = m.run_slots(feeds, slots);
+  std::map<std::string, Tensor> out;
+  for (const auto& f : fetch) out[f] = r.at(m.slot_of.at(f));
+  return out;
+}
+
+const Graph& IntegerModel::graph() const { return impl_->orig; }
+const Lowering& IntegerModel::lowering() const { return impl_->L; }
+const QuantParams* IntegerModel::params(const std::string& value) const { return impl_->L.params_of(value); }
+const std::vector<IntStepInfo>& IntegerModel::steps() const { return impl_->infos; }
+IntIsa IntegerModel::isa() const { return impl_->isa; }
+
+}  // namespace qs

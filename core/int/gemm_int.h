@@ -1,0 +1,113 @@
+// The optimized integer GEMM under Conv, Gemm and MatMul: C = A·B with int16 operands and int32
+// accumulators, followed by the requantization epilogue (bias, fixed-point multiplier, zero point,
+// clamp, narrowing store).
+//
+// Why int16 operands and not AVX2's u8×s8 VPMADDUBSW: that instruction adds two u8·s8 products into a
+// saturating int16, and 255·127·2 = 64770 does not fit, so it silently saturates on ordinary int8 data
+// (ONNX Runtime and FBGEMM work around this with 7-bit "reduce_range" weights). Here both operands are
+// widened to int16 once, when packed (x − x_zp and w − w_zp, at most 255 in magnitude for 8-bit grids),
+// and VPMADDWD multiplies int16 pairs into exact int32 sums, so no intermediate can overflow; the caller
+// guarantees the int32 accumulator cannot either (LayerQuant::int32_safe).
+//
+// Packed layouts (K is padded to even with zeros, rows/columns to whole blocks with zeros):
+//   A: row blocks of kMR rows; within a block, for each k pair p, kMR int32 words, word i holding
+//      a[r][2p] in its low 16 bits and a[r][2p+1] in its high 16 bits.
+//   B: column panels of kNR columns; within a panel, for each k pair p, kNR pairs of int16
+//      (b[2p][j], b[2p+1][j]).
+// A kMR×kNR tile then needs, per k pair, 2 loads of B, kMR broadcasts of A and 2·kMR VPMADDWD.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/int/isa.h"
+#include "core/int/requant.h"
+#include "core/tensor/dtype.h"
+
+namespace qs::intgemm {
+
+inline constexpr int64_t kMR = 6;
+inline constexpr int64_t kNR = 16;
+
+inline int64_t k_pairs(int64_t K) { return (K + 1) / 2; }
+inline int64_t row_blocks(int64_t M) { return (M + kMR - 1) / kMR; }
+inline int64_t col_panels(int64_t N) { return (N + kNR - 1) / kNR; }
+// Sizes of packed operands: int32 words for A, int16 values for B.
+inline int64_t packed_a_size(int64_t M, int64_t K) { return row_blocks(M) * kMR * k_pairs(K); }
+inline int64_t packed_b_size(int64_t N, int64_t K) { return col_panels(N) * kNR * 2 * k_pairs(K); }
+
+// A from a row-major int32 matrix (values must fit int16): rows [0, M) of src with row stride ld.
+void pack_a(int64_t M, int64_t K, const int32_t* src, int64_t ld, int32_t* dst);
+// A from activations of type T (int8, uint8, int16, uint16): a = x − zp.
+template <typename T>
+void pack_a_act(int64_t M, int64_t K, const T* x, int64_t ld, int32_t zp, int32_t* dst);
+// B from a K×N matrix given column-wise: b[k][j] = src[j*ld + k] (e.g. a Gemm weight [N, K]).
+void pack_b_cols(int64_t N, int64_t K, const int32_t* src, int64_t ld, int32_t* scratch, int16_t* dst);
+// B from a row-major K×N int32 matrix (values must fit int16).
+void pack_b_rows(int64_t N, int64_t K, const int32_t* src, int64_t ld, int16_t* dst);
+// One k pair of B from two int16 rows of N values (row1 may be nullptr: zeros), into the panels at dst.
+void pack_b_pair(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
+// The same with the AVX2 interleave when `isa` is Avx2.
+void pack_b_pair(IntIsa isa, int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
+
+// Per-channel requantization constants laid out for 8-lane vectors (see gemm_int.cpp).
+// Channels are padded to a multiple of 16. The *_lanes arrays hold the 64-bit constants of each group of
+// 8 channels in the order the AVX2 epilogue consumes them: the even channels (0, 2, 4, 6), then the odd.
+struct RequantTable {
+  int64_t channels = 0;
+  std::vector<int32_t> m0, limit, shift, bias;  // per channel
+  std::vector<int64_t> offset, sub;             // 2^62 + 2^(n-1) and 2^(62-n), per channel
+  std::vector<int64_t> offset_lanes, sub_lanes, shift_lanes;
+  explicit RequantTable(const std::vector<FixedMultiplier>& m = {}, const std::vector<int32_t>& bias = {});
+};
+
+struct Epilogue {
+  const RequantTable* rq = nullptr;
+  bool channel_is_row = true;  // the output channel is the row of C (Conv) or its column (Gemm)
+  int64_t channel0 = 0;        // channel of row 0 (or column 0) of this call; a multiple of 8 per column
+  int32_t zp = 0, lo = 0, hi = 0;
+  DType out = DType::Int8;     // Int8, UInt8, Int16 or UInt16
+  void* y = nullptr;           // element (0, 0) of this call's output
+  int64_t ldy = 0;             // row stride of y in elements
+};
+
+// C[M×N] = A·B (packed, K columns/rows), then the epilogue writes y. `isa` is Portable or Avx2.
+void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
+
+// Direct depthwise convolution of one channel (no im2col): output (oh, ow) is
+//   Σ_t w[t] · buf[off[t] + oh·RS + ow]
+// over the taps t, with buf the channel's zero-point-subtracted, zero-padded input as int16 phase planes
+// (one per stride phase, so every tap reads a contiguous run) and every row readable 16 values past OW.
+// The result goes through the epilogue with channel e.channel0 into y (OH × OW, row stride e.ldy).
+struct DepthwisePlane {
+  const int16_t* buf = nullptr;
+  const int64_t* off = nullptr;     // per tap
+  const int32_t* wpairs = nullptr;  // taps in pairs, as A words: w[2p] low 16 bits, w[2p+1] high
+  int64_t taps = 0, OH = 0, OW = 0, RS = 0;
+};
+void depthwise(IntIsa isa, const DepthwisePlane& p, const Epilogue& e);
+
+// Add/Sub of two equally shaped 8-bit tensors: y = clamp(zo + add_requantize(a − za, b − zb, m), lo, hi)
+// (requant.h), a/b/y int8 or uint8 as the flags say. |m.ma|, |m.mb| < 2^31.
+struct AddOperands {
+  const void* a = nullptr;
+  const void* b = nullptr;
+  void* y = nullptr;
+  bool a_signed = true, b_signed = true, y_signed = true;
+  int32_t za = 0, zb = 0, zo = 0, lo = 0, hi = 0;
+};
+void add_8bit(IntIsa isa, int64_t n, const AddOperands& o, const AddMultipliers& m);
+
+// The epilogue for one value (what every path computes): clamp(zp + R(acc + bias[c]), lo, hi).
+int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e);
+
+namespace detail {
+// The AVX2 implementation (gemm_int_avx2.cpp); only called when the CPU has AVX2.
+void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
+void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
+void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
+// Elements [0, n − n % 8); returns how many it did.
+int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipliers& m);
+}  // namespace detail
+
+}  // namespace qs::intgemm

@@ -1,0 +1,224 @@
+// Integer Add, Sub, Mul (with broadcasting), Concat and unfused activations (Relu, Clip, LeakyRelu, PRelu).
+#include <algorithm>
+
+#include "core/common/parallel.h"
+#include "core/int/gemm_int.h"
+#include "core/int/int_ops.h"
+#include "core/int/int_tensor.h"
+#include "core/int/layer_quant.h"
+#include "core/ops/broadcast.h"
+
+namespace qs {
+
+namespace {
+
+// Calls f(i, ia, ib) for every output element i with its input offsets; equal shapes take a flat loop.
+template <typename F>
+void for_each_pair(const Shape& as, const Shape& bs, const Shape& out, F&& f) {
+  if (as == out && bs == out) {
+    const int64_t n = numel(out);
+    constexpr int64_t kChunk = 8192;
+    parallel_for(
+        0, (n + kChunk - 1) / kChunk,
+        [&](int64_t c) {
+          for (int64_t i = c * kChunk; i < std::min(n, (c + 1) * kChunk); ++i) f(i, i, i);
+        },
+        kChunk);
+    return;
+  }
+  for_each_broadcast<2>(out, {broadcast_strides(as, out), broadcast_strides(bs, out)}, f);
+}
+
+class IntBinaryKernel final : public Kernel {
+ public:
+  explicit IntBinaryKernel(const IntNodeContext& c) : kind_(c.ln.kind), isa_(c.isa), where_(c.ln.node->describe()) {
+    const Node& n = *c.ln.node;
+    a_ = *c.L.params_of(n.inputs[0]);
+    b_ = *c.L.params_of(n.inputs[1]);
+    o_ = *c.L.params_of(c.ln.result);
+    const double sa = a_.scale[0], sb = b_.scale[0], so = o_.scale[0];
+    if (kind_ == IntKind::Mul) f_ = fixed_multiplier(sa * sb / so, where_);
+    else m_ = add_multipliers(sa / so, (kind_ == IntKind::Sub ? -sb : sb) / so, where_);
+    activation_clamp(o_, c.ln.act_lo, c.ln.act_hi, &lo_, &hi_);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Shape shape = broadcast_shapes(in[0]->shape(), in[1]->shape(), where_);
+    const DType ot = storage_dtype(o_);
+    auto is8 = [](DType t) { return t == DType::Int8 || t == DType::UInt8; };
+    if (kind_ != IntKind::Mul && isa_ != IntIsa::Reference && in[0]->shape() == shape && in[1]->shape() == shape &&
+        is8(in[0]->dtype()) && is8(in[1]->dtype()) && is8(ot)) {
+      // Equal shapes, 8-bit: the typed (AVX2) loop, in parallel chunks.
+      Tensor y(ot, shape);
+      intgemm::AddOperands op;
+      op.a_signed = in[0]->dtype() == DType::Int8;
+      op.b_signed = in[1]->dtype() == DType::Int8;
+      op.y_signed = ot == DType::Int8;
+      op.za = a_.zero_point[0];
+      op.zb = b_.zero_point[0];
+      op.zo = o_.zero_point[0];
+      op.lo = lo_;
+      op.hi = hi_;
+      const int64_t n = y.numel();
+      constexpr int64_t kChunk = 16384;
+      parallel_for(
+          0, (n + kChunk - 1) / kChunk,
+          [&](int64_t c) {
+            intgemm::AddOperands oc = op;
+            oc.a = static_cast<const char*>(in[0]->raw()) + c * kChunk;
+            oc.b = static_cast<const char*>(in[1]->raw()) + c * kChunk;
+            oc.y = static_cast<char*>(y.raw()) + c * kChunk;
+            intgemm::add_8bit(isa_, std::min(kChunk, n - c * kChunk), oc, m_);
+          },
+          kChunk);
+      out[0] = std::move(y);
+      return;
+    }
+    const std::vector<int32_t> A = to_int32(*in[0]), B = to_int32(*in[1]);
+    std::vector<int32_t> y(static_cast<size_t>(numel(shape)));
+    const int64_t za = a_.zero_point[0], zb = b_.zero_point[0], zo = o_.zero_point[0];
+    if (kind_ == IntKind::Mul) {
+      for_each_pair(in[0]->shape(), in[1]->shape(), shape, [&](int64_t i, int64_t ia, int64_t ib) {
+        const int64_t prod = (A[static_cast<size_t>(ia)] - za) * (B[static_cast<size_t>(ib)] - zb);
+        y[static_cast<size_t>(i)] = clamp_q(zo + requantize(prod, f_), lo_, hi_);
+      });
+    } else {
+      for_each_pair(in[0]->shape(), in[1]->shape(), shape, [&](int64_t i, int64_t ia, int64_t ib) {
+        const int64_t v = add_requantize(A[static_cast<size_t>(ia)] - za, B[static_cast<size_t>(ib)] - zb, m_);
+        y[static_cast<size_t>(i)] = clamp_q(zo + v, lo_, hi_);
+      });
+    }
+    out[0] = from_int32(y, storage_dtype(o_), shape);
+  }
+
+ private:
+  IntKind kind_;
+  IntIsa isa_;
+  std::string where_;
+  QuantParams a_, b_, o_;
+  FixedMultiplier f_;
+  AddMultipliers m_;
+  int32_t lo_ = 0, hi_ = 0;
+};
+
+class IntActivationKernel final : public Kernel {
+ public:
+  explicit IntActivationKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+    const Node& n = *c.ln.node;
+    x_ = *c.L.params_of(n.inputs[0]);
+    o_ = *c.L.params_of(c.ln.result);
+    const double r = static_cast<double>(x_.scale[0]) / o_.scale[0];
+    pos_ = fixed_multiplier(r, where_);
+    if (n.op_type == "LeakyRelu") {
+      neg_.push_back(fixed_multiplier(static_cast<double>(n.attr_float("alpha", 0.01f)) * r, where_));
+    } else if (n.op_type == "PRelu") {
+      const Tensor& s = *c.g.initializer(n.inputs[1]);
+      slope_shape_ = s.shape();
+      for (int64_t i = 0; i < s.numel(); ++i)
+        neg_.push_back(fixed_multiplier(static_cast<double>(s.data<float>()[i]) * r, where_ + " slope " + std::to_string(i)));
+    } else {
+      neg_.push_back(pos_);  // Relu, Clip: the bounds are the clamp
+    }
+    activation_clamp(o_, c.ln.act_lo, c.ln.act_hi, &lo_, &hi_);
+    prelu_ = n.op_type == "PRelu";
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[0];
+    const std::vector<int32_t> X = to_int32(x);
+    std::vector<int32_t> y(X.size());
+    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
+    auto one = [&](int64_t i, int64_t si) {
+      const int64_t d = X[static_cast<size_t>(i)] - zx;
+      const int64_t v = d >= 0 ? requantize(d, pos_) : requantize(d, neg_[static_cast<size_t>(si)]);
+      y[static_cast<size_t>(i)] = clamp_q(zo + v, lo_, hi_);
+    };
+    if (prelu_) {
+      const Shape xs = x.shape();
+      if (broadcast_shapes(xs, slope_shape_, where_) != xs)
+        throw Error(where_ + ": slope " + shape_str(slope_shape_) + " does not broadcast to X " + shape_str(xs));
+      for_each_broadcast<1>(xs, {broadcast_strides(slope_shape_, xs)}, [&](int64_t i, int64_t si) { one(i, si); });
+    } else {
+      for (int64_t i = 0; i < static_cast<int64_t>(X.size()); ++i) one(i, 0);
+    }
+    out[0] = from_int32(y, storage_dtype(o_), x.shape());
+  }
+
+ private:
+  std::string where_;
+  QuantParams x_, o_;
+  FixedMultiplier pos_;
+  std::vector<FixedMultiplier> neg_;
+  Shape slope_shape_;
+  bool prelu_ = false;
+  int32_t lo_ = 0, hi_ = 0;
+};
+
+class IntConcatKernel final : public Kernel {
+ public:
+  explicit IntConcatKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+    const Node& n = *c.ln.node;
+    axis_ = n.attr_int("axis", 0);
+    o_ = *c.L.params_of(c.ln.result);
+    for (const auto& v : n.inputs) {
+      in_.push_back(*c.L.params_of(v));
+      f_.push_back(fixed_multiplier(static_cast<double>(in_.back().scale[0]) / o_.scale[0], where_ + " input '" + v + "'"));
+    }
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Shape& s0 = in[0]->shape();
+    const int64_t axis = normalize_axis(axis_, static_cast<int64_t>(s0.size()), where_);
+    Shape ys = s0;
+    ys[static_cast<size_t>(axis)] = 0;
+    for (const Tensor* t : in) {
+      if (t->rank() != static_cast<int64_t>(s0.size())) throw Error(where_ + ": inputs of different ranks");
+      for (size_t d = 0; d < s0.size(); ++d)
+        if (static_cast<int64_t>(d) != axis && t->shape()[d] != s0[d])
+          throw Error(where_ + ": input " + t->str() + " does not match " + in[0]->str() + " off the axis");
+      ys[static_cast<size_t>(axis)] += t->dim(axis);
+    }
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= ys[static_cast<size_t>(d)];
+    for (size_t d = static_cast<size_t>(axis) + 1; d < ys.size(); ++d) inner *= ys[d];
+    std::vector<int32_t> y(static_cast<size_t>(numel(ys)));
+    const int64_t row = ys[static_cast<size_t>(axis)] * inner;
+    int64_t at = 0;
+    for (size_t i = 0; i < in.size(); ++i) {
+      const std::vector<int32_t> X = to_int32(*in[i]);
+      const int64_t len = in[i]->dim(axis) * inner, zi = in_[i].zero_point[0], zo = o_.zero_point[0];
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < len; ++j)
+          y[static_cast<size_t>(o * row + at + j)] =
+              clamp_q(zo + requantize(X[static_cast<size_t>(o * len + j)] - zi, f_[i]), o_.qmin, o_.qmax);
+      at += len;
+    }
+    out[0] = from_int32(y, storage_dtype(o_), ys);
+  }
+
+ private:
+  std::string where_;
+  int64_t axis_ = 0;
+  QuantParams o_;
+  std::vector<QuantParams> in_;
+  std::vector<FixedMultiplier> f_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c) {
+  switch (c.ln.kind) {
+    case IntKind::Add:
+    case IntKind::Sub:
+    case IntKind::Mul:
+      return std::make_unique<IntBinaryKernel>(c);
+    case IntKind::Concat:
+      return std::make_unique<IntConcatKernel>(c);
+    case IntKind::Activation:
+      return std::make_unique<IntActivationKernel>(c);
+    default:
+      throw UnsupportedError(c.ln.node->describe() + ": not an elementwise integer node");
+  }
+}
+
+}  // namespace qs

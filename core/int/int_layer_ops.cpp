@@ -1,0 +1,193 @@
+// Integer Conv, ConvTranspose, Gemm and MatMul kernels: the optimized packed path where it applies, the
+// reference loops otherwise (ConvTranspose, 3-D convolutions, layers whose int32 accumulator could
+// overflow), and for IntIsa::Reference.
+#include <memory>
+#include <optional>
+
+#include "core/int/int_ops.h"
+#include "core/int/int_tensor.h"
+#include "core/int/layer_kernels.h"
+#include "core/int/ref_kernels.h"
+#include "core/ops/broadcast.h"
+#include "core/ops/conv_geometry.h"
+
+namespace qs {
+
+namespace {
+
+Tensor finish_ref(const std::vector<int32_t>& y, const LayerQuant& q, const Shape& shape) {
+  return from_int32(y, storage_dtype(q.out), shape);
+}
+
+class IntConvKernel final : public Kernel {
+ public:
+  IntConvKernel(const IntNodeContext& c, bool transpose) : q_(prepare_layer(c.g, c.ln, c.plan, c.L)), isa_(c.isa) {
+    KernelInit init{*c.ln.node, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
+    attrs_ = read_conv_attrs(init, transpose);
+    transpose_ = transpose;
+    const int64_t K = static_cast<int64_t>(q_.w.size()) / q_.wshape[0];
+    if (!transpose && isa_ != IntIsa::Reference && q_.int32_safe(K)) packed_.emplace(q_, attrs_.group);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[0];
+    const ConvGeometry g = transpose_ ? conv_transpose_geometry(attrs_, x.shape(), q_.wshape, nullptr)
+                                      : conv_geometry(attrs_, x.shape(), q_.wshape, nullptr);
+    if (packed_ && PackedConv::supports(g)) {
+      Tensor y(storage_dtype(q_.out), g.y_shape);
+      if (y.numel() > 0) packed_->run(isa_, g, x, y);
+      out[0] = std::move(y);
+      return;
+    }
+    const std::vector<int32_t> xv = to_int32(x);
+    std::vector<int32_t> y(static_cast<size_t>(numel(g.y_shape)));
+    if (transpose_) conv_transpose_ref(g, xv.data(), q_, y.data());
+    else conv_ref(g, xv.data(), q_, y.data());
+    out[0] = finish_ref(y, q_, g.y_shape);
+  }
+
+ private:
+  LayerQuant q_;
+  IntIsa isa_;
+  ConvAttrs attrs_;
+  bool transpose_ = false;
+  std::optional<PackedConv> packed_;
+};
+
+// Gemm (transA = 0) and MatMul with a constant operand.
+class IntFcKernel final : public Kernel {
+ public:
+  explicit IntFcKernel(const IntNodeContext& c) : q_(prepare_layer(c.g, c.ln, c.plan, c.L)), isa_(c.isa) {
+    const Node& n = *c.ln.node;
+    left_ = n.op_type == "MatMul" && c.ln.weight_input == 0;
+    trans_w_ = n.op_type == "Gemm" && n.attr_int("transB", 0) != 0;
+    K_ = left_ ? q_.wshape[1] : (trans_w_ ? q_.wshape[1] : q_.wshape[0]);
+    N_ = q_.out_channels;
+    gemm_ = n.op_type == "Gemm";
+    const bool fast = isa_ != IntIsa::Reference && q_.int32_safe(K_);
+    if (fast && left_) left_packed_.emplace(q_);
+    if (fast && !left_) packed_.emplace(q_, trans_w_);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[left_ ? 1 : 0];
+    const Shape& xs = x.shape();
+    if (left_) return run_left(x, out);
+    if (xs.empty() || xs.back() != K_ || (gemm_ && xs.size() != 2))
+      throw Error(q_.where + ": input " + x.str() + " does not fit the weight " + shape_str(q_.wshape));
+    const int64_t rows = x.numel() / K_;
+    Shape ys = xs;
+    ys.back() = N_;
+    if (packed_) {
+      Tensor y(storage_dtype(q_.out), ys);
+      if (rows > 0) packed_->run(isa_, rows, x, y);
+      out[0] = std::move(y);
+      return;
+    }
+    const std::vector<int32_t> xv = to_int32(x);
+    std::vector<int32_t> y(static_cast<size_t>(rows * N_));
+    fc_ref(rows, K_, N_, xv.data(), q_, trans_w_, y.data());
+    out[0] = finish_ref(y, q_, ys);
+  }
+
+ private:
+  void run_left(const Tensor& x, std::span<Tensor> out) const {
+    // W [M, K] · x [..., K, N]; a 1-D x is a K×1 matrix whose result drops the last axis.
+    const Shape& xs = x.shape();
+    const bool vec = xs.size() == 1;
+    if (xs.empty() || (vec ? xs[0] : xs[xs.size() - 2]) != K_)
+      throw Error(q_.where + ": input " + x.str() + " does not fit the weight " + shape_str(q_.wshape));
+    const int64_t Ncols = vec ? 1 : xs.back();
+    const int64_t batch = Ncols * K_ == 0 ? 0 : x.numel() / (Ncols * K_);
+    Shape ys = vec ? Shape{N_} : xs;
+    if (!vec) ys[ys.size() - 2] = N_;
+    if (left_packed_) {
+      Tensor y(storage_dtype(q_.out), ys);
+      if (y.numel() > 0) left_packed_->run(isa_, batch, Ncols, x, y);
+      out[0] = std::move(y);
+      return;
+    }
+    const std::vector<int32_t> xv = to_int32(x);
+    std::vector<int32_t> y(static_cast<size_t>(batch * N_ * Ncols));
+    matmul_left_ref(batch, N_, K_, Ncols, xv.data(), q_, y.data());
+    out[0] = finish_ref(y, q_, ys);
+  }
+
+  LayerQuant q_;
+  IntIsa isa_;
+  bool left_ = false, trans_w_ = false, gemm_ = false;
+  int64_t K_ = 0, N_ = 0;
+  std::optional<PackedFc> packed_;
+  std::optional<PackedMatMulLeft> left_packed_;
+};
+
+// MatMul of two quantized activations (numpy semantics: batch axes broadcast, 1-D operands promoted).
+class IntMatMulKernel final : public Kernel {
+ public:
+  explicit IntMatMulKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+    const Node& n = *c.ln.node;
+    a_ = *c.L.params_of(n.inputs[0]);
+    b_ = *c.L.params_of(n.inputs[1]);
+    o_ = *c.L.params_of(c.ln.result);
+    f_ = fixed_multiplier(static_cast<double>(a_.scale[0]) * b_.scale[0] / o_.scale[0], where_);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    Shape as = in[0]->shape(), bs = in[1]->shape();
+    const bool va = as.size() == 1, vb = bs.size() == 1;
+    if (as.empty() || bs.empty()) throw Error(where_ + ": MatMul of a scalar");
+    if (va) as.insert(as.begin(), 1);
+    if (vb) bs.push_back(1);
+    const int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+    if (bs[bs.size() - 2] != K)
+      throw Error(where_ + ": shapes " + shape_str(in[0]->shape()) + " and " + shape_str(in[1]->shape()) +
+                  " cannot be multiplied");
+    const Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+    const Shape batch = broadcast_shapes(ab, bb, where_);
+    const std::vector<int64_t> sa = broadcast_strides(ab, batch), sb = broadcast_strides(bb, batch);
+    const std::vector<int32_t> A = to_int32(*in[0]), B = to_int32(*in[1]);
+    const int64_t nb = numel(batch);
+    std::vector<int32_t> y(static_cast<size_t>(nb * M * N));
+    const std::vector<int64_t> bst = strides_of(batch);
+    for (int64_t b = 0; b < nb; ++b) {
+      int64_t oa = 0, ob = 0, rem = b;
+      for (size_t d = 0; d < batch.size(); ++d) {
+        const int64_t i = rem / bst[d];
+        rem %= bst[d];
+        oa += i * sa[d];
+        ob += i * sb[d];
+      }
+      const int32_t* pa = A.data() + oa * M * K;
+      const int32_t* pb = B.data() + ob * K * N;
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+          int64_t acc = 0;
+          for (int64_t k = 0; k < K; ++k)
+            acc += static_cast<int64_t>(pa[m * K + k] - a_.zero_point[0]) * (pb[k * N + n] - b_.zero_point[0]);
+          y[static_cast<size_t>((b * M + m) * N + n)] =
+              clamp_q(static_cast<int64_t>(o_.zero_point[0]) + requantize(acc, f_), o_.qmin, o_.qmax);
+        }
+    }
+    Shape ys = batch;
+    if (!va) ys.push_back(M);
+    if (!vb) ys.push_back(N);
+    out[0] = from_int32(y, storage_dtype(o_), ys);
+  }
+
+ private:
+  std::string where_;
+  QuantParams a_, b_, o_;
+  FixedMultiplier f_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_int_layer_kernel(const IntNodeContext& c) {
+  const std::string& op = c.ln.node->op_type;
+  if (c.ln.kind == IntKind::MatMulInt) return std::make_unique<IntMatMulKernel>(c);
+  if (op == "Conv") return std::make_unique<IntConvKernel>(c, false);
+  if (op == "ConvTranspose") return std::make_unique<IntConvKernel>(c, true);
+  return std::make_unique<IntFcKernel>(c);
+}
+
+}  // namespace qs

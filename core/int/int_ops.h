@@ -1,0 +1,47 @@
+// Kernels of the integer engine, one per lowered node (core/int/lowering.h). They implement the Kernel
+// interface of core/ops/kernel.h: inputs in the node's input order (quantized values as integer tensors,
+// other values as they are), outputs in the node's output order, except that a fused activation's output
+// replaces outputs[0].
+//
+// Arithmetic per kind (q: stored integers, z: zero points, R: requantize of requant.h, every result
+// clamped to the output's [qmin, qmax], narrowed further by a Relu/Clip):
+//   Layer          see layer_quant.h
+//   MatMulInt      y = z_y + R(Σ (a − z_a)(b − z_b); s_a·s_b/s_y)
+//   Add / Sub      y = z_y + add_requantize(a − z_a, ±(b − z_b); s_a/s_y, s_b/s_y)
+//   Mul            y = z_y + R((a − z_a)(b − z_b); s_a·s_b/s_y)
+//   Concat         y = z_y + R(x_i − z_i; s_i/s_y) for the slice of input i
+//   AveragePool    y = z_y + R(Σ_window (x − z_x); s_x/(s_y·divisor))           (pool_int.h)
+//   Activation     y = z_y + R(x − z_x; s_x/s_y) for x ≥ z_x, R(x − z_x; α·s_x/s_y) below (α = 1 for
+//                  Relu/Clip, whose bounds are a clamp; LeakyRelu's alpha; PRelu's slope element)
+//   Movement       the float kernel run on the integers (same scale and zero point)
+#pragma once
+
+#include <memory>
+
+#include "core/graph/graph.h"
+#include "core/int/isa.h"
+#include "core/int/lowering.h"
+#include "core/ops/kernel.h"
+#include "core/quant/plan.h"
+
+namespace qs {
+
+struct IntNodeContext {
+  const Graph& g;          // the model as loaded (float weights)
+  const LoweredNode& ln;   // its node points into g
+  const Lowering& L;
+  const QuantPlan& plan;
+  int64_t opset = 0;
+  IntIsa isa = IntIsa::Portable;
+};
+
+// The kernel of an integer node (every kind but Fused, FloatIsland and Float). Throws UnsupportedError
+// naming the node when it cannot be built.
+std::unique_ptr<Kernel> make_int_layer_kernel(const IntNodeContext& c);       // Layer, MatMulInt
+std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c);  // Add, Sub, Mul, Concat, Activation
+std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c);         // AveragePool, GlobalAveragePool,
+                                                                               // MaxPool/GlobalMaxPool on int16
+// Movement and Meta: the float kernel on integers (Pad's constant replaced by its level on the grid).
+std::unique_ptr<Kernel> make_int_movement_kernel(const IntNodeContext& c);
+
+}  // namespace qs

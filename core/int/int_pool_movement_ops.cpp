@@ -1,0 +1,163 @@
+// Integer pooling (average: exact window sums, one requantization per divisor; max on 16-bit storage,
+// which the float MaxPool kernel does not take) and data movement through the float kernels.
+#include <algorithm>
+#include <limits>
+
+#include "core/int/int_ops.h"
+#include "core/int/int_tensor.h"
+#include "core/int/pool_int.h"
+#include "core/int/requant.h"
+#include "core/quant/quantizer.h"
+
+namespace qs {
+
+namespace {
+
+class IntPoolKernel final : public Kernel {
+ public:
+  explicit IntPoolKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+    const Node& n = *c.ln.node;
+    KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
+    global_ = n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool";
+    max_ = n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool";
+    x_ = *c.L.params_of(n.inputs[0]);
+    o_ = *c.L.params_of(c.ln.result);
+    if (!global_) {
+      if (!n.has_attr("kernel_shape")) init.invalid("attribute kernel_shape is required");
+      attrs_ = read_window_attrs(init, n.attr_ints("kernel_shape"), c.opset >= 10);
+      cip_ = n.attr_int("count_include_pad", 0) != 0;
+      if (max_ && n.outputs.size() > 1 && !n.outputs[1].empty())
+        init.unsupported("MaxPool's Indices output on 16-bit integers");
+    }
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[0];
+    PoolPlan p;
+    if (global_) {
+      if (x.rank() < 3) throw Error(where_ + ": X has shape " + shape_str(x.shape()) + ", expected N x C x D...");
+      WindowAttrs a;
+      a.kernel.assign(x.shape().begin() + 2, x.shape().end());
+      a.strides.assign(a.kernel.size(), 1);
+      a.dilations.assign(a.kernel.size(), 1);
+      a.pads.assign(2 * a.kernel.size(), 0);
+      p = pool_plan_for(a, x.shape(), where_, false);
+    } else {
+      p = pool_plan_for(attrs_, x.shape(), where_, cip_ && !max_);
+    }
+    const Shape ys = pool_output_shape(x.shape(), p);
+    if (global_ && !max_) return global_average(x, ys, out);
+    const std::vector<int32_t> X = to_int32(x);
+    if (max_) {
+      out[0] = from_int32(window_max(X, p), x.dtype(), ys);
+      return;
+    }
+    const std::vector<int64_t> sums = window_sums(X, x_.zero_point[0], p);
+    const std::vector<int32_t> div = average_pool_divisors(p, cip_);
+    // One multiplier per divisor value (at most the window volume).
+    const int32_t dmax = div.empty() ? 0 : *std::max_element(div.begin(), div.end());
+    std::vector<FixedMultiplier> f(static_cast<size_t>(dmax) + 1);
+    for (int32_t d = 1; d <= dmax; ++d)
+      f[static_cast<size_t>(d)] = fixed_multiplier(static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * d), where_);
+    std::vector<int32_t> y(sums.size());
+    const int64_t op = numel(p.out), zo = o_.zero_point[0];
+    for (size_t i = 0; i < y.size(); ++i) {
+      const int32_t d = div[i % static_cast<size_t>(op)];
+      if (d <= 0) throw Error(where_ + ": a window holds no input element");
+      y[i] = clamp_q(zo + requantize(sums[i], f[static_cast<size_t>(d)]), o_.qmin, o_.qmax);
+    }
+    out[0] = from_int32(y, storage_dtype(o_), ys);
+  }
+
+ private:
+  // One contiguous plane per output: the sum of x − zp over it, requantized once.
+  void global_average(const Tensor& x, const Shape& ys, std::span<Tensor> out) const {
+    const int64_t planes = x.dim(0) * x.dim(1), size = planes ? x.numel() / planes : 0;
+    const FixedMultiplier f =
+        fixed_multiplier(static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * static_cast<double>(size)), where_);
+    std::vector<int32_t> y(static_cast<size_t>(planes));
+    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
+    auto sum_planes = [&](auto tag) {
+      using T = decltype(tag);
+      const T* p = x.data<T>();
+      for (int64_t c = 0; c < planes; ++c) {
+        int64_t s = 0;
+        for (int64_t i = 0; i < size; ++i) s += p[c * size + i];
+        y[static_cast<size_t>(c)] = clamp_q(zo + requantize(s - zx * size, f), o_.qmin, o_.qmax);
+      }
+    };
+    switch (x.dtype()) {
+      case DType::Int8: sum_planes(int8_t{}); break;
+      case DType::UInt8: sum_planes(uint8_t{}); break;
+      case DType::Int16: sum_planes(int16_t{}); break;
+      case DType::UInt16: sum_planes(uint16_t{}); break;
+      default: throw Error(where_ + ": integer input of type " + dtype_name(x.dtype()));
+    }
+    out[0] = from_int32(y, storage_dtype(o_), ys);
+  }
+
+  std::string where_;
+  bool global_ = false, max_ = false, cip_ = false;
+  WindowAttrs attrs_;
+  QuantParams x_, o_;
+};
+
+// The float kernel of a movement op, built with constants that fit the integer data: Pad's constant (an
+// input from opset 11, the `value` attribute before) becomes its level on the grid.
+class MovementKernel final : public Kernel {
+ public:
+  explicit MovementKernel(const IntNodeContext& c) : node_(*c.ln.node) {
+    const QuantParams* p = c.L.params_of(node_.inputs[0]);
+    if (node_.op_type == "Pad" && p && node_.attr_string("mode", "constant") == "constant") {
+      // The constant (0 when omitted) becomes its level on the grid; lowering made sure it is on it.
+      float v = 0;
+      if (node_.has_attr("value")) v = node_.attr_float("value", 0.f);
+      else if (node_.has_input(2)) v = static_cast<float>(c.g.initializer(node_.inputs[2])->value_as_double(0));
+      const int32_t q = quantize_value(v, p->scale[0], p->zero_point[0], p->qmin, p->qmax);
+      if (c.opset < 11) {
+        node_.attrs["value"] = Attribute::of_float(static_cast<float>(q));
+      } else {
+        node_.inputs.resize(std::max<size_t>(node_.inputs.size(), 3));
+        if (node_.inputs[2].empty()) node_.inputs[2] = node_.name + "::pad_level";
+        pad_value_ = from_int32({q}, storage_dtype(*p), {});
+        pad_name_ = node_.inputs[2];
+      }
+    }
+    const Graph& g = c.g;
+    KernelInit init{node_, c.opset, [this, &g](const std::string& v) -> const Tensor* {
+                      if (!pad_name_.empty() && v == pad_name_) return &pad_value_;
+                      return g.initializer(v);
+                    }};
+    kernel_ = OpRegistry::instance().create(init);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    if (pad_name_.empty()) return kernel_->run(in, out);
+    std::vector<const Tensor*> ins(in.begin(), in.end());
+    ins.resize(std::max<size_t>(ins.size(), 3));
+    ins[2] = &pad_value_;
+    kernel_->run(ins, out);
+  }
+
+ private:
+  Node node_;
+  Tensor pad_value_;
+  std::string pad_name_;
+  std::unique_ptr<Kernel> kernel_;
+};
+
+}  // namespace
+
+std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c) { return std::make_unique<IntPoolKernel>(c); }
+
+std::unique_ptr<Kernel> make_int_movement_kernel(const IntNodeContext& c) {
+  const Node& n = *c.ln.node;
+  if (n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool") {
+    const QuantParams* p = c.L.params_of(n.inputs[0]);
+    const DType t = p ? storage_dtype(*p) : DType::Float32;
+    if (n.op_type == "GlobalMaxPool" || (t != DType::Int8 && t != DType::UInt8)) return make_int_pool_kernel(c);
+  }
+  return std::make_unique<MovementKernel>(c);
+}
+
+}  // namespace qs

@@ -1,0 +1,18 @@
+// Integer tensors of the engine: activations are stored as int8, uint8, int16 or uint16 (the smallest
+// type holding the point's [qmin, qmax], storage_dtype in quantizer.h). The reference kernels work on
+// int32 copies; these helpers convert.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor/tensor.h"
+
+namespace qs {
+
+bool is_int_storage(DType t);  // Int8, UInt8, Int16, UInt16, Int32
+std::vector<int32_t> to_int32(const Tensor& t);
+// A tensor of type `t` holding `v` (each value must fit; callers clamp first).
+Tensor from_int32(const std::vector<int32_t>& v, DType t, const Shape& shape);
+
+}  // namespace qs

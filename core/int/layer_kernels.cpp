@@ -1,0 +1,365 @@
+#include "core/int/layer_kernels.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/common/error.h"
+#include "core/common/parallel.h"
+#include "core/ops/gemm_eigen.h"
+
+namespace qs {
+
+namespace {
+
+using namespace intgemm;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+template <typename F>
+void dispatch_act(DType t, const std::string& where, F&& f) {
+  switch (t) {
+    case DType::Int8: return f(int8_t{});
+    case DType::UInt8: return f(uint8_t{});
+    case DType::Int16: return f(int16_t{});
+    case DType::UInt16: return f(uint16_t{});
+    default: throw Error(where + ": integer input of type " + dtype_name(t) + " is not supported");
+  }
+}
+
+// Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~64 KB (L2-resident,
+// read once per row block), and enough blocks for every thread when there are few images.
+int64_t column_block(int64_t K, int64_t P, int64_t outer_items) {
+  int64_t nc = std::max<int64_t>(kNR, (65536 / (k_pairs(K) * 4)) / kNR * kNR);
+  const int64_t want = 2 * num_threads();
+  if (outer_items < want) nc = std::min(nc, std::max(kNR, round_up(ceil_div(P, ceil_div(want, outer_items)), kNR)));
+  return std::min(nc, round_up(P, kNR));
+}
+
+// 2-D geometry (1-D convolutions as height 1).
+struct Geo2 {
+  int64_t IH, IW, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw;
+  explicit Geo2(const ConvGeometry& g) {
+    const bool one = g.spatial_rank() == 1;
+    const size_t a = one ? 0 : 1;  // index of the width axis
+    IH = one ? 1 : g.in[0];
+    OH = one ? 1 : g.out[0];
+    KH = one ? 1 : g.kernel[0];
+    sh = one ? 1 : g.strides[0];
+    ph = one ? 0 : g.pad_begin[0];
+    dh = one ? 1 : g.dilations[0];
+    IW = g.in[a];
+    OW = g.out[a];
+    KW = g.kernel[a];
+    sw = g.strides[a];
+    pw = g.pad_begin[a];
+    dw = g.dilations[a];
+  }
+};
+
+// The input rows a block of output positions reads, for `channels` planes, as int16 x − zp with the
+// padding written as 0: im2col rows then become contiguous copies (no bounds checks), for any padding.
+struct Window {
+  int64_t r0 = 0, rows = 0;   // input rows [r0, r0 + rows) (r0 may be negative: padding)
+  int64_t c0 = 0, cols = 0;   // input columns [c0, c0 + cols), c0 = −pad_begin
+  std::vector<int16_t>* buf = nullptr;
+  const int16_t* at(int64_t c, int64_t r, int64_t col) const {
+    return buf->data() + (c * rows + (r - r0)) * cols + (col - c0);
+  }
+};
+
+template <typename T>
+void fill_window(const T* planes, int64_t channels, int32_t zp, const Geo2& g, int64_t p0, int64_t nc, Window& w) {
+  const int64_t oh0 = p0 / g.OW, oh1 = (p0 + nc - 1) / g.OW;
+  w.r0 = oh0 * g.sh - g.ph;
+  w.rows = (oh1 - oh0) * g.sh + (g.KH - 1) * g.dh + 1;
+  w.c0 = -g.pw;
+  w.cols = (g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1;
+  w.buf->resize(static_cast<size_t>(channels * w.rows * w.cols));
+  int16_t* d = w.buf->data();
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = w.r0; r < w.r0 + w.rows; ++r) {
+      if (r < 0 || r >= g.IH) {
+        std::fill(d, d + w.cols, int16_t{0});
+      } else {
+        const T* src = planes + (c * g.IH + r) * g.IW;
+        // Columns j with 0 <= c0 + j < IW hold data; the others are padding.
+        const int64_t a = std::clamp<int64_t>(-w.c0, 0, w.cols), b = std::clamp<int64_t>(g.IW - w.c0, a, w.cols);
+        std::fill(d, d + a, int16_t{0});
+        for (int64_t j = a; j < b; ++j) d[j] = static_cast<int16_t>(static_cast<int32_t>(src[w.c0 + j]) - zp);
+        std::fill(d + b, d + w.cols, int16_t{0});
+      }
+      d += w.cols;
+    }
+}
+
+// im2col row of tap (kh, kw) of channel c over output positions [p0, p0 + nc), from the window.
+void window_row(const Window& w, const Geo2& g, int64_t c, int64_t kh, int64_t kw, int64_t p0, int64_t nc, int16_t* dst) {
+  int64_t j = 0, p = p0;
+  while (j < nc) {
+    const int64_t oh = p / g.OW, ow0 = p % g.OW;
+    const int64_t seg = std::min(g.OW - ow0, nc - j);
+    const int16_t* src = w.at(c, oh * g.sh + kh * g.dh - g.ph, ow0 * g.sw + kw * g.dw - g.pw);
+    if (g.sw == 1) {
+      std::memcpy(dst + j, src, static_cast<size_t>(seg) * sizeof(int16_t));
+    } else {
+      for (int64_t t = 0; t < seg; ++t) dst[j + t] = src[t * g.sw];
+    }
+    j += seg;
+    p += seg;
+  }
+}
+
+Epilogue epilogue(const LayerQuant& q, const RequantTable& rq, bool per_row, int64_t channel0, void* y, int64_t ldy) {
+  Epilogue e;
+  e.rq = &rq;
+  e.channel_is_row = per_row;
+  e.channel0 = channel0;
+  e.zp = q.out.zero_point[0];
+  e.lo = q.lo;
+  e.hi = q.hi;
+  e.out = storage_dtype(q.out);
+  e.y = y;
+  e.ldy = ldy;
+  return e;
+}
+
+size_t elem(DType t) { return dtype_size(t); }
+
+}  // namespace
+
+PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group), rq_(q.mult, q.bias) {
+  const int64_t M = q.out_channels;
+  Mg_ = M / group;
+  K_ = static_cast<int64_t>(q.w.size()) / M;
+  std::vector<int32_t> rows(static_cast<size_t>(Mg_ * K_));
+  for (int64_t gi = 0; gi < group; ++gi) {
+    for (int64_t m = 0; m < Mg_; ++m)
+      for (int64_t k = 0; k < K_; ++k) {
+        const int64_t c = gi * Mg_ + m;
+        rows[static_cast<size_t>(m * K_ + k)] = q.w[static_cast<size_t>(c * K_ + k)] - q.w_zp[static_cast<size_t>(c)];
+      }
+    std::vector<int32_t> a(static_cast<size_t>(packed_a_size(Mg_, K_)));
+    pack_a(Mg_, K_, rows.data(), K_, a.data());
+    a_.push_back(std::move(a));
+  }
+  depthwise_ = Mg_ == 1 && q.wshape.size() == 4 && q.wshape[1] == 1;
+  if (depthwise_)
+    for (int64_t c = 0; c < M; ++c) {
+      std::vector<int32_t> pairs(static_cast<size_t>(k_pairs(K_)));
+      for (int64_t t = 0; t < k_pairs(K_); ++t) {
+        const int32_t lo = q.w[static_cast<size_t>(c * K_ + 2 * t)] - q.w_zp[static_cast<size_t>(c)];
+        const int32_t hi = 2 * t + 1 < K_ ? q.w[static_cast<size_t>(c * K_ + 2 * t + 1)] - q.w_zp[static_cast<size_t>(c)] : 0;
+        pairs[static_cast<size_t>(t)] = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16) |
+                                                             static_cast<uint16_t>(lo));
+      }
+      dw_.push_back(std::move(pairs));
+    }
+}
+
+void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  const Geo2 geo(g);
+  const int64_t N = g.batch, C = g.in_channels, P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
+  const int64_t sh = geo.sh, sw = geo.sw;
+  // Phase planes: phase (a, b) holds padded input (i·sh + a, j·sw + b); rows RP, row stride RS (16 spare
+  // columns so the kernel may read 16 values from any output column).
+  const int64_t PH = (geo.OH - 1) * sh + (geo.KH - 1) * geo.dh + 1, PWt = (geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1;
+  const int64_t RP = ceil_div(PH, sh), RS = ceil_div(PWt, sw) + 16;
+  std::vector<int64_t> off(static_cast<size_t>(K_));
+  for (int64_t kh = 0; kh < geo.KH; ++kh)
+    for (int64_t kw = 0; kw < geo.KW; ++kw) {
+      const int64_t a = kh * geo.dh % sh, b = kw * geo.dw % sw;
+      off[static_cast<size_t>(kh * geo.KW + kw)] = ((a * sw + b) * RP + kh * geo.dh / sh) * RS + kw * geo.dw / sw;
+    }
+  const DType out_t = storage_dtype(q_.out);
+  const size_t es = elem(out_t);
+  const int32_t zx = q_.in.zero_point[0];
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, N * C,
+        [&](int64_t item) {
+          const int64_t c = item % C;
+          const T* plane = xp + item * IS;
+          thread_local std::vector<int16_t> buf;
+          buf.assign(static_cast<size_t>(sh * sw * RP * RS), 0);
+          for (int64_t a = 0; a < sh; ++a)
+            for (int64_t b = 0; b < sw; ++b)
+              for (int64_t i = 0; i < RP; ++i) {
+                const int64_t r = i * sh + a - geo.ph;
+                if (r < 0 || r >= geo.IH) continue;
+                int16_t* d = buf.data() + ((a * sw + b) * RP + i) * RS;
+                const T* src = plane + r * geo.IW;
+                // Columns j with 0 <= j·sw + b − pw < IW.
+                const int64_t j0 = std::max<int64_t>(0, ceil_div(geo.pw - b, sw));
+                const int64_t j1 = std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw));
+                for (int64_t j = j0; j < j1; ++j) d[j] = static_cast<int16_t>(static_cast<int32_t>(src[j * sw + b - geo.pw]) - zx);
+              }
+          DepthwisePlane p;
+          p.buf = buf.data();
+          p.off = off.data();
+          p.wpairs = dw_[static_cast<size_t>(c)].data();
+          p.taps = K_;
+          p.OH = geo.OH;
+          p.OW = geo.OW;
+          p.RS = RS;
+          depthwise(isa, p, epilogue(q_, rq_, true, c, yp + static_cast<size_t>(item * P) * es, geo.OW));
+        },
+        P * K_);
+  });
+}
+
+void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  const Geo2 geo(g);
+  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
+  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, KS = geo.KH * geo.KW;
+  if (Cg * KS != K_) throw Error(q_.where + ": input " + x.str() + " does not fit the packed weights");
+  if (depthwise_ && Cg == 1 && g.spatial_rank() == 2) return run_depthwise(isa, g, x, y);
+  const DType out_t = storage_dtype(q_.out);
+  const size_t es = elem(out_t);
+  const int32_t zx = q_.in.zero_point[0];
+  const bool unit_stride = geo.sh == 1 && geo.sw == 1;
+  // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
+  // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window
+  // and B is packed straight from it. Otherwise: columns are output positions, rows gathered per segment.
+  const int64_t PW = (geo.OW - 1) + (geo.KW - 1) * geo.dw + 1;
+  const int64_t grid = unit_stride ? geo.OH * PW : P;
+  const int64_t nc_max = column_block(K_, grid, N * G);
+  const int64_t rows_per_block = unit_stride ? std::max<int64_t>(1, nc_max / PW) : 0;
+  const int64_t blocks = unit_stride ? ceil_div(geo.OH, rows_per_block) : ceil_div(P, nc_max);
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, N * G * blocks,
+        [&](int64_t item) {
+          const int64_t n = item / (G * blocks), gi = item / blocks % G, blk = item % blocks;
+          const T* xg = xp + (n * C + gi * Cg) * IS;
+          char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * P) * es;
+          thread_local std::vector<int16_t> window_buf;
+          Window w;
+          w.buf = &window_buf;
+          if (unit_stride) {
+            const int64_t oh0 = blk * rows_per_block, oh1 = std::min(geo.OH, oh0 + rows_per_block);
+            const int64_t nq = (oh1 - oh0 - 1) * PW + geo.OW;
+            fill_window(xg, Cg, zx, geo, oh0 * geo.OW, (oh1 - oh0) * geo.OW, w);
+            int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nq, K_)));
+            auto row = [&](int64_t k) {
+              const int64_t c = k / KS, kk = k % KS;
+              return window_buf.data() + c * w.rows * w.cols + (kk / geo.KW) * geo.dh * w.cols + (kk % geo.KW) * geo.dw;
+            };
+            for (int64_t p = 0; p < k_pairs(K_); ++p)
+              pack_b_pair(isa, nq, K_, p, row(2 * p), 2 * p + 1 < K_ ? row(2 * p + 1) : nullptr, B);
+            char* tmp = static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq) * es));
+            gemm(isa, Mg_, nq, K_, a_[static_cast<size_t>(gi)].data(), B, epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
+            for (int64_t m = 0; m < Mg_; ++m)
+              for (int64_t oh = oh0; oh < oh1; ++oh)
+                std::memcpy(yg + static_cast<size_t>(m * P + oh * geo.OW) * es,
+                            tmp + static_cast<size_t>(m * nq + (oh - oh0) * PW) * es, static_cast<size_t>(geo.OW) * es);
+            return;
+          }
+          const int64_t p0 = blk * nc_max, nc = std::min(nc_max, P - p0);
+          int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
+          int16_t* rows = thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
+          fill_window(xg, Cg, zx, geo, p0, nc, w);
+          for (int64_t p = 0; p < k_pairs(K_); ++p) {
+            for (int64_t h = 0; h < 2; ++h) {
+              const int64_t k = 2 * p + h;
+              if (k >= K_) break;
+              const int64_t c = k / KS, kk = k % KS;
+              window_row(w, geo, c, kk / geo.KW, kk % geo.KW, p0, nc, rows + h * nc);
+            }
+            pack_b_pair(isa, nc, K_, p, rows, 2 * p + 1 < K_ ? rows + nc : nullptr, B);
+          }
+          gemm(isa, Mg_, nc, K_, a_[static_cast<size_t>(gi)].data(), B,
+               epilogue(q_, rq_, true, gi * Mg_, yg + static_cast<size_t>(p0) * es, P));
+        },
+        Mg_ * K_ * std::min(nc_max, grid));
+  });
+}
+
+PackedFc::PackedFc(const LayerQuant& q, bool trans_w) : q_(q), rq_(q.mult, q.bias) {
+  N_ = q.out_channels;
+  K_ = static_cast<int64_t>(q.w.size()) / N_;
+  std::vector<int32_t> kn(static_cast<size_t>(K_ * N_));
+  for (int64_t k = 0; k < K_; ++k)
+    for (int64_t n = 0; n < N_; ++n) {
+      const int32_t w = q.w[static_cast<size_t>(trans_w ? n * K_ + k : k * N_ + n)];
+      kn[static_cast<size_t>(k * N_ + n)] = w - q.w_zp[static_cast<size_t>(n)];
+    }
+  b_.resize(static_cast<size_t>(packed_b_size(N_, K_)));
+  pack_b_rows(N_, K_, kn.data(), N_, b_.data());
+}
+
+void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
+  // Items: row chunks × column chunks (whole panels), so batch 1 still splits over the channels.
+  const int64_t rchunk = std::min(round_up(rows, kMR), 8 * kMR);
+  const int64_t rchunks = ceil_div(rows, rchunk);
+  const int64_t panels = col_panels(N_);
+  const int64_t pchunk = rchunks >= 2 * num_threads() ? panels : std::max<int64_t>(1, ceil_div(panels, 2 * num_threads()));
+  const int64_t pchunks = ceil_div(panels, pchunk);
+  const int64_t Kp = k_pairs(K_);
+  const DType out_t = storage_dtype(q_.out);
+  const int32_t zx = q_.in.zero_point[0];
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, rchunks * pchunks,
+        [&](int64_t item) {
+          const int64_t r0 = item / pchunks * rchunk, nr = std::min(rchunk, rows - r0);
+          const int64_t c0 = item % pchunks * pchunk * kNR, ncol = std::min(pchunk * kNR, N_ - c0);
+          int32_t* A = thread_scratch_as<int32_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_a_size(nr, K_)));
+          pack_a_act<T>(nr, K_, xp + r0 * K_, K_, zx, A);
+          const Epilogue e = epilogue(q_, rq_, false, c0, yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
+          gemm(isa, nr, ncol, K_, A, b_.data() + (c0 / kNR) * Kp * kNR * 2, e);
+        },
+        rchunk * pchunk * kNR * K_);
+  });
+}
+
+PackedMatMulLeft::PackedMatMulLeft(const LayerQuant& q) : q_(q), rq_(q.mult, q.bias) {
+  M_ = q.out_channels;
+  K_ = static_cast<int64_t>(q.w.size()) / M_;
+  std::vector<int32_t> rows(q.w.size());
+  for (int64_t m = 0; m < M_; ++m)
+    for (int64_t k = 0; k < K_; ++k)
+      rows[static_cast<size_t>(m * K_ + k)] = q.w[static_cast<size_t>(m * K_ + k)] - q.w_zp[static_cast<size_t>(m)];
+  a_.resize(static_cast<size_t>(packed_a_size(M_, K_)));
+  pack_a(M_, K_, rows.data(), K_, a_.data());
+}
+
+void PackedMatMulLeft::run(IntIsa isa, int64_t batch, int64_t N, const Tensor& x, Tensor& y) const {
+  const int64_t nc_max = column_block(K_, N, batch);
+  const int64_t blocks = ceil_div(N, nc_max);
+  const DType out_t = storage_dtype(q_.out);
+  const int32_t zx = q_.in.zero_point[0];
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, batch * blocks,
+        [&](int64_t item) {
+          const int64_t b = item / blocks, c0 = item % blocks * nc_max, nc = std::min(nc_max, N - c0);
+          int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
+          int16_t* rows = thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
+          const T* xb = xp + b * K_ * N + c0;
+          for (int64_t p = 0; p < k_pairs(K_); ++p) {
+            for (int64_t h = 0; h < 2 && 2 * p + h < K_; ++h)
+              for (int64_t j = 0; j < nc; ++j)
+                rows[h * nc + j] = static_cast<int16_t>(static_cast<int32_t>(xb[(2 * p + h) * N + j]) - zx);
+            pack_b_pair(isa, nc, K_, p, rows, 2 * p + 1 < K_ ? rows + nc : nullptr, B);
+          }
+          const Epilogue e = epilogue(q_, rq_, true, 0, yp + static_cast<size_t>(b * M_ * N + c0) * elem(out_t), N);
+          gemm(isa, M_, nc, K_, a_.data(), B, e);
+        },
+        M_ * K_ * nc_max);
+  });
+}
+
+}  // namespace qs

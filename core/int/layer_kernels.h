@@ -1,0 +1,72 @@
+// Optimized integer layers over the packed GEMM (gemm_int.h). Weights are packed once; activations are
+// packed per run into the calling thread's scratch, one cache-sized block at a time.
+//
+//   PackedConv      Conv with 1 or 2 spatial axes, any group: per (image, group, column block) an
+//                   im2col block written straight into B panels (x − x_zp as int16, padding 0), times the
+//                   group's packed weights (A). Depthwise convolution (one input channel per group) is the
+//                   same loop with one-row tiles: A is the channel's kh·kw taps, B its im2col block.
+//   PackedFc        Gemm / MatMul with the constant operand on the right: A = input rows, B = the weight,
+//                   channels on columns.
+//   PackedMatMulLeft MatMul with the constant operand on the left: A = the weight, B = each input matrix.
+// Work items are split over qs::parallel_for; integer results do not depend on the split.
+#pragma once
+
+#include <vector>
+
+#include "core/int/gemm_int.h"
+#include "core/int/layer_quant.h"
+#include "core/ops/conv_geometry.h"
+#include "core/tensor/tensor.h"
+
+namespace qs {
+
+class PackedConv {
+ public:
+  // `q` must satisfy q.int32_safe(Cin/group · kernel size).
+  PackedConv(const LayerQuant& q, int64_t group);
+  // y: a tensor of q.out's storage type and shape g.y_shape. Precondition: spatial rank 1 or 2.
+  void run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  static bool supports(const ConvGeometry& g) { return g.spatial_rank() == 1 || g.spatial_rank() == 2; }
+
+ private:
+  const LayerQuant& q_;
+  int64_t group_, Mg_, K_;
+  std::vector<std::vector<int32_t>> a_;  // packed weights per group
+  intgemm::RequantTable rq_;
+  // Depthwise (one input and one output channel per group): each channel's taps in pairs, for the direct
+  // kernel (intgemm::depthwise), which needs no im2col.
+  bool depthwise_ = false;
+  std::vector<std::vector<int32_t>> dw_;
+  void run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+};
+
+class PackedFc {
+ public:
+  // The weight is [N, K] when trans_w, else [K, N].
+  PackedFc(const LayerQuant& q, bool trans_w);
+  // x: [rows, K] of any integer storage type; y: [rows, N] of the output type.
+  void run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const;
+  int64_t K() const { return K_; }
+  int64_t N() const { return N_; }
+
+ private:
+  const LayerQuant& q_;
+  int64_t K_, N_;
+  std::vector<int16_t> b_;
+  intgemm::RequantTable rq_;
+};
+
+class PackedMatMulLeft {
+ public:
+  explicit PackedMatMulLeft(const LayerQuant& q);  // weight [M, K]
+  // x: [batch, K, N]; y: [batch, M, N].
+  void run(IntIsa isa, int64_t batch, int64_t N, const Tensor& x, Tensor& y) const;
+
+ private:
+  const LayerQuant& q_;
+  int64_t M_, K_;
+  std::vector<int32_t> a_;
+  intgemm::RequantTable rq_;
+};
+
+}  // namespace qs

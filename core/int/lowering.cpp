@@ -1,0 +1,294 @@
+#include "core/int/lowering.h"
+
+#include <cmath>
+#include <set>
+
+#include "core/analysis/model_summary.h"
+#include "core/quant/quantizer.h"
+
+namespace qs {
+
+namespace {
+
+const std::set<std::string> kMovement = {"Reshape", "Flatten",  "Transpose", "Squeeze",      "Unsqueeze",
+                                         "MaxPool", "GlobalMaxPool", "Identity", "Dropout", "Slice",
+                                         "Split",   "Gather",   "Pad",       "Expand",       "Tile",
+                                         "DepthToSpace", "SpaceToDepth", "Resize", "Upsample"};
+
+bool all_inputs_integer(const Lowering& L, const Node& n, std::string* missing) {
+  for (const auto& in : n.inputs) {
+    if (in.empty()) continue;
+    if (!L.integer(in)) {
+      *missing = in;
+      return false;
+    }
+  }
+  return true;
+}
+
+// The constant scalar of input `i` (or attribute `attr` before `opset`), or `def` when omitted.
+bool const_scalar(const Graph& g, const Node& n, size_t i, float def, float* v) {
+  *v = def;
+  if (!n.has_input(i)) return true;
+  const Tensor* t = g.initializer(n.inputs[i]);
+  if (!t || t->numel() != 1) return false;
+  *v = static_cast<float>(t->value_as_double(0));
+  return true;
+}
+
+}  // namespace
+
+const char* int_kind_name(IntKind k) {
+  switch (k) {
+    case IntKind::Layer: return "layer";
+    case IntKind::MatMulInt: return "matmul";
+    case IntKind::Add: return "add";
+    case IntKind::Sub: return "sub";
+    case IntKind::Mul: return "mul";
+    case IntKind::Concat: return "concat";
+    case IntKind::AveragePool: return "averagepool";
+    case IntKind::GlobalAveragePool: return "globalaveragepool";
+    case IntKind::Activation: return "activation";
+    case IntKind::Movement: return "movement";
+    case IntKind::Meta: return "meta";
+    case IntKind::Fused: return "fused";
+    case IntKind::FloatIsland: return "float island";
+    case IntKind::Float: return "float";
+  }
+  return "?";
+}
+
+bool is_integer_kind(IntKind k) { return k != IntKind::FloatIsland && k != IntKind::Float; }
+
+const QuantParams* Lowering::params_of(const std::string& value) const {
+  auto it = params.find(value);
+  return it == params.end() ? nullptr : &it->second;
+}
+
+const LoweredNode* Lowering::find(const std::string& node_name) const {
+  for (const auto& n : nodes)
+    if (n.node->name == node_name) return &n;
+  return nullptr;
+}
+
+std::vector<const LoweredNode*> Lowering::float_islands() const {
+  std::vector<const LoweredNode*> r;
+  for (const auto& n : nodes)
+    if (n.kind == IntKind::FloatIsland) r.push_back(&n);
+  return r;
+}
+
+bool activation_bounds(const Graph& g, const Node& n, float* lo, float* hi) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  if (n.op_type == "Relu") {
+    *lo = 0;
+    *hi = inf;
+    return true;
+  }
+  if (n.op_type != "Clip") return false;
+  if (n.has_attr("min") || n.has_attr("max")) {  // opset < 11
+    *lo = n.attr_float("min", -inf);
+    *hi = n.attr_float("max", inf);
+    return true;
+  }
+  return const_scalar(g, n, 1, -inf, lo) && const_scalar(g, n, 2, inf, hi);
+}
+
+std::string describe_island(const LoweredNode& n) {
+  return "node '" + n.node->name + "' (" + n.node->op_type + "): " + n.reason;
+}
+
+Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points, const LowerOptions& options) {
+  Lowering L;
+  std::set<std::string> active_points;
+  for (const auto& a : points.activations)
+    if (plan.active(a.tensor)) active_points.insert(a.tensor);
+  std::map<std::string, const WeightPoint*> weight_of_layer;
+  for (const auto& w : points.weights) weight_of_layer[w.layer] = &w;
+  std::set<std::string> graph_outputs;
+  for (const auto& o : g.outputs) graph_outputs.insert(o.name);
+
+  auto point_params = [&](const std::string& v) { return plan.active(v)->params; };
+  for (const auto& in : g.inputs)
+    if (active_points.count(in.name)) L.params[in.name] = point_params(in.name);
+
+  std::set<std::string> fused;  // names of Relu/Clip nodes already folded
+  // A Relu/Clip with constant bounds consuming only `out` whose output is an enabled point.
+  auto fusable = [&](const std::string& out, const Node** act, float* lo, float* hi) {
+    if (graph_outputs.count(out) || active_points.count(out)) return false;
+    const auto users = g.consumers(out);
+    if (users.size() != 1) return false;
+    const Node& a = g.nodes[static_cast<size_t>(users[0])];
+    if (!a.domain.empty() || !activation_bounds(g, a, lo, hi)) return false;
+    if (!active_points.count(a.outputs[0])) return false;
+    *act = &a;
+    return true;
+  };
+
+  for (const Node& n : g.nodes) {
+    LoweredNode ln;
+    ln.node = &n;
+    ln.result = n.outputs.empty() ? "" : n.outputs[0];
+    if (fused.count(n.name)) {
+      ln.kind = IntKind::Fused;
+      L.nodes.push_back(ln);
+      continue;
+    }
+    std::string missing;
+    const bool ins_int = all_inputs_integer(L, n, &missing);
+    auto island = [&](const std::string& why) {
+      ln.kind = IntKind::FloatIsland;
+      ln.reason = why;
+    };
+    // Sets result/fused for ops that may fuse an activation; false when the result is not a point.
+    auto resolve_result = [&](bool may_fuse) {
+      const Node* act = nullptr;
+      float lo = 0, hi = 0;
+      if (may_fuse && fusable(n.outputs[0], &act, &lo, &hi)) {
+        ln.fused = act;
+        ln.result = act->outputs[0];
+        ln.act_lo = lo;
+        ln.act_hi = hi;
+        return true;
+      }
+      ln.result = n.outputs[0];
+      return active_points.count(ln.result) != 0;
+    };
+    const std::string not_int_input = "input '" + missing + "' is not quantized";
+    const std::string no_point = "its output '" + (n.outputs.empty() ? std::string() : n.outputs[0]) +
+                                 "' has no enabled quantization point";
+    const OpRole role = op_role(g, n);
+
+    if (role == OpRole::Layer) {
+      const WeightPoint& wp = *weight_of_layer.at(n.name);
+      int w = 1;
+      is_quantizable_layer(g, n, &w);
+      ln.weight_input = w;
+      ln.weight = wp.tensor;
+      ln.bias = wp.bias;
+      const PlanEntry* we = plan.active(wp.tensor);
+      const Tensor& wt = *g.initializer(wp.tensor);
+      ln.channel_axis = n.op_type == "MatMul" ? (w == 1 ? -1 : -2) : 1;
+      const std::string& x = wp.input;
+      if (!L.integer(x)) {
+        island("input '" + x + "' is not quantized");
+      } else if (!we) {
+        island("weight '" + wp.tensor + "' is not quantized");
+      } else if (we->spec.axis != -1 && we->spec.axis != wp.axis) {
+        island("weight '" + wp.tensor + "' is quantized along axis " + std::to_string(we->spec.axis) +
+               ", not its output channels (axis " + std::to_string(wp.axis) + ")");
+      } else if (n.op_type == "Gemm" && (n.attr_int("transA", 0) != 0 || n.attr_float("alpha", 1.f) != 1.f ||
+                                         n.attr_float("beta", 1.f) != 1.f)) {
+        island("Gemm with transA or alpha/beta other than 1 has no integer form here");
+      } else if (n.op_type == "MatMul" && wt.rank() != 2) {
+        island("MatMul with a " + std::to_string(wt.rank()) + "-D constant operand (2-D is supported)");
+      } else if (n.op_type != "MatMul" && n.has_input(2) && wp.bias.empty()) {
+        island("the bias is computed at run time");
+      } else if (!resolve_result(true)) {
+        island(no_point);
+      } else {
+        ln.kind = IntKind::Layer;
+        if (!wp.bias.empty()) {
+          const Tensor& b = *g.initializer(wp.bias);
+          const int64_t out_ch = we->params.channels() == 1 ? b.numel() : we->params.channels();
+          const int64_t n_out = n.op_type == "Gemm" ? (n.attr_int("transB", 0) ? wt.dim(0) : wt.dim(1))
+                                : n.op_type == "Conv" ? wt.dim(0)
+                                                      : wt.dim(1) * n.attr_int("group", 1);
+          if (!options.quantize_bias) {
+            ln.kind = IntKind::FloatIsland;
+            ln.reason = "the bias is kept in float";
+          } else if (b.numel() != out_ch || b.numel() != n_out || (b.rank() == 2 && b.dim(0) != 1) || b.rank() > 2) {
+            ln.kind = IntKind::FloatIsland;
+            ln.reason = "bias '" + wp.bias + "' of shape " + shape_str(b.shape()) + " is not one value per output channel";
+          }
+        }
+      }
+    } else if (role == OpRole::Requantize) {
+      const std::string& op = n.op_type;
+      float lo = 0, hi = 0;
+      if (op == "PRelu") {
+        // The slope is a constant (never quantized): only the data input must be integer.
+        const Tensor* slope = n.has_input(1) ? g.initializer(n.inputs[1]) : nullptr;
+        if (!L.integer(n.inputs[0])) island("input '" + n.inputs[0] + "' is not quantized");
+        else if (!slope || slope->dtype() != DType::Float32) island("the slope is not a float constant");
+        else if (!resolve_result(false)) island(no_point);
+        else ln.kind = IntKind::Activation;
+      } else if (!ins_int) {
+        island(not_int_input);
+      } else if (op == "Add" || op == "Sub" || op == "Mul") {
+        if (n.num_inputs() != 2) island("expects 2 inputs");
+        else if (!resolve_result(op == "Add")) island(no_point);
+        else ln.kind = op == "Add" ? IntKind::Add : op == "Sub" ? IntKind::Sub : IntKind::Mul;
+      } else if (op == "Concat") {
+        if (!resolve_result(false)) island(no_point);
+        else ln.kind = IntKind::Concat;
+      } else if (op == "AveragePool" || op == "GlobalAveragePool") {
+        if (!resolve_result(false)) island(no_point);
+        else ln.kind = op == "AveragePool" ? IntKind::AveragePool : IntKind::GlobalAveragePool;
+      } else if (op == "Relu" || op == "Clip") {
+        if (!activation_bounds(g, n, &lo, &hi)) island("Clip bounds computed at run time");
+        else if (!resolve_result(false)) island(no_point);
+        else {
+          ln.kind = IntKind::Activation;
+          ln.act_lo = lo;
+          ln.act_hi = hi;
+        }
+      } else if (op == "LeakyRelu") {
+        if (!resolve_result(false)) island(no_point);
+        else ln.kind = IntKind::Activation;
+      } else if (op == "MatMul") {
+        if (!resolve_result(false)) island(no_point);
+        else ln.kind = IntKind::MatMulInt;
+      } else {
+        island("no integer form for " + op + " with these inputs");
+      }
+    } else if (role == OpRole::Movement && n.has_input(0) && L.integer(n.inputs[0])) {
+      const QuantParams& p = L.params.at(n.inputs[0]);
+      if (n.op_type == "Pad") {
+        // The pad constant must be a level of the grid, or the engine could not pad with it exactly.
+        float c = 0;
+        if (n.has_attr("value")) c = n.attr_float("value", 0.f);
+        else if (!const_scalar(g, n, 2, 0.f, &c)) c = std::numeric_limits<float>::quiet_NaN();
+        const bool constant_mode = n.attr_string("mode", "constant") == "constant";
+        const float fq = std::isnan(c) ? c : fake_quantize_value(c, p.scale[0], p.zero_point[0], p.qmin, p.qmax);
+        if (constant_mode && !(fq == c)) {
+          island("pad value " + std::to_string(c) + " is not on the grid of '" + n.inputs[0] + "'");
+          L.nodes.push_back(ln);
+          continue;
+        }
+      }
+      ln.kind = IntKind::Movement;
+      for (const auto& o : n.outputs)
+        if (!o.empty() && points.carrier.count(o)) L.params[o] = p;
+      L.nodes.push_back(ln);
+      continue;
+    } else if ((n.op_type == "Shape" || n.op_type == "Size") && n.domain.empty()) {
+      ln.kind = n.has_input(0) && L.integer(n.inputs[0]) ? IntKind::Meta : IntKind::Float;
+      L.nodes.push_back(ln);
+      continue;
+    } else {
+      // Float islands proper, and movement of float values.
+      bool touches = false;
+      for (const auto& in : n.inputs) touches = touches || (!in.empty() && L.integer(in));
+      for (const auto& o : n.outputs) touches = touches || (!o.empty() && active_points.count(o));
+      if (role == OpRole::Movement || !touches) {
+        ln.kind = IntKind::Float;
+      } else {
+        island(n.domain.empty() ? "no integer form" : "custom domain '" + n.domain + "'");
+      }
+    }
+
+    if (is_integer_kind(ln.kind)) {
+      L.params[ln.result] = point_params(ln.result);
+      if (ln.fused) fused.insert(ln.fused->name);
+    } else {
+      // Float: outputs that are enabled points are quantized after the node.
+      for (const auto& o : n.outputs)
+        if (!o.empty() && active_points.count(o)) L.params[o] = point_params(o);
+    }
+    L.nodes.push_back(ln);
+  }
+  return L;
+}
+
+}  // namespace qs

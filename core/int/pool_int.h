@@ -1,0 +1,31 @@
+// Integer pooling. MaxPool keeps the grid (max commutes with a monotone dequantization); AveragePool and
+// GlobalAveragePool sum x − x_zp exactly over each window and requantize the sum once, with the
+// multiplier s_in / (s_out · divisor): the division by the window size and the change of scale share one
+// rounding (requant.h). The divisor is the float kernel's (core/ops/pool_kernels.h): the input elements
+// of the window, plus the padding when count_include_pad.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ops/pool_kernels.h"
+#include "core/ops/window.h"
+#include "core/tensor/tensor.h"
+
+namespace qs {
+
+// The geometry of one run for an N x C x D... input, as the float kernels compute it. Windows lying
+// entirely in the padding are refused (Error) unless `padding_counts`.
+PoolPlan pool_plan_for(const WindowAttrs& a, const Shape& x, const std::string& where, bool padding_counts);
+Shape pool_output_shape(const Shape& x, const PoolPlan& p);
+
+// Divisor of every output position of one plane (row-major over the output extents).
+std::vector<int32_t> average_pool_divisors(const PoolPlan& p, bool count_include_pad);
+
+// Window sums of x − zp (padding contributes 0) for every plane and output position: [planes, outputs].
+std::vector<int64_t> window_sums(const std::vector<int32_t>& x, int32_t zp, const PoolPlan& p);
+// Window maxima (padding ignored): [planes, outputs].
+std::vector<int32_t> window_max(const std::vector<int32_t>& x, const PoolPlan& p);
+
+}  // namespace qs

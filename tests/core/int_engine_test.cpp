@@ -1,0 +1,175 @@
+// The integer engine against the fake-quant simulation that models it, on small models built in the test
+// with plans calibrated by the real pipeline: every output element equal (the documented contract: the
+// simulation models the engine's requantization, pooling and rescaling exactly), for every kernel path
+// (reference loops, portable, AVX2), for several plan kinds (int8/uint8 activations, per-channel/per-tensor
+// 8- and 4-bit weights, 6-bit and 16-bit activations, plans with entries left in float).
+#include "core/int/engine.h"
+
+#include <gtest/gtest.h>
+
+#include "core/common/error.h"
+#include "core/int/int_tensor.h"
+#include "core/quant/simulate.h"
+#include "tests/core/int_test_util.h"
+
+namespace qs {
+namespace {
+
+using testing::Calibrated;
+
+std::vector<IntIsa> all_isas() {
+  std::vector<IntIsa> r = {IntIsa::Reference, IntIsa::Portable};
+  if (int_isa_available(IntIsa::Avx2)) r.push_back(IntIsa::Avx2);
+  return r;
+}
+
+// Every output of the engine equals the simulation's, element for element, on every kernel path.
+void expect_engine_equals_sim(const Graph& g, const Calibrated& c, const Tensor& x, const std::string& what) {
+  const SimulatedModel sim(g, c.plan, c.points);
+  const std::vector<Tensor> ys = sim.run({x});
+  for (IntIsa isa : all_isas()) {
+    IntOptions o;
+    o.isa = isa;
+    const IntegerModel m(g, c.plan, c.points, o);
+    const std::vector<Tensor> yi = m.run({x});
+    ASSERT_EQ(yi.size(), ys.size());
+    for (size_t k = 0; k < ys.size(); ++k) {
+      ASSERT_EQ(yi[k].shape(), ys[k].shape()) << what << " output " << k;
+      const float* a = yi[k].data<float>();
+      const float* b = ys[k].data<float>();
+      int64_t diff = 0;
+      for (int64_t i = 0; i < ys[k].numel(); ++i) diff += a[i] != b[i];
+      EXPECT_EQ(diff, 0) << what << " (" << int_isa_name(isa) << "): " << diff << " of " << ys[k].numel()
+                         << " elements of output '" << g.outputs[k].name << "' differ";
+    }
+  }
+}
+
+CalibrationOptions options(int wbits, int abits, bool per_channel, bool act_signed) {
+  CalibrationOptions o;
+  o.weight_bits = wbits;
+  o.act_bits = abits;
+  o.per_channel = per_channel;
+  o.act_signed = act_signed;
+  o.calib_count = 64;
+  o.batch = 16;
+  return o;
+}
+
+TEST(IntEngine, CnnAgreesWithSimulationOnEveryElement) {
+  std::mt19937 rng(10);
+  const Graph g = testing::int_cnn(rng);
+  const Tensor calib = testing::random_images(rng, 64, {1, 10, 10});
+  const Tensor x = testing::random_images(rng, 37, {1, 10, 10});
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, true, true)), x, "W8A8 int8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, false, false)), x, "W8A8 uint8 per tensor");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 6, true, true)), x, "W4A6");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, true)), x, "W8A16");
+}
+
+TEST(IntEngine, CnnHasNoFloatIslandAndFusesActivations) {
+  std::mt19937 rng(10);
+  const Graph g = testing::int_cnn(rng);
+  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  EXPECT_TRUE(m.lowering().float_islands().empty());
+  std::map<std::string, IntKind> kind;
+  for (const auto& s : m.steps()) kind[s.node] = s.kind;
+  EXPECT_EQ(kind.at("conv1"), IntKind::Layer);
+  EXPECT_EQ(kind.at("relu1"), IntKind::Fused);
+  EXPECT_EQ(kind.at("clip"), IntKind::Fused);
+  EXPECT_EQ(kind.at("relu3"), IntKind::Fused);  // fused into the Add
+  EXPECT_EQ(kind.at("pool1"), IntKind::Movement);
+  EXPECT_EQ(kind.at("cat"), IntKind::Concat);
+  EXPECT_EQ(kind.at("avg"), IntKind::AveragePool);
+  EXPECT_EQ(kind.at("gap"), IntKind::GlobalAveragePool);
+  // Intermediate values are integers on the plan's grid.
+  std::mt19937 r2(3);
+  const Tensor x = testing::random_images(r2, 2, {1, 10, 10});
+  const auto v = m.run({{"x", x}}, {"r1", "p1", "cat", "y"});
+  EXPECT_EQ(v.at("r1").dtype(), DType::Int8);
+  EXPECT_EQ(v.at("p1").dtype(), DType::Int8);
+  const QuantParams& pr = *m.params("r1");
+  for (int32_t q : to_int32(v.at("r1"))) EXPECT_GE(q, pr.zero_point[0]);  // the fused ReLU's clamp
+}
+
+TEST(IntEngine, MixedOpsAndFloatIslandsAgreeWithSimulation) {
+  std::mt19937 rng(20);
+  const Graph g = testing::int_mix(rng);
+  const Tensor calib = testing::random_images(rng, 48, {3, 6, 6});
+  const Tensor x = testing::random_images(rng, 9, {3, 6, 6});
+  const Calibrated c = testing::calibrate_on(g, calib, options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  std::set<std::string> islands;
+  for (const LoweredNode* n : m.lowering().float_islands()) islands.insert(n->node->name);
+  EXPECT_EQ(islands, (std::set<std::string>{"sig", "soft"}));
+  std::map<std::string, IntKind> kind;
+  for (const auto& s : m.steps()) kind[s.node] = s.kind;
+  EXPECT_EQ(kind.at("sub"), IntKind::Sub);
+  EXPECT_EQ(kind.at("mul"), IntKind::Mul);
+  EXPECT_EQ(kind.at("leaky"), IntKind::Activation);
+  EXPECT_EQ(kind.at("prelu"), IntKind::Activation);
+  EXPECT_EQ(kind.at("relu"), IntKind::Activation);
+  EXPECT_EQ(kind.at("pad"), IntKind::Movement);
+  EXPECT_EQ(kind.at("mm2"), IntKind::MatMulInt);
+  EXPECT_EQ(kind.at("convt"), IntKind::Layer);
+  EXPECT_EQ(kind.at("left"), IntKind::Layer);
+  expect_engine_equals_sim(g, c, x, "mixed W8A8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 8, false, false)), x, "mixed W4A8 uint8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, true)), x, "mixed W8A16");
+}
+
+TEST(IntEngine, EntriesLeftInFloatBecomeListedIslands) {
+  std::mt19937 rng(30);
+  const Graph g = testing::int_cnn(rng);
+  const Tensor calib = testing::random_images(rng, 48, {1, 10, 10});
+  Calibrated c = testing::calibrate_on(g, calib, options(8, 8, true, true));
+  c.plan.find("p1") ? void() : void();
+  // The pool output carries r1's grid; disable the depthwise layer's output point and the pw weight.
+  c.plan.find("r2")->quantize = false;
+  c.plan.find("wp")->quantize = false;
+  const IntegerModel m(g, c.plan, c.points);
+  std::set<std::string> islands;
+  for (const LoweredNode* n : m.lowering().float_islands()) islands.insert(n->node->name);
+  EXPECT_TRUE(islands.count("dw")) << "its output point is disabled";
+  EXPECT_TRUE(islands.count("pw")) << "its input and weight are float";
+  EXPECT_FALSE(islands.count("conv1"));
+  expect_engine_equals_sim(g, c, testing::random_images(rng, 11, {1, 10, 10}), "partial plan");
+}
+
+TEST(IntEngine, RefusesBadInputsNamingThem) {
+  std::mt19937 rng(40);
+  const Graph g = testing::int_cnn(rng);
+  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 16, {1, 10, 10}), options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  try {
+    m.run({Tensor::zeros(DType::Float32, {1, 2, 10, 10})});
+    FAIL() << "a wrong input shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'x'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(m.run({Tensor::zeros(DType::Int32, {1, 1, 10, 10})}), Error);
+  EXPECT_THROW(m.run({{"nope", Tensor::zeros(DType::Float32, {1, 1, 10, 10})}}, {"y"}), Error);
+  // A plan naming a tensor the model does not have is refused at construction.
+  QuantPlan bad = c.plan;
+  bad.entries[0].tensor = "no_such_weight";
+  EXPECT_THROW(IntegerModel(g, bad, c.points), Error);
+}
+
+TEST(IntEngine, ResultsDoNotDependOnBatchOrThreads) {
+  std::mt19937 rng(50);
+  const Graph g = testing::int_cnn(rng);
+  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  const Tensor x = testing::random_images(rng, 5, {1, 10, 10});
+  const std::vector<float> all = m.run({x})[0].to_vector<float>();
+  for (int64_t i = 0; i < 5; ++i) {
+    Tensor one(DType::Float32, {1, 1, 10, 10});
+    std::copy(x.data<float>() + i * 100, x.data<float>() + (i + 1) * 100, one.data<float>());
+    const std::vector<float> y = m.run({one})[0].to_vector<float>();
+    for (int64_t k = 0; k < 10; ++k) ASSERT_EQ(y[static_cast<size_t>(k)], all[static_cast<size_t>(i * 10 + k)]);
+  }
+}
+
+}  // namespace
+}  // namespace qs

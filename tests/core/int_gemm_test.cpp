@@ -1,0 +1,320 @@
+// Optimized integer kernels against the reference loops (the oracle), bit for bit: the packed GEMM with
+// both epilogues, the packed Conv (regular, grouped, depthwise, strided, dilated, padded, 1-D), the fully
+// connected layers, over size sweeps (1-10, 15-17, 31-33, 63-65, odd shapes), zero points at the ends of
+// the grids, operands at their extremes (overflow-prone sums) and every output type. Both the portable and
+// (when the CPU has it) the AVX2 kernels.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/int/gemm_int.h"
+#include "core/int/int_tensor.h"
+#include "core/int/layer_kernels.h"
+#include "core/int/ref_kernels.h"
+#include "core/ops/conv_geometry.h"
+
+namespace qs {
+namespace {
+
+std::vector<IntIsa> isas() {
+  std::vector<IntIsa> r = {IntIsa::Portable};
+  if (int_isa_available(IntIsa::Avx2)) r.push_back(IntIsa::Avx2);
+  return r;
+}
+
+const std::vector<int64_t> kSizes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+
+QuantParams act_params(DType t, int32_t zp, float scale) {
+  QuantParams p;
+  p.scale = {scale};
+  p.zero_point = {zp};
+  p.axis = -1;
+  switch (t) {
+    case DType::Int8: p.qmin = -128; p.qmax = 127; break;
+    case DType::UInt8: p.qmin = 0; p.qmax = 255; break;
+    case DType::Int16: p.qmin = -32767; p.qmax = 32767; break;
+    default: p.qmin = 0; p.qmax = 65535; break;
+  }
+  return p;
+}
+
+// A synthetic layer: random weights in [-127, 127] (or the extremes), per-channel multipliers, biases.
+LayerQuant make_layer(std::mt19937& rng, int64_t M, int64_t K, const QuantParams& in, const QuantParams& out,
+                      bool extremes) {
+  LayerQuant q;
+  q.where = "test layer";
+  q.out_channels = M;
+  q.in = in;
+  q.out = out;
+  std::uniform_int_distribution<int32_t> w(-127, 127), b(-20000, 20000), sign(0, 1);
+  std::uniform_real_distribution<double> e(-14, -2);
+  q.w.resize(static_cast<size_t>(M * K));
+  for (auto& v : q.w) v = extremes ? (sign(rng) ? 127 : -127) : w(rng);
+  q.w_zp.assign(static_cast<size_t>(M), 0);
+  for (int64_t c = 0; c < M; ++c) {
+    q.bias.push_back(b(rng));
+    q.acc_scale.push_back(1);
+    // Mostly small multipliers; some large ones (saturating) and some negative.
+    double r = std::exp2(e(rng));
+    if (c % 7 == 3) r *= 2000;
+    if (c % 11 == 5) r = -r;
+    q.mult.push_back(fixed_multiplier(r, "test"));
+  }
+  q.lo = out.qmin;
+  q.hi = out.qmax;
+  q.max_abs_x = std::max(std::abs(in.qmin - in.zero_point[0]), std::abs(in.qmax - in.zero_point[0]));
+  q.max_abs_w = 127;
+  q.max_abs_bias = 20000;
+  return q;
+}
+
+template <typename T>
+Tensor random_act(std::mt19937& rng, const Shape& s, const QuantParams& p, bool extremes) {
+  Tensor t(DTypeOf<T>::value, s);
+  std::uniform_int_distribution<int32_t> d(p.qmin, p.qmax), pick(0, 1);
+  for (auto& v : t.span<T>()) v = static_cast<T>(extremes ? (pick(rng) ? p.qmax : p.qmin) : d(rng));
+  return t;
+}
+
+Tensor random_act(std::mt19937& rng, DType t, const Shape& s, const QuantParams& p, bool extremes) {
+  switch (t) {
+    case DType::Int8: return random_act<int8_t>(rng, s, p, extremes);
+    case DType::UInt8: return random_act<uint8_t>(rng, s, p, extremes);
+    case DType::Int16: return random_act<int16_t>(rng, s, p, extremes);
+    default: return random_act<uint16_t>(rng, s, p, extremes);
+  }
+}
+
+TEST(IntGemm, PackedGemmMatchesPlainLoopsOverSizeSweeps) {
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int32_t> val(-255, 255);
+  const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16, DType::UInt16};
+  int cases = 0;
+  for (int64_t M : kSizes)
+    for (int64_t N : kSizes)
+      for (int64_t K : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{16}, int64_t{17}, int64_t{33}, int64_t{64}, int64_t{65}}) {
+        if ((M * 7 + N * 3 + K) % 3 != 0 && M > 10 && N > 10) continue;  // thin the largest combinations
+        const bool per_row = (M + N) % 2 == 0;
+        const DType ot = outs[static_cast<size_t>((M + K) % 4)];
+        const int64_t C = per_row ? M : N;
+        std::vector<FixedMultiplier> mult;
+        std::vector<int32_t> bias;
+        std::uniform_real_distribution<double> e(-16, -4);
+        for (int64_t c = 0; c < C; ++c) {
+          mult.push_back(fixed_multiplier(std::exp2(e(rng)) * (c % 5 == 2 ? -1 : 1), "t"));
+          bias.push_back(val(rng) * 40);
+        }
+        const intgemm::RequantTable rq(mult, bias);
+        std::vector<int32_t> a(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N));
+        for (auto& v : a) v = val(rng);
+        for (auto& v : b) v = val(rng);
+        std::vector<int32_t> A(static_cast<size_t>(intgemm::packed_a_size(M, K)));
+        std::vector<int16_t> B(static_cast<size_t>(intgemm::packed_b_size(N, K)));
+        intgemm::pack_a(M, K, a.data(), K, A.data());
+        intgemm::pack_b_rows(N, K, b.data(), N, B.data());
+        intgemm::Epilogue ep;
+        ep.rq = &rq;
+        ep.channel_is_row = per_row;
+        ep.out = ot;
+        const QuantParams op = act_params(ot, ot == DType::Int8 ? -5 : 3, 1.f);
+        ep.zp = op.zero_point[0];
+        ep.lo = op.qmin + (M % 3);
+        ep.hi = op.qmax - (N % 3);
+        ep.ldy = N;
+        // Expected, from plain loops.
+        std::vector<int32_t> want(static_cast<size_t>(M * N));
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            int32_t acc = 0;
+            for (int64_t k = 0; k < K; ++k) acc += a[static_cast<size_t>(i * K + k)] * b[static_cast<size_t>(k * N + j)];
+            want[static_cast<size_t>(i * N + j)] = intgemm::epilogue_value(acc, per_row ? i : j, ep);
+          }
+        for (IntIsa isa : isas()) {
+          Tensor y(ot, {M, N});
+          ep.y = y.raw();
+          intgemm::gemm(isa, M, N, K, A.data(), B.data(), ep);
+          ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " M=" << M << " N=" << N << " K=" << K
+                                       << (per_row ? " per row" : " per column") << " " << dtype_name(ot);
+          ++cases;
+        }
+      }
+  EXPECT_GT(cases, 1000);
+}
+
+TEST(IntGemm, ExtremeOperandsAccumulateExactlyAtTheInt32Bound) {
+  // K·255·255 just below 2^31: every product at ±255·±255 with one sign, the worst case for overflow.
+  const int64_t K = 33000, M = 2, N = 17;
+  std::vector<int32_t> a(static_cast<size_t>(M * K), 255), b(static_cast<size_t>(K * N), -255);
+  for (int64_t k = 0; k < K; ++k) a[static_cast<size_t>(K + k)] = -255;  // row 1: all positive products
+  std::vector<int32_t> A(static_cast<size_t>(intgemm::packed_a_size(M, K)));
+  std::vector<int16_t> B(static_cast<size_t>(intgemm::packed_b_size(N, K)));
+  intgemm::pack_a(M, K, a.data(), K, A.data());
+  intgemm::pack_b_rows(N, K, b.data(), N, B.data());
+  const FixedMultiplier f = fixed_multiplier(std::exp2(-24), "t");
+  const intgemm::RequantTable rq({f, f}, {0, 0});
+  intgemm::Epilogue ep;
+  ep.rq = &rq;
+  ep.out = DType::Int16;
+  ep.lo = -32768;
+  ep.hi = 32767;
+  ep.ldy = N;
+  const int64_t exact = K * 255 * 255;  // 2145825000 < 2^31
+  for (IntIsa isa : isas()) {
+    Tensor y(DType::Int16, {M, N});
+    ep.y = y.raw();
+    intgemm::gemm(isa, M, N, K, A.data(), B.data(), ep);
+    const auto v = to_int32(y);
+    for (int64_t j = 0; j < N; ++j) {
+      EXPECT_EQ(v[static_cast<size_t>(j)], requantize(-exact, f)) << int_isa_name(isa);
+      EXPECT_EQ(v[static_cast<size_t>(N + j)], requantize(exact, f)) << int_isa_name(isa);
+    }
+  }
+}
+
+struct ConvCase {
+  int64_t C, M, group, H, W, k, stride, pad, dil;
+  bool one_d = false;
+};
+
+Node conv_node(const ConvCase& c) {
+  Node n;
+  n.name = "conv";
+  n.op_type = "Conv";
+  n.inputs = {"x", "w"};
+  n.outputs = {"y"};
+  const size_t r = c.one_d ? 1 : 2;
+  n.attrs["group"] = Attribute::of_int(c.group);
+  n.attrs["strides"] = Attribute::of_ints(std::vector<int64_t>(r, c.stride));
+  n.attrs["dilations"] = Attribute::of_ints(std::vector<int64_t>(r, c.dil));
+  std::vector<int64_t> pads(2 * r, c.pad);
+  if (!c.one_d) pads[3] = c.pad + (c.H % 2);  // asymmetric end padding
+  n.attrs["pads"] = Attribute::of_ints(pads);
+  return n;
+}
+
+void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DType yt, bool extremes) {
+  const QuantParams in = act_params(xt, zx, 0.02f);
+  const QuantParams out = act_params(yt, yt == DType::Int8 ? -128 : 0, 0.05f);
+  const int64_t Cg = cc.C / cc.group, K = Cg * (cc.one_d ? cc.k : cc.k * cc.k);
+  LayerQuant q = make_layer(rng, cc.M, K, in, out, extremes);
+  q.wshape = cc.one_d ? Shape{cc.M, Cg, cc.k} : Shape{cc.M, Cg, cc.k, cc.k};
+  q.lo = out.qmin + 1;  // a fused clamp
+  ASSERT_TRUE(q.int32_safe(K));
+  const Node n = conv_node(cc);
+  KernelInit init{n, 13, nullptr};
+  const ConvAttrs attrs = read_conv_attrs(init, false);
+  const Shape xs = cc.one_d ? Shape{2, cc.C, cc.W} : Shape{2, cc.C, cc.H, cc.W};
+  const ConvGeometry g = conv_geometry(attrs, xs, q.wshape, nullptr);
+  const Tensor x = random_act(rng, xt, xs, in, extremes);
+  std::vector<int32_t> want(static_cast<size_t>(numel(g.y_shape)));
+  const std::vector<int32_t> xv = to_int32(x);
+  conv_ref(g, xv.data(), q, want.data());
+  const PackedConv packed(q, cc.group);
+  for (IntIsa isa : isas()) {
+    Tensor y(yt, g.y_shape);
+    packed.run(isa, g, x, y);
+    ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " C=" << cc.C << " M=" << cc.M << " group=" << cc.group
+                                 << " " << cc.H << "x" << cc.W << " k=" << cc.k << " stride=" << cc.stride
+                                 << " pad=" << cc.pad << " dil=" << cc.dil << (cc.one_d ? " 1-D " : " ")
+                                 << dtype_name(xt) << " zp " << zx << " → " << dtype_name(yt);
+  }
+}
+
+TEST(IntGemm, PackedConvMatchesReferenceConv) {
+  std::mt19937 rng(2);
+  const std::vector<ConvCase> cases = {
+      {1, 1, 1, 1, 1, 1, 1, 0, 1},   {1, 6, 1, 28, 28, 5, 1, 0, 1}, {3, 7, 1, 9, 11, 3, 1, 1, 1},
+      {4, 16, 1, 8, 8, 3, 2, 1, 1},  {5, 17, 1, 7, 5, 3, 1, 2, 2},  {6, 6, 6, 13, 13, 3, 1, 1, 1},   // depthwise
+      {8, 8, 8, 14, 14, 3, 2, 1, 1}, {8, 16, 8, 9, 9, 3, 1, 1, 1},   // depthwise, multiplier 2
+      {6, 9, 3, 10, 7, 3, 1, 1, 1},  {16, 33, 1, 4, 4, 1, 1, 0, 1}, {32, 65, 1, 3, 3, 1, 1, 0, 1},
+      {17, 5, 1, 17, 15, 2, 3, 0, 1}, {3, 4, 1, 1, 64, 5, 2, 2, 1, true}, {2, 3, 1, 1, 33, 3, 1, 0, 3, true},
+      {10, 31, 1, 16, 16, 3, 1, 1, 1}, {64, 64, 64, 16, 16, 3, 1, 1, 1},
+      // depthwise (the direct kernel): dilated, 5x5 strided, stride 3, odd widths around 16
+      {5, 5, 5, 11, 9, 3, 1, 2, 2},  {7, 7, 7, 9, 10, 5, 2, 2, 1},   {3, 3, 3, 10, 10, 3, 3, 0, 1},
+      {2, 2, 2, 3, 17, 3, 1, 1, 1},  {2, 2, 2, 5, 33, 3, 2, 1, 1},   {1, 1, 1, 1, 1, 1, 1, 0, 1}};
+  const std::vector<std::pair<DType, int32_t>> inputs = {{DType::Int8, -128}, {DType::Int8, 127}, {DType::Int8, 3},
+                                                         {DType::UInt8, 0},   {DType::UInt8, 255}, {DType::Int16, 0}};
+  const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
+  int i = 0;
+  for (const auto& c : cases)
+    for (const auto& [xt, zx] : inputs) {
+      check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 3)], i % 5 == 0);
+      ++i;
+    }
+}
+
+TEST(IntGemm, PackedFullyConnectedMatchesReference) {
+  std::mt19937 rng(4);
+  for (int64_t rows : {int64_t{1}, int64_t{5}, int64_t{6}, int64_t{13}, int64_t{65}})
+    for (int64_t K : {int64_t{1}, int64_t{9}, int64_t{33}, int64_t{120}})
+      for (int64_t N : {int64_t{1}, int64_t{10}, int64_t{17}, int64_t{84}})
+        for (bool trans : {false, true}) {
+          const DType xt = (rows + K) % 2 ? DType::Int8 : DType::UInt8;
+          const QuantParams in = act_params(xt, xt == DType::Int8 ? -128 : 255, 0.1f);
+          const QuantParams out = act_params(DType::Int8, 7, 0.2f);
+          LayerQuant q = make_layer(rng, N, K, in, out, (rows + N) % 3 == 0);
+          q.wshape = trans ? Shape{N, K} : Shape{K, N};
+          const Tensor x = random_act(rng, xt, {rows, K}, in, (rows + N) % 3 == 0);
+          std::vector<int32_t> want(static_cast<size_t>(rows * N));
+          const auto xv = to_int32(x);
+          fc_ref(rows, K, N, xv.data(), q, trans, want.data());
+          const PackedFc fc(q, trans);
+          for (IntIsa isa : isas()) {
+            Tensor y(DType::Int8, {rows, N});
+            fc.run(isa, rows, x, y);
+            ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " rows=" << rows << " K=" << K << " N=" << N;
+          }
+          // The constant operand on the left: W [N, K] · x [rows, K, 3].
+          q.wshape = {N, K};
+          const Tensor x3 = random_act(rng, xt, {rows, K, 3}, in, false);
+          std::vector<int32_t> want3(static_cast<size_t>(rows * N * 3));
+          const auto x3v = to_int32(x3);
+          matmul_left_ref(rows, N, K, 3, x3v.data(), q, want3.data());
+          const PackedMatMulLeft left(q);
+          for (IntIsa isa : isas()) {
+            Tensor y(DType::Int8, {rows, N, 3});
+            left.run(isa, rows, 3, x3, y);
+            ASSERT_EQ(to_int32(y), want3) << int_isa_name(isa) << " left rows=" << rows << " K=" << K << " N=" << N;
+          }
+        }
+}
+
+TEST(IntGemm, Add8BitMatchesTheFormula) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<double> e(-3, 1.5);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t n = 1 + trial * 7 % 61;
+    intgemm::AddOperands o;
+    o.a_signed = trial % 2;
+    o.b_signed = trial / 2 % 2;
+    o.y_signed = trial / 4 % 2;
+    auto zp = [&](bool sgn) { return sgn ? (trial % 3 == 0 ? -128 : 127) : (trial % 3 == 0 ? 0 : 255); };
+    o.za = zp(o.a_signed);
+    o.zb = zp(o.b_signed) / 2;
+    o.zo = o.y_signed ? 5 : 130;
+    o.lo = o.y_signed ? -128 : 0;
+    o.hi = o.y_signed ? 127 : 255;
+    const AddMultipliers m = add_multipliers(std::exp2(e(rng)), std::exp2(e(rng)) * (trial % 5 ? 1 : -1), "t");
+    std::vector<uint8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& v : a) v = static_cast<uint8_t>(trial % 7 == 0 ? (byte(rng) % 2 ? 255 : 0) : byte(rng));
+    for (auto& v : b) v = static_cast<uint8_t>(byte(rng));
+    o.a = a.data();
+    o.b = b.data();
+    auto val = [](const std::vector<uint8_t>& v, bool sgn, int64_t i) -> int64_t {
+      return sgn ? static_cast<int8_t>(v[static_cast<size_t>(i)]) : v[static_cast<size_t>(i)];
+    };
+    for (IntIsa isa : isas()) {
+      std::vector<uint8_t> y(static_cast<size_t>(n));
+      o.y = y.data();
+      intgemm::add_8bit(isa, n, o, m);
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t want = clamp_q(o.zo + add_requantize(val(a, o.a_signed, i) - o.za, val(b, o.b_signed, i) - o.zb, m), o.lo, o.hi);
+        ASSERT_EQ(val(y, o.y_signed, i), want) << int_isa_name(isa) << " trial " << trial << " i " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qs
