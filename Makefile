@@ -31,10 +31,18 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Starts the desktop application on the embedded demo model (it opens with its calibration and test
+# images). Without a display it says so and evaluates the demo headless with the CLI instead.
 run: build
-	./$(BUILD)/app/quantscope-cli eval resources/demo/mnist_demo.onnx \
-	  --data resources/demo/test-images-idx3-ubyte.gz --labels resources/demo/test-labels-idx1-ubyte.gz \
-	  --mean 0.5 --std 0.5
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  ./$(BUILD)/app/quantscope resources/demo/mnist_demo.onnx; \
+	else \
+	  echo "make run: no display (\$$DISPLAY and \$$WAYLAND_DISPLAY are empty): the desktop application needs one."; \
+	  echo "Evaluating the demo with quantscope-cli instead. On a desktop, 'make run' opens ./$(BUILD)/app/quantscope."; \
+	  ./$(BUILD)/app/quantscope-cli eval resources/demo/mnist_demo.onnx \
+	    --data resources/demo/test-images-idx3-ubyte.gz --labels resources/demo/test-labels-idx1-ubyte.gz \
+	    --mean 0.5 --std 0.5; \
+	fi
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2

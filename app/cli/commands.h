@@ -11,5 +11,10 @@ void add_run(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_quantize(CLI::App& app);
 void add_analyze(CLI::App& app);
+void add_export(CLI::App& app);
+void add_repvgg(CLI::App& app);
+void add_mixed(CLI::App& app);
+void add_prune(CLI::App& app);
+void add_sensitivity(CLI::App& app);
 
 }  // namespace qs::cli

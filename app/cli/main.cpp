@@ -14,6 +14,11 @@ int main(int argc, char** argv) {
   qs::cli::add_eval(app);
   qs::cli::add_quantize(app);
   qs::cli::add_analyze(app);
+  qs::cli::add_export(app);
+  qs::cli::add_repvgg(app);
+  qs::cli::add_mixed(app);
+  qs::cli::add_prune(app);
+  qs::cli::add_sensitivity(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,190 @@
+#include "app/gui/data_settings.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QRegularExpression>
+#include <QStringList>
+
+#include "core/common/error.h"
+
+namespace qs::gui {
+
+namespace {
+
+DataConfig configFor(const DataSettings& s, const QString& images, const QString& labels, const Graph& g) {
+  DataConfig c;
+  c.images = images.toStdString();
+  c.labels = labels.toStdString();
+  c.npy_layout = s.npy_layout;
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  const ValueInfo& in = g.inputs[0];
+  if (in.shape && in.shape->size() == 4) {
+    const auto& d = *in.shape;
+    c.pre.channels = d[1].known() ? d[1].value : 0;
+    c.pre.height = d[2].known() ? d[2].value : 0;
+    c.pre.width = d[3].known() ? d[3].value : 0;
+  } else if (in.shape) {
+    throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
+                "; image data feeds rank-4 NCHW inputs only");
+  }
+  c.pre.mean = s.mean;
+  c.pre.stddev = s.stddev;
+  c.pre.scale = s.scale;
+  c.pre.resize = s.resize;
+  c.pre.resize_height = s.resize_height;
+  c.pre.resize_width = s.resize_width;
+  c.pre.resize_shorter = s.resize_shorter;
+  c.pre.center_crop = s.center_crop || s.resize == ResizeMode::kShorterSide;
+  c.pre.channel_order = s.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
+  return c;
+}
+
+QString rel(const QDir& base, const QString& path) {
+  return path.isEmpty() ? QString() : base.relativeFilePath(path);
+}
+QString abs(const QDir& base, const QString& path) {
+  return path.isEmpty() ? QString() : QDir::cleanPath(base.absoluteFilePath(path));
+}
+
+QJsonArray floats(const std::vector<float>& v) {
+  QJsonArray a;
+  for (float x : v) a.append(static_cast<double>(x));
+  return a;
+}
+std::vector<float> floats(const QJsonValue& v, std::vector<float> def) {
+  if (!v.isArray()) return def;
+  std::vector<float> r;
+  for (const auto& x : v.toArray()) r.push_back(static_cast<float>(x.toDouble()));
+  return r.empty() ? def : r;
+}
+
+const char* resizeName(ResizeMode m) {
+  switch (m) {
+    case ResizeMode::kNone:
+      return "none";
+    case ResizeMode::kStretch:
+      return "stretch";
+    case ResizeMode::kShorterSide:
+      return "shorter-side";
+  }
+  return "none";
+}
+
+}  // namespace
+
+DataConfig DataSettings::calibConfig(const Graph& g) const {
+  if (calib_images.isEmpty()) throw Error("no calibration data: choose images in the Data panel");
+  return configFor(*this, calib_images, QString(), g);
+}
+
+DataConfig DataSettings::evalConfig(const Graph& g) const {
+  if (eval_images.isEmpty()) throw Error("no evaluation data: choose labeled images in the Data panel");
+  return configFor(*this, eval_images, eval_labels, g);
+}
+
+QJsonObject DataSettings::toJson(const QDir& base) const {
+  QJsonObject o;
+  o[QStringLiteral("calibration_images")] = rel(base, calib_images);
+  o[QStringLiteral("evaluation_images")] = rel(base, eval_images);
+  o[QStringLiteral("evaluation_labels")] = rel(base, eval_labels);
+  if (scale) o[QStringLiteral("scale")] = static_cast<double>(*scale);
+  o[QStringLiteral("mean")] = floats(mean);
+  o[QStringLiteral("std")] = floats(stddev);
+  o[QStringLiteral("resize")] = QString::fromLatin1(resizeName(resize));
+  o[QStringLiteral("resize_height")] = static_cast<qint64>(resize_height);
+  o[QStringLiteral("resize_width")] = static_cast<qint64>(resize_width);
+  o[QStringLiteral("resize_shorter")] = static_cast<qint64>(resize_shorter);
+  o[QStringLiteral("center_crop")] = center_crop;
+  o[QStringLiteral("bgr")] = bgr;
+  o[QStringLiteral("npy_layout")] = npy_layout == NpyLayout::kNCHW   ? QStringLiteral("nchw")
+                                    : npy_layout == NpyLayout::kNHWC ? QStringLiteral("nhwc")
+                                                                     : QStringLiteral("auto");
+  return o;
+}
+
+DataSettings DataSettings::fromJson(const QJsonObject& o, const QDir& base) {
+  DataSettings s;
+  s.calib_images = abs(base, o.value(QStringLiteral("calibration_images")).toString());
+  s.eval_images = abs(base, o.value(QStringLiteral("evaluation_images")).toString());
+  s.eval_labels = abs(base, o.value(QStringLiteral("evaluation_labels")).toString());
+  if (o.contains(QStringLiteral("scale")))
+    s.scale = static_cast<float>(o.value(QStringLiteral("scale")).toDouble());
+  s.mean = floats(o.value(QStringLiteral("mean")), {0.f});
+  s.stddev = floats(o.value(QStringLiteral("std")), {1.f});
+  const QString r = o.value(QStringLiteral("resize")).toString();
+  s.resize = r == QLatin1String("stretch")        ? ResizeMode::kStretch
+             : r == QLatin1String("shorter-side") ? ResizeMode::kShorterSide
+                                                  : ResizeMode::kNone;
+  s.resize_height = o.value(QStringLiteral("resize_height")).toInteger();
+  s.resize_width = o.value(QStringLiteral("resize_width")).toInteger();
+  s.resize_shorter = o.value(QStringLiteral("resize_shorter")).toInteger();
+  s.center_crop = o.value(QStringLiteral("center_crop")).toBool();
+  s.bgr = o.value(QStringLiteral("bgr")).toBool();
+  const QString l = o.value(QStringLiteral("npy_layout")).toString();
+  s.npy_layout = l == QLatin1String("nchw")   ? NpyLayout::kNCHW
+                 : l == QLatin1String("nhwc") ? NpyLayout::kNHWC
+                                              : NpyLayout::kAuto;
+  return s;
+}
+
+bool DataSettings::operator==(const DataSettings& o) const {
+  return calib_images == o.calib_images && eval_images == o.eval_images && eval_labels == o.eval_labels &&
+         scale == o.scale && mean == o.mean && stddev == o.stddev && resize == o.resize &&
+         resize_height == o.resize_height && resize_width == o.resize_width &&
+         resize_shorter == o.resize_shorter && center_crop == o.center_crop && bgr == o.bgr &&
+         npy_layout == o.npy_layout;
+}
+
+QJsonObject CalibSettings::toJson() const {
+  QJsonObject o;
+  o[QStringLiteral("weight_bits")] = options.weight_bits;
+  o[QStringLiteral("act_bits")] = options.act_bits;
+  o[QStringLiteral("per_channel")] = options.per_channel;
+  o[QStringLiteral("act_signed")] = options.act_signed;
+  o[QStringLiteral("act_method")] = QString::fromStdString(options.act_method);
+  o[QStringLiteral("weight_method")] = QString::fromStdString(options.weight_method);
+  o[QStringLiteral("percentile")] = options.observer.percentile;
+  o[QStringLiteral("calib_count")] = static_cast<qint64>(options.calib_count);
+  o[QStringLiteral("batch")] = static_cast<qint64>(options.batch);
+  o[QStringLiteral("analysis_count")] = static_cast<qint64>(analysis_count);
+  return o;
+}
+
+CalibSettings CalibSettings::fromJson(const QJsonObject& o) {
+  CalibSettings s;
+  auto& c = s.options;
+  c.weight_bits = o.value(QStringLiteral("weight_bits")).toInt(c.weight_bits);
+  c.act_bits = o.value(QStringLiteral("act_bits")).toInt(c.act_bits);
+  c.per_channel = o.value(QStringLiteral("per_channel")).toBool(c.per_channel);
+  c.act_signed = o.value(QStringLiteral("act_signed")).toBool(c.act_signed);
+  c.act_method =
+      o.value(QStringLiteral("act_method")).toString(QString::fromStdString(c.act_method)).toStdString();
+  c.weight_method = o.value(QStringLiteral("weight_method"))
+                        .toString(QString::fromStdString(c.weight_method))
+                        .toStdString();
+  c.observer.percentile = o.value(QStringLiteral("percentile")).toDouble(c.observer.percentile);
+  c.calib_count = o.value(QStringLiteral("calib_count")).toInteger(c.calib_count);
+  c.batch = o.value(QStringLiteral("batch")).toInteger(c.batch);
+  s.analysis_count = o.value(QStringLiteral("analysis_count")).toInteger(s.analysis_count);
+  return s;
+}
+
+std::vector<float> parseFloatList(const QString& text, const QString& what) {
+  std::vector<float> v;
+  const QStringList parts = text.split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts);
+  for (const QString& p : parts) {
+    bool ok = false;
+    const float x = p.toFloat(&ok);
+    if (!ok) throw Error(what.toStdString() + ": '" + p.toStdString() + "' is not a number");
+    v.push_back(x);
+  }
+  return v;
+}
+
+QString floatListText(const std::vector<float>& v) {
+  QStringList parts;
+  for (float x : v) parts << QString::number(static_cast<double>(x), 'g', 6);
+  return parts.join(QStringLiteral(", "));
+}
+
+}  // namespace qs::gui

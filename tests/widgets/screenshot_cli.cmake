@@ -1,0 +1,20 @@
+# Runs `quantscope --screenshot OUT --view VIEW` (on the embedded demo) and checks that it exits 0 and
+# writes a PNG of a plausible size. Called by ctest with -DAPP= -DOUT= -DVIEW=.
+file(REMOVE "${OUT}")
+execute_process(COMMAND "${APP}" --screenshot "${OUT}" --view "${VIEW}" RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "quantscope --screenshot exited with ${rc}:\n${out}\n${err}")
+endif()
+if(NOT EXISTS "${OUT}")
+  message(FATAL_ERROR "quantscope --screenshot did not write ${OUT}")
+endif()
+file(READ "${OUT}" head LIMIT 8 HEX)
+if(NOT head STREQUAL "89504e470d0a1a0a")
+  message(FATAL_ERROR "${OUT} is not a PNG (starts with ${head})")
+endif()
+file(SIZE "${OUT}" size)
+if(size LESS 10000)
+  message(FATAL_ERROR "${OUT} is only ${size} bytes: the view rendered (almost) nothing")
+endif()
+message(STATUS "${OUT}: ${size} bytes")
