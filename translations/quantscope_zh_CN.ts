@@ -23,6 +23,10 @@
         <source>Interface language (en, zh_CN).</source>
         <translation>界面语言（en、zh_CN）。</translation>
     </message>
+    <message>
+        <source>With --screenshot: run these jobs after calibrate, analyze and evaluate (comma-separated: sensitivity, gptq, obq, eptq, mixed, repvgg).</source>
+        <translation>与 --screenshot 一起使用：在校准、分析和评估之后运行这些任务（逗号分隔：sensitivity、gptq、obq、eptq、mixed、repvgg）。</translation>
+    </message>
 </context>
 <context>
     <name>qs::gui::CollapsePanel</name>
