@@ -59,7 +59,7 @@ void add_analyze(CLI::App& app) {
   c->add_option("model", o->model, "ONNX model")->required();
   add_data_options(c, o->data);
   c->add_option("--plan", o->plan, "Quantization plan")->required();
-  c->add_option("--report", o->report, "Report to write (.json)")->required();
+  c->add_option("--report", o->report, "Report to write (.json)")->check(OutputPath)->required();
   c->add_option("--count", o->count, "Samples analyzed (the first N)");
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
   c->add_flag("--quiet", o->quiet, "Do not print the table");

@@ -64,7 +64,7 @@ void add_export(CLI::App& app) {
   c->add_option("--plan", o->plan, "Quantization plan (from `quantize`)")->required();
   c->add_option("--format", o->format, "qdq (QuantizeLinear/DequantizeLinear pairs) or qop (QLinearConv, QLinearMatMul, ...)")
       ->check(CLI::IsMember({"qdq", "qop"}));
-  c->add_option("--out", o->out, "ONNX file to write (OUT.plan.json and OUT.manifest.json go beside it)")->required();
+  c->add_option("--out", o->out, "ONNX file to write (OUT.plan.json and OUT.manifest.json go beside it)")->check(OutputPath)->required();
   c->add_option("--input-shape", o->input_shapes, "Input shape N,C,H,W when the model's is not fixed");
   c->callback([o] { run_export(*o); });
 }

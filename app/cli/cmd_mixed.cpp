@@ -152,7 +152,7 @@ void add_mixed(CLI::App& app) {
   CLI::App* c = app.add_subcommand("mixed", "Mixed-precision bit allocation under a memory budget (ILP, COIN-OR CBC)");
   c->add_option("model", o->model, "ONNX model")->required();
   add_data_options(c, o->data);
-  c->add_option("--out", o->out, "Plan to write (.json)")->required();
+  c->add_option("--out", o->out, "Plan to write (.json)")->check(OutputPath)->required();
   c->add_option("--budget-kb", o->budget_kb, "Weight memory budget in kB (1 kB = 1000 bytes)")->check(CLI::NonNegativeNumber);
   c->add_option("--budget-bits", o->budget_bits, "Weight memory budget: the size of every weight at B bits")
       ->check(CLI::Range(2, 8));
@@ -165,9 +165,9 @@ void add_mixed(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("--act-budget-kb", o->act_budget_kb, "Largest activation tensor, kB per sample")
       ->check(CLI::NonNegativeNumber);
-  c->add_option("--pareto", o->pareto, "Write the Pareto sweep (.json)");
+  c->add_option("--pareto", o->pareto, "Write the Pareto sweep (.json)")->check(OutputPath);
   c->add_option("--pareto-points", o->pareto_points, "Budgets in the sweep")->check(CLI::Range(2, 1000));
-  c->add_option("--report", o->report, "Write the solution (.json)");
+  c->add_option("--report", o->report, "Write the solution (.json)")->check(OutputPath);
   c->add_option("--sensitivity-out", o->sensitivity_out, "Write the sensitivity table (.json)");
   c->add_option("--samples", o->samples, "Calibration samples for the sensitivity")->check(CLI::PositiveNumber);
   c->add_option("--weighting", o->weighting, "output: model output distortion; lfh: activations weighted by LFH")

@@ -127,7 +127,7 @@ void add_prune(CLI::App& app) {
       "prune", "Prune weights (ExactOBS or magnitude), optionally then quantize; writes ONNX");
   c->add_option("model", o->model, "ONNX model")->required();
   add_data_options(c, o->data);
-  c->add_option("--out", o->out, "Pruned model to write (.onnx)")->required();
+  c->add_option("--out", o->out, "Pruned model to write (.onnx)")->check(OutputPath)->required();
   c->add_option("--sparsity", o->sparsity, "Unstructured: fraction of each layer's weights set to 0")
       ->check(CLI::Range(0.0, 0.999999));
   c->add_option("--nm", o->nm, "N:M sparsity along input channels (keep N of every M), e.g. 2:4 or 4:8");
@@ -148,8 +148,8 @@ void add_prune(CLI::App& app) {
       ->check(CLI::IsMember({"minmax", "ema", "percentile", "mse", "kl"}));
   c->add_option("--weight-method", o->calib.weight_method, "With --then-quantize: weight range estimator")
       ->check(CLI::IsMember({"minmax", "mse"}));
-  c->add_option("--plan-out", o->plan_out, "With --then-quantize: plan to write (default OUT.json)");
-  c->add_option("--report", o->report, "Per-layer losses and times (JSON)");
+  c->add_option("--plan-out", o->plan_out, "With --then-quantize: plan to write (default OUT.json)")->check(OutputPath);
+  c->add_option("--report", o->report, "Per-layer losses and times (JSON)")->check(OutputPath);
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
   c->callback([o] { run_prune(*o); });
 }

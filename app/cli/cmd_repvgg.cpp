@@ -102,7 +102,7 @@ void add_repvgg(CLI::App& app) {
   c->add_flag("--json", o->json,
               "Print the report as one JSON object (a `blocks` array, one entry per block)");
   c->add_option("--fuse-out", o->fuse_out,
-                "Write the re-parameterized model here (.onnx), after checking it");
+                "Write the re-parameterized model here (.onnx), after checking it")->check(OutputPath);
   c->add_option("--count", o->diag.count, "Calibration samples used (the first N)");
   c->add_option("--tolerance", o->diag.tolerance, "Max relative error of the fused model");
   c->add_option("--min-weight-sqnr", o->diag.verdict.min_weight_sqnr_db,

@@ -64,7 +64,7 @@ void add_run(CLI::App& app) {
   CLI::App* c = app.add_subcommand("run", "One inference: .npy in, .npy out (the model's first output)");
   c->add_option("model", o->model, "ONNX model")->required();
   c->add_option("--input", o->input, "Input array (.npy, float32)")->required();
-  c->add_option("--output", o->output, "Where to write the output (.npy)")->required();
+  c->add_option("--output", o->output, "Where to write the output (.npy)")->check(OutputPath)->required();
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
   c->add_option("--plan", o->plan, "Quantization plan: run the quantized model");
   c->add_option("--engine", o->engine, "float, sim (fake-quant simulation) or int (integer-only engine; default with --plan)")

@@ -1,11 +1,24 @@
 #include "app/cli/options.h"
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
 #include "core/common/parallel.h"
 
 namespace qs::cli {
+
+const CLI::Validator OutputPath(
+    [](std::string& path) -> std::string {
+      namespace fs = std::filesystem;
+      const fs::path dir = fs::path(path).parent_path();
+      std::error_code ec;
+      if (fs::is_directory(path, ec)) return path + " is a folder; give a file name";
+      if (!dir.empty() && !fs::is_directory(dir, ec))
+        return path + ": folder " + dir.string() + " does not exist";
+      return {};
+    },
+    "FILE", "OutputPath");
 
 std::map<std::string, Shape> parse_input_shapes(const std::vector<std::string>& specs, const Graph& g) {
   std::map<std::string, Shape> out;

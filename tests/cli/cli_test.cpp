@@ -13,6 +13,8 @@
 #include <string>
 
 #include "core/data/npy.h"
+#include "core/onnx/import.h"
+#include "core/quant/plan.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -40,7 +42,8 @@ class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("qs_cli_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() /
+           ("qs_cli_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -72,7 +75,8 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(run("").status, 2);
   EXPECT_EQ(run("eval").status, 2);  // model and --data are required
   EXPECT_EQ(run("info " + demo_model() + " --no-such-option").status, 2);
-  EXPECT_EQ(run("quantize " + demo_model() + " " + demo_data("calib") + " --out x.json --weight-bits 9").status, 2);
+  EXPECT_EQ(
+      run("quantize " + demo_model() + " " + demo_data("calib") + " --out x.json --weight-bits 9").status, 2);
   EXPECT_EQ(run("--version").status, 0);
 }
 
@@ -118,7 +122,8 @@ TEST_F(Cli, BadInputNamesTheFileOrNodeAndExitsOne) {
 
   r = run("info '" + (kFixtures / "unsupported.onnx").string() + "'");
   EXPECT_EQ(r.status, 1);
-  for (const char* node : {"bad_conv", "custom_foo", "nms"}) EXPECT_NE(r.err.find(node), std::string::npos) << r.err;
+  for (const char* node : {"bad_conv", "custom_foo", "nms"})
+    EXPECT_NE(r.err.find(node), std::string::npos) << r.err;
 
   r = run("eval " + demo_model() + " --data '" + (kDemo / "nothing.gz").string() + "'");
   EXPECT_EQ(r.status, 1);
@@ -138,7 +143,8 @@ TEST_F(Cli, QuantizeSimulateAnalyze) {
   EXPECT_EQ(weights, 6);  // 4 Conv + 2 Gemm in the demo
   EXPECT_GT(acts, 0);
 
-  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + plan.string() + "' --engine sim --json");
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + plan.string() +
+          "' --engine sim --json");
   ASSERT_EQ(r.status, 0) << r.err;
   const json e = json::parse(r.out);
   // W8A8 on a small CNN: the prediction almost never changes (a property of 8-bit PTQ on such models; a
@@ -148,8 +154,8 @@ TEST_F(Cli, QuantizeSimulateAnalyze) {
   EXPECT_NEAR(e.at("top1").get<double>(), e.at("float_top1").get<double>(), 0.02);
 
   const fs::path report = dir_ / "report.json";
-  r = run("analyze " + demo_model() + " " + demo_data("calib") + " --plan '" + plan.string() + "' --report '" +
-          report.string() + "' --count 64 --quiet");
+  r = run("analyze " + demo_model() + " " + demo_data("calib") + " --plan '" + plan.string() +
+          "' --report '" + report.string() + "' --count 64 --quiet");
   ASSERT_EQ(r.status, 0) << r.err;
   const json rep = json::parse(slurp(report));
   EXPECT_EQ(rep.at("format"), "quantscope-report");
@@ -160,7 +166,8 @@ TEST_F(Cli, QuantizeSimulateAnalyze) {
   bad["entries"][1]["bits"] = 9;
   const fs::path bad_plan = dir_ / "bad.json";
   std::ofstream(bad_plan) << bad.dump();
-  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + bad_plan.string() + "' --engine sim");
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + bad_plan.string() +
+          "' --engine sim");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(p["entries"][1]["tensor"].get<std::string>()), std::string::npos) << r.err;
 }
@@ -173,6 +180,58 @@ TEST_F(Cli, ActBits32KeepsActivationsInFloat) {
   const json p = json::parse(slurp(plan));
   for (const auto& e : p.at("entries"))
     EXPECT_EQ(e.at("quantize").get<bool>(), e.at("kind") == "weight") << e.at("tensor");
+}
+
+// EPTQ from the CLI: the tuned weights it writes lie on the plan's grid (every weight is (q − zp)·s for an
+// integer q in the range), the hard rounding it keeps is no worse than round-to-nearest on its evaluation
+// images (it starts from RTN and keeps the best), and the plan evaluates.
+TEST_F(Cli, EptqWritesWeightsOnThePlansGrid) {
+  const fs::path plan = dir_ / "eptq.json", report = dir_ / "eptq_report.json";
+  Result r = run("quantize " + demo_model() + " " + demo_data("calib") +
+                 " --weight-bits 3 --act-bits 8 --calib-count 64" +
+                 " --algo eptq --iters 20 --eptq-batch 8 --out '" + plan.string() + "' --report '" +
+                 report.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json rep = json::parse(slurp(report));
+  EXPECT_EQ(rep.at("iterations").get<int>(), 20);
+  EXPECT_LE(rep.at("best_eval_loss").get<double>(), rep.at("rtn_eval_loss").get<double>());
+  EXPECT_EQ(rep.at("curve").size(), 20u);
+  const qs::QuantPlan p = qs::load_plan(plan.string());
+  ASSERT_FALSE(p.weights_model.empty());
+  const qs::Model tuned = qs::load_model((dir_ / p.weights_model).string());
+  int checked = 0;
+  for (const auto& e : p.entries) {
+    if (e.kind != qs::TensorKind::Weight || !e.quantize) continue;
+    const qs::Tensor& w = tuned.graph.initializers.at(e.tensor);
+    const auto& q = e.params;
+    const int64_t n = w.numel();
+    int64_t inner = 1;
+    if (q.axis >= 0)
+      for (int64_t d = q.axis + 1; d < w.rank(); ++d) inner *= w.dim(d);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t c = q.axis < 0 ? 0 : (i / inner) % w.dim(q.axis);
+      const double level =
+          w.data<float>()[i] / q.scale[static_cast<size_t>(c)] + q.zero_point[static_cast<size_t>(c)];
+      ASSERT_NEAR(level, std::round(level), 1e-3) << e.tensor << "[" << i << "]";
+      ASSERT_GE(std::round(level), q.qmin) << e.tensor;
+      ASSERT_LE(std::round(level), q.qmax) << e.tensor;
+    }
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + plan.string() +
+          "' --engine sim --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_GT(json::parse(r.out).at("top1").get<double>(), 0.9);  // W3A8 on the demo: RTN keeps > 0.95
+}
+
+// A file to write in a folder that does not exist is a usage error at once, naming the path.
+TEST_F(Cli, OutputInAMissingFolderIsRefusedBeforeAnyWork) {
+  const std::string out = (dir_ / "no_such_folder" / "plan.json").string();
+  const Result r = run("quantize " + demo_model() + " " + demo_data("calib") + " --out '" + out + "'");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no_such_folder"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "no_such_folder"));
 }
 
 }  // namespace
