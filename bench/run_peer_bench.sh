@@ -69,6 +69,13 @@ def run(cmd):
         raise SystemExit("failed: %s\n%s" % (" ".join(cmd), r.stderr))
     return json.loads(r.stdout.strip().splitlines()[-1])
 
+def load():
+    try:
+        with open("/proc/loadavg") as f: return " ".join(f.read().split()[:3])
+    except OSError: return "unknown"
+
+load_before = load()
+print("load average (1, 5, 15 min) before: %s" % load_before)
 rows = []
 print("%-22s %5s %7s %11s %11s %8s" % ("model", "batch", "threads", "ours ms", "ORT ms", "ours/ORT"))
 for model in models:
@@ -85,7 +92,9 @@ for model in models:
             o, p = statistics.median(ours), statistics.median(peer)
             rows.append({"model": name, "batch": batch, "threads": threads, "ours_ms": o, "ort_ms": p, "ratio": o / p})
             print("%-22s %5d %7d %11.3f %11.3f %8.2f" % (name, batch, threads, o, p, o / p), flush=True)
+load_after = load()
+print("load average after: %s" % load_after)
 with open(out, "w") as f:
-    json.dump({"rounds": rounds, "runs": runs, "rows": rows}, f, indent=1)
+    json.dump({"rounds": rounds, "runs": runs, "load_before": load_before, "load_after": load_after, "rows": rows}, f, indent=1)
 print("worst ratio: %.2f  (written to %s)" % (max(r["ratio"] for r in rows), out))
 PY

@@ -1,8 +1,11 @@
-// Threading. The engine uses OpenMP with static partitioning: each output element is computed by exactly
-// one thread in a fixed order, so results are identical run to run and for any thread count.
+// Threading. parallel_for hands out the items of a loop to a small pool of persistent threads (the
+// caller included). Each item is computed by exactly one thread and callers make an item's result
+// independent of which thread computes it (per-thread scratch is fully rewritten by each item), so
+// results are identical run to run and for any thread count.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace qs {
 
@@ -10,7 +13,15 @@ namespace qs {
 int num_threads();
 void set_num_threads(int n);
 
-// Calls f(i) for i in [begin, end), split statically over num_threads() threads when the work
+namespace detail {
+using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
+// Runs fn(ctx, b, e) over disjoint ranges covering [0, n) on up to `threads` threads, the caller among
+// them, and returns when all are done. Runs everything on the caller when the pool is already in use
+// (a nested call, or another thread's loop): the pool does not nest.
+void pool_run(int64_t n, int threads, RangeFn fn, void* ctx);
+}  // namespace detail
+
+// Calls f(i) for i in [begin, end), spread over num_threads() threads when the work
 // (end - begin) * cost_per_item is large enough to be worth it. f must not throw.
 template <typename F>
 void parallel_for(int64_t begin, int64_t end, F&& f, int64_t cost_per_item = 1) {
@@ -21,8 +32,17 @@ void parallel_for(int64_t begin, int64_t end, F&& f, int64_t cost_per_item = 1) 
     for (int64_t i = begin; i < end; ++i) f(i);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(t)
-  for (int64_t i = begin; i < end; ++i) f(i);
+  struct Ctx {
+    std::remove_reference_t<F>* f;
+    int64_t begin;
+  } ctx{&f, begin};
+  detail::pool_run(
+      n, t,
+      [](void* c, int64_t b, int64_t e) {
+        const Ctx& x = *static_cast<const Ctx*>(c);
+        for (int64_t i = b; i < e; ++i) (*x.f)(x.begin + i);
+      },
+      &ctx);
 }
 
 }  // namespace qs

@@ -2,13 +2,16 @@
 // input channel (depthwise, and the first layer of most CNNs); Eigen's GEMM per image for 1x1 stride-1
 // convolutions on small planes; otherwise im2col + GEMM per group through conv_gemm (im2col written
 // straight into the GEMM kernel's packed layout, weights packed once, bias added in the output write).
-// Every path gives results independent of the thread count and of the batch size.
+// Every path gives results independent of the thread count and of the batch size. The executor may
+// create the kernel with a clamp (make_conv_clamped, core/ops/conv_epilogue.h) to fuse a following Clip
+// or Relu; each path then clamps its outputs as it writes them.
 #include <algorithm>
 #include <memory>
 #include <optional>
 
 #include "core/common/parallel.h"
 #include "core/ops/conv_depthwise.h"
+#include "core/ops/conv_epilogue.h"
 #include "core/ops/conv_gemm.h"
 #include "core/ops/conv_geometry.h"
 #include "core/ops/conv_transpose.h"
@@ -26,8 +29,8 @@ bool use_depthwise(const ConvGeometry& g) { return g.spatial_rank() == 2 && g.in
 class ConvKernel final : public Kernel {
  public:
   // `weights`: W packed for the GEMM path when W is a constant, else empty (packed on each run).
-  ConvKernel(ConvAttrs a, std::optional<PackedConvWeights> weights)
-      : attrs_(std::move(a)), packed_(std::move(weights)) {}
+  ConvKernel(ConvAttrs a, std::optional<PackedConvWeights> weights, std::optional<ConvClamp> clamp)
+      : attrs_(std::move(a)), packed_(std::move(weights)), clamp_(clamp) {}
 
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
     const Tensor& x = *in[0];
@@ -37,24 +40,26 @@ class ConvKernel final : public Kernel {
     const ConvGeometry g = conv_geometry(attrs_, x.shape(), w.shape(), b);
     Tensor y(DType::Float32, g.y_shape);
     const float* bd = b ? b->data<float>() : nullptr;
+    const ConvClamp* clamp = clamp_ ? &*clamp_ : nullptr;
     if (y.numel() == 0) {
       // nothing to compute
     } else if (use_depthwise(g)) {
-      depthwise(g, x.data<float>(), w.data<float>(), bd, y.data<float>());
+      depthwise(g, x.data<float>(), w.data<float>(), bd, y.data<float>(), clamp);
     } else if (use_pointwise_gemm(g)) {
-      conv_pointwise_forward(g, w.data<float>(), x.data<float>(), bd, y.data<float>());
+      conv_pointwise_forward(g, w.data<float>(), x.data<float>(), bd, y.data<float>(), clamp);
     } else if (packed_) {
-      conv_gemm_forward(g, *packed_, x.data<float>(), bd, y.data<float>());
+      conv_gemm_forward(g, *packed_, x.data<float>(), bd, y.data<float>(), clamp);
     } else {
       const PackedConvWeights pw(w.data<float>(), g.group, g.out_channels / g.group,
                                  g.in_channels / g.group * g.kernel_size());
-      conv_gemm_forward(g, pw, x.data<float>(), bd, y.data<float>());
+      conv_gemm_forward(g, pw, x.data<float>(), bd, y.data<float>(), clamp);
     }
     out[0] = std::move(y);
   }
 
  private:
-  static void depthwise(const ConvGeometry& g, const float* x, const float* w, const float* b, float* y) {
+  static void depthwise(const ConvGeometry& g, const float* x, const float* w, const float* b, float* y,
+                        const ConvClamp* clamp) {
     const int64_t N = g.batch, C = g.in_channels, M = g.out_channels;
     const int64_t Mg = M / C, ks = g.kernel_size(), P = g.out_size(), IS = g.in_size();
     // Items are runs of input planes of one image, each with its Mg output planes; a run carries
@@ -70,12 +75,14 @@ class ConvKernel final : public Kernel {
           const int64_t n = i / runs, c0 = i % runs * run, nc = std::min(C, c0 + run) - c0;
           depthwise_conv2d(g, x + (n * C + c0) * IS, nc, Mg, w + c0 * Mg * ks, b ? b + c0 * Mg : nullptr,
                            y + (n * M + c0 * Mg) * P);
+          clamp_run(y + (n * M + c0 * Mg) * P, nc * Mg * P, clamp);  // while the run is in cache
         },
         run * plane_macs);
   }
 
   ConvAttrs attrs_;
   std::optional<PackedConvWeights> packed_;
+  std::optional<ConvClamp> clamp_;
 };
 
 void check_arity(const KernelInit& init) {
@@ -86,7 +93,7 @@ void check_arity(const KernelInit& init) {
     init.invalid("expects 1 output, got " + std::to_string(init.node.outputs.size()));
 }
 
-std::unique_ptr<Kernel> make_conv(const KernelInit& init) {
+std::unique_ptr<Kernel> make_conv_impl(const KernelInit& init, std::optional<ConvClamp> clamp) {
   check_arity(init);
   ConvAttrs a = read_conv_attrs(init, /*transpose=*/false);  // also checks a constant W against them
   std::optional<PackedConvWeights> packed;
@@ -100,10 +107,16 @@ std::unique_ptr<Kernel> make_conv(const KernelInit& init) {
       packed.emplace(w->data<float>(), a.group, M / a.group, w->numel() / M);
     }
   }
-  return std::make_unique<ConvKernel>(std::move(a), std::move(packed));
+  return std::make_unique<ConvKernel>(std::move(a), std::move(packed), clamp);
 }
 
+std::unique_ptr<Kernel> make_conv(const KernelInit& init) { return make_conv_impl(init, std::nullopt); }
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_conv_clamped(const KernelInit& init, ConvClamp clamp) {
+  return make_conv_impl(init, clamp);
+}
 
 void register_conv_ops(OpRegistry& r) {
   // Conv-1 and Conv-11 differ only in documentation; Conv-22 adds bfloat16. Same for ConvTranspose.

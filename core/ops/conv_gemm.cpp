@@ -88,7 +88,8 @@ PanelDest row_dest(const PackedConvWeights& w, float* A, int64_t R, int64_t k, i
 // phase planes (core/ops/conv_phase.h): output (oh, ow) becomes GEMM row oh*pitch + ow and every
 // im2col row is a contiguous slice of them, so packing is plain copies. Columns ow >= OW of each pitch
 // are computed and dropped.
-void planar(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias, float* y) {
+void planar(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias, float* y,
+            const ConvClamp* clamp) {
   const bool two = g.spatial_rank() == 2;
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = g.group;
   const int64_t Cg = C / G, Mg = M / G, Kg = w.depth();
@@ -195,8 +196,14 @@ void planar(const ConvGeometry& g, const PackedConvWeights& w, const float* x, c
             const float bm = bias ? bias[gi * Mg + m] : 0.f;
             const float* src = out + (m - m0) * R + row;
             float* dst = y + ((r.n * M + gi * Mg + m) * OH + r.oh0) * OW;
-            for (int64_t oh = r.oh0; oh < r.oh1; ++oh, src += pitch, dst += OW)
-              for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow] + bm;
+            if (clamp) {
+              const float lo = clamp->lo, hi = clamp->hi;
+              for (int64_t oh = r.oh0; oh < r.oh1; ++oh, src += pitch, dst += OW)
+                for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = clamp_value(src[ow] + bm, lo, hi);
+            } else {
+              for (int64_t oh = r.oh0; oh < r.oh1; ++oh, src += pitch, dst += OW)
+                for (int64_t ow = 0; ow < OW; ++ow) dst[ow] = src[ow] + bm;
+            }
           }
           row += (r.oh1 - r.oh0) * pitch;
         }
@@ -206,7 +213,8 @@ void planar(const ConvGeometry& g, const PackedConvWeights& w, const float* x, c
 
 // Any spatial rank (used for 3-D and above): items cover runs of positions of one or more images; im2col
 // rows come from the generic walker.
-void generic(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias, float* y) {
+void generic(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias, float* y,
+             const ConvClamp* clamp) {
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = g.group;
   const int64_t Cg = C / G, Mg = M / G, Kg = w.depth(), P = g.out_size(), IS = g.in_size();
   const int64_t NP = N * P;  // rows of each group's GEMM: positions of all images
@@ -241,6 +249,7 @@ void generic(const ConvGeometry& g, const PackedConvWeights& w, const float* x, 
             const float* src = out + m * R + (r - r0);
             float* dst = y + (n * M + gi * Mg + m) * P + q0;
             for (int64_t j = 0; j < q1 - q0; ++j) dst[j] = src[j] + bm;
+            clamp_run(dst, q1 - q0, clamp);
           }
           r += q1 - q0;
         }
@@ -251,12 +260,12 @@ void generic(const ConvGeometry& g, const PackedConvWeights& w, const float* x, 
 }  // namespace
 
 void conv_gemm_forward(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias,
-                       float* y) {
+                       float* y, const ConvClamp* clamp) {
   if (g.batch * g.out_size() == 0 || g.out_channels == 0) return;
   if (g.spatial_rank() <= 2)
-    planar(g, w, x, bias, y);
+    planar(g, w, x, bias, y, clamp);
   else
-    generic(g, w, x, bias, y);
+    generic(g, w, x, bias, y, clamp);
 }
 
 bool use_pointwise_gemm(const ConvGeometry& g) {
@@ -267,7 +276,7 @@ bool use_pointwise_gemm(const ConvGeometry& g) {
 }
 
 void conv_pointwise_forward(const ConvGeometry& g, const float* w, const float* x, const float* bias,
-                            float* y) {
+                            float* y, const ConvClamp* clamp) {
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = g.group;
   const int64_t Cg = C / G, Mg = M / G, P = g.out_size();
   // Items: (image, group, run of output channels); channel runs (multiples of Eigen's 4-wide panels)
@@ -285,6 +294,7 @@ void conv_pointwise_forward(const ConvGeometry& g, const float* w, const float* 
         gemm<float>(false, false, mc, P, Cg, 1.f, w + (gi * Mg + m0) * Cg, Cg, x + (n * C + gi * Cg) * P, P,
                     yb, P,
                     /*accumulate=*/true);
+        clamp_run(yb, mc * P, clamp);
       },
       mt * Cg * P);
 }

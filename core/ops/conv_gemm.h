@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/ops/conv_epilogue.h"
 #include "core/ops/conv_geometry.h"
 #include "core/ops/conv_im2col.h"
 
@@ -44,11 +45,11 @@ class PackedConvWeights {
 // Depends only on the image shape, so an image's results do not depend on the batch size.
 bool use_pointwise_gemm(const ConvGeometry& g);
 void conv_pointwise_forward(const ConvGeometry& g, const float* w, const float* x, const float* bias,
-                            float* y);
+                            float* y, const ConvClamp* clamp = nullptr);
 
 // y = conv(x) + bias for the GEMM path (any spatial rank, any group). `w` must match g
 // (out_per_group = M / group, depth = C / group * kernel size).
 void conv_gemm_forward(const ConvGeometry& g, const PackedConvWeights& w, const float* x, const float* bias,
-                       float* y);
+                       float* y, const ConvClamp* clamp = nullptr);
 
 }  // namespace qs

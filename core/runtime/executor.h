@@ -44,15 +44,20 @@ class Executor {
   // padded by repeating its last sample, and the fetched values whose first dimension is B are joined
   // back to n rows (values without a batch dimension come from the first chunk). Taps and rewrites see
   // each chunk, padding included.
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds, const std::vector<std::string>& fetch,
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& feeds,
+                                    const std::vector<std::string>& fetch,
                                     const RunOptions& options = {}) const;
   // The fixed batch size of the model's inputs, or 0 when it is free (or the inputs disagree).
   int64_t fixed_batch() const { return fixed_batch_; }
 
  private:
   std::map<std::string, Tensor> run_once(const std::map<std::string, Tensor>& feeds,
-                                         const std::vector<std::string>& fetch, const RunOptions& options) const;
+                                         const std::vector<std::string>& fetch,
+                                         const RunOptions& options) const;
   struct Step;
+  struct Profile;
+  void print_profile() const;
+  void fuse_activations();
   void check_input(const ValueInfo& vi, const Tensor& t) const;
   Graph graph_;
   std::vector<Step> steps_;
@@ -60,6 +65,7 @@ class Executor {
   std::vector<Tensor> constants_;  // by slot; undefined where the slot is computed
   size_t num_slots_ = 0;
   int64_t fixed_batch_ = 0;
+  std::unique_ptr<Profile> profile_;  // set when QS_PROFILE is in the environment
 };
 
 // Element type and shape of every value for the given feeds, from one run (a dry run on zeros of the
