@@ -210,6 +210,21 @@ std::map<std::string, Tensor> ReverseModel::backward(const Tape& tape,
       for (int i : it->in)
         if (i >= 0) reaches[static_cast<size_t>(i)] = 1;
   }
+  // QuantizeLinear / DynamicQuantizeLinear turn a float value into integers, which carry no gradient: a
+  // requested value reaching a seed through one would silently get a zero gradient, so that is refused.
+  for (const Step& st : steps_) {
+    const std::string& op = st.node->op_type;
+    if (!st.node->domain.empty() || (op != "QuantizeLinear" && op != "DynamicQuantizeLinear")) continue;
+    bool in_needs = false;
+    for (int i : st.in) in_needs |= i >= 0 && needs_grad[static_cast<size_t>(i)];
+    for (size_t k = 0; in_needs && k < st.out.size(); ++k)
+      if (st.out[k] >= 0 && reaches[static_cast<size_t>(st.out[k])])
+        throw UnsupportedError(
+            "no gradient through " + op + " node '" + st.node->name + "': its output '" +
+            st.node->outputs[k] + "' is " + dtype_name(tape.values_[static_cast<size_t>(st.out[k])].dtype()) +
+            " and rounding has no useful derivative (for a straight-through gradient, differentiate "
+            "the float model with ForwardOptions::fake_quant)");
+  }
   // Straight-through gradient of a fake-quantized value, once its gradient is complete.
   auto through_quant = [&](size_t s) {
     if (grads[s].defined() && tape.quant_[s])

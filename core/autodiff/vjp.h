@@ -79,6 +79,7 @@ void register_pool_vjps(VjpRegistry& r);         // MaxPool, AveragePool, Global
 void register_norm_vjps(VjpRegistry& r);      // BatchNormalization, LayerNormalization, Softmax, LogSoftmax
 void register_reduce_vjps(VjpRegistry& r);    // ReduceMean, ReduceSum
 void register_movement_vjps(VjpRegistry& r);  // Reshape, Transpose, Concat, Slice, Gather, Pad, ...
+void register_quantize_vjps(VjpRegistry& r);  // DequantizeLinear (with respect to its scale)
 
 // Helpers shared by the VJP files.
 // Sums `g` (float32, shape `from`) over the axes along which `to` was broadcast to `from`: the gradient of

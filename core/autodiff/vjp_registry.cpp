@@ -16,6 +16,7 @@ const VjpRegistry& VjpRegistry::instance() {
     register_norm_vjps(r);
     register_reduce_vjps(r);
     register_movement_vjps(r);
+    register_quantize_vjps(r);
     return r;
   }();
   return registry;

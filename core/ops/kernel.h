@@ -95,5 +95,7 @@ void register_elementwise_ops(OpRegistry& r);  // unary/binary math, activations
 void register_reduce_ops(OpRegistry& r);       // ReduceMean, ReduceSum, ReduceMax, ReduceMin, ...
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, Shape, ...
 void register_resize_pad_ops(OpRegistry& r);   // Pad, Resize
+void register_quantized_ops(OpRegistry& r);    // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,
+                                               // MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
 
 }  // namespace qs

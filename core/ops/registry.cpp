@@ -16,6 +16,7 @@ const OpRegistry& OpRegistry::instance() {
     register_reduce_ops(r);
     register_shape_ops(r);
     register_resize_pad_ops(r);
+    register_quantized_ops(r);
     return r;
   }();
   return registry;
