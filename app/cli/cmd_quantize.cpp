@@ -1,15 +1,19 @@
 // `quantize MODEL --data DATA --out PLAN.json [--weight-bits B] [--act-bits B] [--per-channel|--per-tensor]
 //   [--method minmax|ema|percentile|mse|kl] [--weight-method minmax|mse] [--calib-count N]
 //   [--algo rtn|obq|gptq|eptq [--damp L] [--block B] [--act-order] [--group G] [--no-sequential]
-//    [--iters N] [--eptq-batch B] [--eptq-lr LR] [--eptq-uniform] [--model-out W.onnx] [--report R.json]]`
+//    [--iters N] [--eptq-batch B] [--eptq-lr LR] [--eptq-uniform] [--model-out W.onnx] [--report R.json]]
+//   [--bias-correction]`
 //
 // With --algo obq|gptq|eptq the weights are tuned on the plan's grid (core/algo/obc) and written as an ONNX
 // model (--model-out, default: the plan's path with .onnx); the plan's "weights_model" names it, so
-// `eval MODEL --plan PLAN.json` evaluates the tuned weights.
+// `eval MODEL --plan PLAN.json` evaluates the tuned weights. --bias-correction (after any --algo) adds the
+// per-channel mean output error of each layer to its bias (core/quant/bias_correction.h) and writes the
+// corrected weights model the same way.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 
@@ -20,6 +24,7 @@
 #include "core/algo/eptq.h"
 #include "core/algo/obc/weights_model.h"
 #include "core/onnx/save.h"
+#include "core/quant/bias_correction.h"
 #include "core/quant/calibrate.h"
 
 namespace qs::cli {
@@ -39,6 +44,7 @@ struct QuantizeOptions {
   EptqOptions eptq;
   bool eptq_uniform = false;
   std::string model_out, report;
+  bool bias_correction = false;
 };
 
 // Where the tuned weights go; refuses the input model itself.
@@ -49,7 +55,8 @@ void resolve_model_out(QuantizeOptions& o) {
     throw Error("--model-out " + o.model_out +
                 " is the input model; write the tuned weights to another file");
   if (o.calib.weight_bits == 32)
-    throw Error("--algo " + o.algo + " needs quantized weights (--weight-bits 2..8)");
+    throw Error((o.algo == "rtn" ? std::string("--bias-correction") : "--algo " + o.algo) +
+                " needs quantized weights (--weight-bits 2..8)");
 }
 
 // EPTQ (core/algo/eptq.h): learns every weight's rounding on the plan's grid for the whole model at once,
@@ -135,6 +142,39 @@ void tune_weights(QuantizeOptions& o, const Model& m, Dataset& ds, QuantPlan& pl
   std::cerr << "wrote " << o.model_out << " (tuned weights)\n";
 }
 
+// Empirical bias correction on the plan's weights (the tuned ones when an --algo wrote them): the corrected
+// biases go into the weights model next to the plan, which eval/analyze/export apply.
+void correct_bias(QuantizeOptions& o, const Model& m, Dataset& ds, QuantPlan& plan) {
+  if (o.algo == "rtn") resolve_model_out(o);
+  Graph weights = m.graph;
+  if (!plan.weights_model.empty()) obc::apply_weights_model(weights, plan, o.out);
+  BiasCorrectionOptions bo;
+  bo.calib_count = o.calib.calib_count;
+  bo.batch = o.data.batch;
+  bo.progress = terminal_progress("bias correction");
+  const BiasCorrectionResult r = correct_biases(m.graph, weights, ds, plan, bo);
+  int corrected = 0, created = 0;
+  double mean_abs = 0;
+  int64_t channels = 0;
+  for (const auto& l : r.layers) {
+    if (!l.skipped.empty()) {
+      std::cerr << "bias correction: layer '" << l.layer << "' skipped: " << l.skipped << "\n";
+      continue;
+    }
+    ++corrected;
+    created += l.created;
+    for (double c : l.correction) mean_abs += std::abs(c), ++channels;
+  }
+  std::fprintf(stderr,
+               "bias correction: %d layers corrected (%d biases created), mean |correction| %.4g over %lld "
+               "channels, %d passes over %lld images in %.1f s\n",
+               corrected, created, channels ? mean_abs / static_cast<double>(channels) : 0.0,
+               static_cast<long long>(channels), r.passes, static_cast<long long>(r.samples), r.seconds);
+  save_model(r.graph, o.model, o.model_out);
+  plan.weights_model = obc::weights_model_reference(o.model_out, o.out);
+  std::cerr << "wrote " << o.model_out << " (bias-corrected weights)\n";
+}
+
 void run_quantize(QuantizeOptions o) {
   apply_threads(o.threads);
   Model m = load_for_cli(o.model, {}, true);
@@ -150,6 +190,7 @@ void run_quantize(QuantizeOptions o) {
     tune_weights_eptq(o, m, *ds, plan);
   else if (o.algo != "rtn")
     tune_weights(o, m, *ds, plan);
+  if (o.bias_correction) correct_bias(o, m, *ds, plan);
   save_plan(plan, o.out);
   int w = 0, a = 0;
   for (const auto& e : plan.entries) (e.kind == TensorKind::Weight ? w : a) += e.quantize;
@@ -200,8 +241,11 @@ void add_quantize(CLI::App& app) {
                 "GPTQ: columns per quantization group (own scale per row and group; the plan then "
                 "keeps those weights unquantized and the weights model holds them)")
       ->check(CLI::NonNegativeNumber);
+  c->add_flag("--bias-correction", o->bias_correction,
+              "Empirical bias correction: add each layer's mean output error on the calibration data to its "
+              "bias (sequentially, after --algo); writes the corrected weights model");
   c->add_option("--model-out", o->model_out,
-                "Where --algo obq|gptq|eptq writes the tuned weights (default: PLAN.onnx)")
+                "Where --algo obq|gptq|eptq or --bias-correction writes the weights (default: PLAN.onnx)")
       ->check(OutputPath);
   c->add_option("--report", o->report,
                 "Per-layer losses and times of --algo obq|gptq, or the EPTQ loss curve (JSON)")

@@ -31,6 +31,35 @@ void apply_weights_model(Graph& g, const QuantPlan& plan, const std::string& pla
                   ", the model's is " + dst->str());
     g.initializers[e.tensor] = *src;
   }
+  // Biases travel too (bias correction, EPTQ's learned biases): the bias input of each plan layer, added to
+  // the layer when the weights model gave it one it did not have.
+  for (const auto& e : plan.entries) {
+    if (e.kind != TensorKind::Weight) continue;
+    Node* dn = nullptr;
+    const Node* sn = nullptr;
+    for (auto& n : g.nodes)
+      if (n.name == e.layer) dn = &n;
+    for (const auto& n : wm.graph.nodes)
+      if (n.name == e.layer) sn = &n;
+    if (!dn || !sn || dn->op_type != sn->op_type || !sn->has_input(2)) continue;
+    if (dn->op_type != "Conv" && dn->op_type != "ConvTranspose" && dn->op_type != "Gemm") continue;
+    const std::string& name = sn->inputs[2];
+    const Tensor* src = wm.graph.initializer(name);
+    if (!src) continue;  // a computed bias is not a weight
+    if (dn->has_input(2) && dn->inputs[2] == name) {
+      const Tensor* dst = g.initializer(name);
+      if (dst && (src->dtype() != dst->dtype() || src->shape() != dst->shape()))
+        throw Error(file + " (weights model of " + plan_path + "): bias '" + name + "' is " + src->str() +
+                    ", the model's is " + dst->str());
+    } else if (g.is_initializer(name) || g.producer(name) >= 0) {
+      throw Error(file + " (weights model of " + plan_path + "): layer '" + e.layer + "' has bias '" + name +
+                  "', a name the model uses for another value");
+    } else {
+      if (dn->inputs.size() < 3) dn->inputs.resize(3);
+      dn->inputs[2] = name;
+    }
+    g.initializers[name] = *src;
+  }
 }
 
 }  // namespace qs::obc

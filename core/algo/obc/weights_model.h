@@ -15,7 +15,9 @@ namespace qs::obc {
 std::string weights_model_reference(const std::string& model_path, const std::string& plan_path);
 
 // Replaces, in `g`, every weight the plan has an entry for by the weights model's tensor of the same name
-// (no-op when plan.weights_model is empty). Throws Error naming the file and tensor when the weights
+// (no-op when plan.weights_model is empty), and the constant bias of each of those Conv/ConvTranspose/Gemm
+// layers by the weights model's (adding the bias input when the weights model's layer has one and `g`'s
+// does not: bias correction creates biases). Throws Error naming the file and tensor when the weights
 // model lacks a weight or its shape or type differs.
 void apply_weights_model(Graph& g, const QuantPlan& plan, const std::string& plan_path);
 
