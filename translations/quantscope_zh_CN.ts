@@ -36,7 +36,9 @@
     </message>
     <message numerus="yes">
         <source>Model output: SQNR %1, top-1 agreement with float %2 over %n sample(s).</source>
-        <translation><numerusform>模型输出：SQNR %1，在 %n 个样本上与浮点模型的 top-1 一致率 %2。</numerusform></translation>
+        <translation>
+            <numerusform>模型输出：SQNR %1，在 %n 个样本上与浮点模型的 top-1 一致率 %2。</numerusform>
+        </translation>
     </message>
     <message>
         <source>The cumulative SQNR falls most at %1.</source>
@@ -67,7 +69,9 @@
     </message>
     <message numerus="yes">
         <source>A = the plan being edited; B = %1. %n tensor(s) differ.</source>
-        <translation><numerusform>A = 正在编辑的方案；B = %1。%n 个张量不同。</numerusform></translation>
+        <translation>
+            <numerusform>A = 正在编辑的方案；B = %1。%n 个张量不同。</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -169,7 +173,7 @@
         <translation>尺寸：</translation>
     </message>
     <message>
-        <source>Center-crop to the model's input</source>
+        <source>Center-crop to the model&apos;s input</source>
         <translation>中心裁剪到模型输入尺寸</translation>
     </message>
     <message>
@@ -250,7 +254,9 @@
     </message>
     <message numerus="yes">
         <source>%1 · %n sample(s)</source>
-        <translation><numerusform>%1 · %n 个样本</numerusform></translation>
+        <translation>
+            <numerusform>%1 · %n 个样本</numerusform>
+        </translation>
     </message>
     <message>
         <source> · labeled</source>
@@ -345,7 +351,9 @@
     </message>
     <message numerus="yes">
         <source>%n sample(s)</source>
-        <translation><numerusform>%n 个样本</numerusform></translation>
+        <translation>
+            <numerusform>%n 个样本</numerusform>
+        </translation>
     </message>
     <message>
         <source>Per-channel weights: %1</source>
@@ -557,11 +565,15 @@
     </message>
     <message numerus="yes">
         <source>weights of %n layer(s) → %1</source>
-        <translation><numerusform>%n 层的权重 → %1</numerusform></translation>
+        <translation>
+            <numerusform>%n 层的权重 → %1</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
         <source>activations of %n layer(s) → %1</source>
-        <translation><numerusform>%n 层的激活 → %1</numerusform></translation>
+        <translation>
+            <numerusform>%n 层的激活 → %1</numerusform>
+        </translation>
     </message>
     <message>
         <source>Open a model (File ▸ Open, drag and drop, or File ▸ Open demo).</source>
@@ -895,7 +907,7 @@
         <translation>已打开项目 %1</translation>
     </message>
     <message>
-        <source>The project's %1 does not fit the model</source>
+        <source>The project&apos;s %1 does not fit the model</source>
         <translation>项目中的%1与模型不匹配</translation>
     </message>
     <message>
@@ -995,7 +1007,7 @@
         <translation>取消固定所选行(&amp;N)</translation>
     </message>
     <message>
-        <source>Cannot open the project's tuned weights</source>
+        <source>Cannot open the project&apos;s tuned weights</source>
         <translation>无法打开项目中调优后的权重</translation>
     </message>
 </context>
@@ -1018,7 +1030,7 @@
         <translation>运行混合精度以查看内存与精度的权衡。</translation>
     </message>
     <message>
-        <source>The chosen allocation's bit-widths appear here.</source>
+        <source>The chosen allocation&apos;s bit-widths appear here.</source>
         <translation>所选分配的位宽显示在这里。</translation>
     </message>
     <message>
@@ -1158,7 +1170,9 @@
     </message>
     <message numerus="yes">
         <source>Last analysis: output SQNR %1, top-1 agreement %2 over %n sample(s).</source>
-        <translation><numerusform>上次分析：输出 SQNR %1，在 %n 个样本上 top-1 一致率 %2。</numerusform></translation>
+        <translation>
+            <numerusform>上次分析：输出 SQNR %1，在 %n 个样本上 top-1 一致率 %2。</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1207,11 +1221,11 @@
 <context>
     <name>qs::gui::Recovery</name>
     <message>
-        <source>Run OBQ or GPTQ to tune the weights on the plan's grid with second-order information.</source>
+        <source>Run OBQ or GPTQ to tune the weights on the plan&apos;s grid with second-order information.</source>
         <translation>运行 OBQ 或 GPTQ，利用二阶信息在方案的网格上调优权重。</translation>
     </message>
     <message>
-        <source>%1 in %2 s: the layers' relative output error went from %3 (round-to-nearest) to %4. Analyze and evaluate to see the effect on the whole network.</source>
+        <source>%1 in %2 s: the layers&apos; relative output error went from %3 (round-to-nearest) to %4. Analyze and evaluate to see the effect on the whole network.</source>
         <translation>%1 用时 %2 秒：各层相对输出误差从 %3（就近舍入）降到 %4。分析并评估以查看对整个网络的效果。</translation>
     </message>
     <message>
@@ -1229,6 +1243,42 @@
     <message>
         <source>&amp;OBQ</source>
         <translation>&amp;OBQ</translation>
+    </message>
+    <message>
+        <source>50 % unstructured</source>
+        <translation>50% 非结构化</translation>
+    </message>
+    <message>
+        <source>2:4 (N:M along input channels)</source>
+        <translation>2:4（沿输入通道的 N:M）</translation>
+    </message>
+    <message>
+        <source>4:8 (N:M along input channels)</source>
+        <translation>4:8（沿输入通道的 N:M）</translation>
+    </message>
+    <message>
+        <source>50 % unstructured, then OBQ on the plan&apos;s grid</source>
+        <translation>50% 非结构化，然后在方案的网格上运行 OBQ</translation>
+    </message>
+    <message>
+        <source>2:4, then OBQ on the plan&apos;s grid</source>
+        <translation>2:4，然后在方案的网格上运行 OBQ</translation>
+    </message>
+    <message>
+        <source>Prune (ExactOBS)</source>
+        <translation>剪枝（ExactOBS）</translation>
+    </message>
+    <message>
+        <source>Sparsity pattern (the layers&apos; weights, chosen to minimize each layer&apos;s output error):</source>
+        <translation>稀疏模式（选择各层权重以使每层输出误差最小）：</translation>
+    </message>
+    <message>
+        <source>ExactOBS + OBQ</source>
+        <translation>ExactOBS + OBQ</translation>
+    </message>
+    <message>
+        <source>&amp;Prune (ExactOBS)…</source>
+        <translation>剪枝（ExactOBS）(&amp;P)…</translation>
     </message>
 </context>
 <context>
@@ -1331,7 +1381,7 @@
         <translation>浮点</translation>
     </message>
     <message>
-        <source>Calibrate to see the plan's bit-widths.</source>
+        <source>Calibrate to see the plan&apos;s bit-widths.</source>
         <translation>校准后即可查看方案的位宽。</translation>
     </message>
     <message>
@@ -1476,7 +1526,7 @@ isolated %2, cumulative %3</source>
 <context>
     <name>qs::ui::LayerLossModel</name>
     <message>
-        <source>Layer output error ‖WX − ŴX‖² relative to ‖WX‖², on the layer's calibration inputs</source>
+        <source>Layer output error ‖WX − ŴX‖² relative to ‖WX‖², on the layer&apos;s calibration inputs</source>
         <translation>层输出误差 ‖WX − ŴX‖² 相对于 ‖WX‖²，在该层的校准输入上计算</translation>
     </message>
     <message>
@@ -1796,7 +1846,9 @@ isolated %2, cumulative %3</source>
     </message>
     <message numerus="yes">
         <source>%n tensors → %1</source>
-        <translation><numerusform>%n 个张量 → %1</numerusform></translation>
+        <translation>
+            <numerusform>%n 个张量 → %1</numerusform>
+        </translation>
     </message>
     <message>
         <source>clip range of %1</source>
@@ -1822,7 +1874,7 @@ isolated %2, cumulative %3</source>
         <translation>量化友好</translation>
     </message>
     <message>
-        <source>Standard deviation of each branch's output over the calibration data</source>
+        <source>Standard deviation of each branch&apos;s output over the calibration data</source>
         <translation>各分支输出在校准数据上的标准差</translation>
     </message>
     <message>

@@ -1,10 +1,16 @@
 // Capability: weight recovery with second-order methods (core/algo/obc/): OBQ and GPTQ quantize each
 // layer's weights on the plan's grid minimizing the layer's output error on calibration inputs (Frantar &
-// Alistarh). The job returns tuned weights with the plan; applying them is one undo step, and the view
-// lists each layer's error against round-to-nearest.
+// Alistarh). ExactOBS prunes them (unstructured or N:M), alone or followed by OBQ. The job returns tuned
+// weights with the plan; applying them is one undo step, and the view lists each layer's error against
+// round-to-nearest (or magnitude pruning).
+#include <algorithm>
+#include <iterator>
+
 #include <QCoreApplication>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
+#include <QSettings>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -98,24 +104,23 @@ struct CompressOutcome {
   std::shared_ptr<const Recovery> report;
 };
 
-void compressJob(Workbench& w, obc::QuantAlgo algo) {
+// `proto` holds the algorithm choices (quantization and pruning); data settings come from the session.
+void compressJob(Workbench& w, const obc::CompressOptions& proto, const QString& name) {
   Session* s = w.session();
-  const QString name = algo == obc::QuantAlgo::Gptq ? QStringLiteral("GPTQ") : QStringLiteral("OBQ");
   w.jobs()->enqueue<CompressOutcome>(
       name,
-      [s, algo, name]() -> std::function<CompressOutcome(JobContext&)> {
+      [s, proto, name]() -> std::function<CompressOutcome(JobContext&)> {
         if (!s->plan()->hasPlan()) throw Error("no plan: calibrate first");
         // From the model's float weights: the algorithm replaces any earlier tuning.
         auto model = s->model();
         const QuantPlan plan = s->plan()->plan();
         const DataConfig data = s->data().calibConfig(model->graph);
         const int64_t count = s->calib().options.calib_count, batch = s->calib().options.batch;
-        return [model, plan, data, count, batch, algo, name](JobContext& ctx) {
+        return [model, plan, data, count, batch, proto, name](JobContext& ctx) {
           ctx.setStage(0, 2, QCoreApplication::translate("qs::gui::Recovery", "opening the data"));
           auto ds = open_dataset(data);
           ctx.setStage(1, 2, name);
-          obc::CompressOptions o;
-          o.quant = algo;
+          obc::CompressOptions o = proto;
           o.calib_count = count;
           o.batch = batch;
           o.progress = [&ctx](const obc::CompressProgress& p) {
@@ -147,6 +152,58 @@ void compressJob(Workbench& w, obc::QuantAlgo algo) {
       });
 }
 
+void compressJob(Workbench& w, obc::QuantAlgo algo) {
+  obc::CompressOptions o;
+  o.quant = algo;
+  compressJob(w, o, algo == obc::QuantAlgo::Gptq ? QStringLiteral("GPTQ") : QStringLiteral("OBQ"));
+}
+
+const QString kPruneKey = QStringLiteral("defaults/pruneChoice");
+
+// ExactOBS pruning: the pattern (and whether OBQ quantizes the pruned weights) is asked for, remembered.
+void pruneJob(Workbench& w) {
+  struct Choice {
+    const char* label;  // translated in context qs::gui::Recovery
+    double sparsity;
+    int n, m;
+    bool quantize;
+  };
+  static const Choice choices[] = {
+      {QT_TRANSLATE_NOOP("qs::gui::Recovery", "50 % unstructured"), 0.5, 0, 0, false},
+      {QT_TRANSLATE_NOOP("qs::gui::Recovery", "2:4 (N:M along input channels)"), 0, 2, 4, false},
+      {QT_TRANSLATE_NOOP("qs::gui::Recovery", "4:8 (N:M along input channels)"), 0, 4, 8, false},
+      {QT_TRANSLATE_NOOP("qs::gui::Recovery", "50 % unstructured, then OBQ on the plan's grid"), 0.5, 0, 0,
+       true},
+      {QT_TRANSLATE_NOOP("qs::gui::Recovery", "2:4, then OBQ on the plan's grid"), 0, 2, 4, true},
+  };
+  const int n = static_cast<int>(std::size(choices));
+  int pick = std::clamp(QSettings().value(kPruneKey, 0).toInt(), 0, n - 1);
+  if (w.interactive()) {
+    QStringList items;
+    for (const auto& c : choices) items << QCoreApplication::translate("qs::gui::Recovery", c.label);
+    bool ok = false;
+    const QString got = QInputDialog::getItem(
+        w.window(), QCoreApplication::translate("qs::gui::Recovery", "Prune (ExactOBS)"),
+        QCoreApplication::translate("qs::gui::Recovery",
+                                    "Sparsity pattern (the layers' weights, chosen to minimize each layer's "
+                                    "output error):"),
+        items, pick, false, &ok);
+    if (!ok || items.indexOf(got) < 0) return;
+    pick = static_cast<int>(items.indexOf(got));
+    QSettings().setValue(kPruneKey, pick);
+  }
+  const Choice& c = choices[pick];
+  obc::CompressOptions o;
+  o.prune = obc::PruneMethod::ExactObs;
+  o.prune_spec.sparsity = c.sparsity;
+  o.prune_spec.nm_n = c.n;
+  o.prune_spec.nm_m = c.m;
+  o.quant = c.quantize ? obc::QuantAlgo::Obq : obc::QuantAlgo::None;
+  compressJob(w, o,
+              c.quantize ? QCoreApplication::translate("qs::gui::Recovery", "ExactOBS + OBQ")
+                         : QStringLiteral("ExactOBS"));
+}
+
 }  // namespace
 
 void installRecovery(Workbench& w) {
@@ -156,6 +213,9 @@ void installRecovery(Workbench& w) {
                  QKeySequence(), true, [&w] { compressJob(w, obc::QuantAlgo::Gptq); });
   w.addRunAction(QStringLiteral("obq"), QCoreApplication::translate("qs::gui::Recovery", "&OBQ"),
                  QKeySequence(), true, [&w] { compressJob(w, obc::QuantAlgo::Obq); });
+  w.addRunAction(QStringLiteral("prune"),
+                 QCoreApplication::translate("qs::gui::Recovery", "&Prune (ExactOBS)…"), QKeySequence(), true,
+                 [&w] { pruneJob(w); });
 }
 
 }  // namespace qs::gui

@@ -111,6 +111,28 @@ class TestCapabilities : public QObject {
     s()->plan()->undoStack()->undo();
   }
 
+  // Prune (ExactOBS), non-interactive: the remembered choice, 50 % unstructured. Every pruned layer of the
+  // weights it applies has the engine's exact sparsity; undo restores the float weights.
+  void pruneHalfOfEveryLayer() {
+    QVERIFY(!s()->plan()->weights());
+    QVERIFY(run("prune"));
+    auto g = s()->plan()->weights();
+    QVERIFY(g);
+    int64_t zeros = 0, total = 0;
+    for (const auto& e : s()->plan()->plan().entries) {
+      if (e.kind != TensorKind::Weight) continue;
+      const Tensor& w = *g->initializer(e.tensor);
+      for (float v : w.span<float>()) zeros += v == 0.0f;
+      total += w.numel();
+    }
+    // ExactOBS selects round(0.5 * n) per layer; tiny rounding across the demo's six layers only.
+    QVERIFY(total > 0);
+    QVERIFY2(std::abs(static_cast<double>(zeros) / static_cast<double>(total) - 0.5) < 0.01,
+             qPrintable(QStringLiteral("%1 of %2 zeros").arg(zeros).arg(total)));
+    s()->plan()->undoStack()->undo();
+    QVERIFY(!s()->plan()->weights());
+  }
+
   void eptqKeepsTheBestRounding() {
     QVERIFY(run("eptq"));
     QVERIFY(s()->plan()->weights());
