@@ -1,6 +1,8 @@
 // The window stays responsive while a long job runs: the largest gap between ticks of a 10 ms timer on the
 // GUI thread stays under 50 ms (event-loop latency, a behavioural property; not a duration of work),
 // while the job demonstrably makes progress on its worker and reports it to the status bar.
+#include <fstream>
+
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QProgressBar>
@@ -20,6 +22,17 @@
 
 using namespace qs;
 using namespace qs::gui;
+
+namespace {
+// Nanoseconds the calling thread has spent runnable but waiting for a CPU (field 2 of
+// /proc/thread-self/schedstat); -1 when the kernel does not provide it.
+int64_t runQueueWaitNs() {
+  std::ifstream f("/proc/thread-self/schedstat");
+  long long run = 0, wait = 0;
+  if (!(f >> run >> wait)) return -1;
+  return wait;
+}
+}  // namespace
 
 class TestResponsiveness : public QObject {
   Q_OBJECT
@@ -72,16 +85,26 @@ class TestResponsiveness : public QObject {
     // Measure: ticks of a 10 ms timer for a fixed number of ticks while the job runs.
     QVERIFY(test::waitUntil([&] { return batches->load() > 0; }, 60000));  // the worker is computing
     const int64_t batches_before = batches->load();
+    // A gap counts only the time the GUI thread could have run: the time it spent waiting for a CPU on
+    // the run queue (Linux schedstat; other processes on a loaded machine) is taken out, so the figure
+    // measures our code blocking the event loop, not the machine's load. Without schedstat: wall time.
     QElapsedTimer clock;
-    qint64 last = -1, max_gap = 0;
+    qint64 last = -1, max_gap = 0, max_wall_gap = 0;
+    int64_t last_wait_ns = -1;
     int ticks = 0;
     QTimer timer;
     timer.setTimerType(Qt::PreciseTimer);
     timer.setInterval(10);
     QObject::connect(&timer, &QTimer::timeout, [&] {
       const qint64 now = clock.nsecsElapsed() / 1000000;
-      if (last >= 0) max_gap = std::max(max_gap, now - last);
+      const int64_t wait_ns = runQueueWaitNs();
+      if (last >= 0) {
+        const qint64 waited = wait_ns >= 0 && last_wait_ns >= 0 ? (wait_ns - last_wait_ns) / 1000000 : 0;
+        max_gap = std::max(max_gap, now - last - waited);
+        max_wall_gap = std::max(max_wall_gap, now - last);
+      }
       last = now;
+      last_wait_ns = wait_ns;
       ++ticks;
     });
     clock.start();
@@ -91,23 +114,28 @@ class TestResponsiveness : public QObject {
     const int64_t batches_during = batches->load() - batches_before;
     QVERIFY(w.jobs()->busy());
 
+    // Progress reaches the window with an ETA once the runner has seen enough of the job (its progress is
+    // 1/50 per round); on a loaded machine that can take longer than the measurement above.
+    const auto has_eta = [&] {
+      for (const auto& args : progress)
+        if (args.at(4).toDouble() >= 0) return true;
+      return false;
+    };
+    QVERIFY(test::waitUntil(has_eta, 120000));
+
     w.jobs()->cancelAll();
     QSignalSpy finished(w.jobs(), &JobRunner::finished);
     QVERIFY(finished.wait(60000));
     QCOMPARE(finished.at(0).at(1).value<JobRunner::Outcome>(), JobRunner::Outcome::Cancelled);
 
     qInfo(
-        "max gap between 10 ms ticks: %lld ms over %d ticks; %lld batches computed meanwhile; %lld progress "
-        "updates",
-        static_cast<long long>(max_gap), ticks, static_cast<long long>(batches_during),
-        static_cast<long long>(progress.count()));
+        "max gap between 10 ms ticks: %lld ms (wall %lld ms, of which the rest waited for a CPU) over %d "
+        "ticks; %lld batches computed meanwhile; %lld progress updates",
+        static_cast<long long>(max_gap), static_cast<long long>(max_wall_gap), ticks,
+        static_cast<long long>(batches_during), static_cast<long long>(progress.count()));
     QVERIFY2(batches_during > 0, "the job made no progress while the latency was measured");
     QVERIFY(progress.count() > 0);
     QVERIFY2(max_gap < 50, qPrintable(QStringLiteral("event loop blocked for %1 ms").arg(max_gap)));
-    // Progress reached the window with an ETA (the job's progress is 1/50 per round).
-    bool eta = false;
-    for (const auto& args : progress) eta = eta || args.at(4).toDouble() >= 0;
-    QVERIFY(eta);
   }
 };
 
