@@ -85,8 +85,8 @@ for model in ${MODELS:-mnist_lenet fashion_resnet fashion_mbv2}; do
           2>"$TMP/log" || { cat "$TMP/log"; exit 1; }
         S[$method]=$(tr ' ' / < "$TMP/time")
         T[$method]=$($CLI eval "$out" "${test[@]}" --json | top1)
-        zeros=$(jq '[.layers[] | select(  .pruned  ) | .sparsity * .rows * .cols * .groups] | add' "$rep")
-        total=$(jq '[.layers[] | select(  .pruned  ) | .rows * .cols * .groups] | add' "$rep")
+        zeros=$(jq '[.layers[] | select(  .pruned  ) | .sparsity * .rows * .cols] | add' "$rep")
+        total=$(jq '[.layers[] | select(  .pruned  ) | .rows * .cols] | add' "$rep")
         L_before=$(lsum "$rep" loss_before)
         L_after=$(lsum "$rep" loss_after)
         printf '{"model":"%s","float_top1":%s,"prune":"%s","method":"%s","top1":%s,"zeros":%s,"prunable":%s,"loss_sum":%s,"magnitude_loss_sum":%s,"wall_user_s":"%s"}\n' \

@@ -92,8 +92,8 @@ void run_prune(PruneOptions o) {
   int64_t zeros = 0, total = 0;
   for (const auto& l : r.layers)
     if (l.pruned) {
-      total += l.rows * l.cols * l.groups;
-      zeros += static_cast<int64_t>(l.sparsity * static_cast<double>(l.rows * l.cols * l.groups) + 0.5);
+      total += l.rows * l.cols;  // rows are all output channels; cols per group
+      zeros += static_cast<int64_t>(l.sparsity * static_cast<double>(l.rows * l.cols) + 0.5);
     }
   std::cerr << "wrote " << o.out << ": " << zeros << " of " << total
             << " weights of the pruned layers are 0 ("
