@@ -1280,6 +1280,22 @@
         <source>&amp;Prune (ExactOBS)…</source>
         <translation>剪枝（ExactOBS）(&amp;P)…</translation>
     </message>
+    <message>
+        <source>bias correction</source>
+        <translation>偏置校正</translation>
+    </message>
+    <message>
+        <source>Bias Correction</source>
+        <translation>偏置校正</translation>
+    </message>
+    <message>
+        <source>measuring the layers&apos; mean error</source>
+        <translation>正在测量各层的平均误差</translation>
+    </message>
+    <message>
+        <source>&amp;Bias Correction</source>
+        <translation>偏置校正(&amp;B)</translation>
+    </message>
 </context>
 <context>
     <name>qs::gui::Repvgg</name>

@@ -21,6 +21,7 @@
 #include "app/gui/workbench.h"
 #include "core/algo/obc/compress.h"
 #include "core/common/error.h"
+#include "core/quant/bias_correction.h"
 #include "widgets/models/layer_loss_model.h"
 
 namespace qs::gui {
@@ -204,6 +205,38 @@ void pruneJob(Workbench& w) {
                          : QStringLiteral("ExactOBS"));
 }
 
+// Empirical bias correction (core/quant/bias_correction.h) on the current weights (the model's own, or
+// those of an earlier OBQ/GPTQ/EPTQ/prune run): one undo step carrying the corrected biases.
+void biasCorrectionJob(Workbench& w) {
+  Session* s = w.session();
+  const QString name = QCoreApplication::translate("qs::gui::Recovery", "bias correction");
+  w.jobs()->enqueue<std::shared_ptr<const Graph>>(
+      QCoreApplication::translate("qs::gui::Recovery", "Bias Correction"),
+      [s]() -> std::function<std::shared_ptr<const Graph>(JobContext&)> {
+        if (!s->plan()->hasPlan()) throw Error("no plan: calibrate first");
+        auto model = s->model();
+        auto weights = s->workingGraph();
+        const QuantPlan plan = s->plan()->plan();
+        const DataConfig data = s->data().calibConfig(model->graph);
+        const int64_t count = s->calib().options.calib_count, batch = s->calib().options.batch;
+        return [model, weights, plan, data, count, batch](JobContext& ctx) {
+          ctx.setStage(0, 2, QCoreApplication::translate("qs::gui::Recovery", "opening the data"));
+          auto ds = open_dataset(data);
+          ctx.setStage(1, 2,
+                       QCoreApplication::translate("qs::gui::Recovery", "measuring the layers' mean error"));
+          BiasCorrectionOptions o;
+          o.calib_count = count;
+          o.batch = batch;
+          o.progress = [&ctx](int64_t done, int64_t total) {
+            return ctx.report(total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0, {});
+          };
+          BiasCorrectionResult r = correct_biases(model->graph, *weights, *ds, plan, o);
+          return std::make_shared<const Graph>(std::move(r.graph));
+        };
+      },
+      [s, name](std::shared_ptr<const Graph>& g) { s->plan()->replacePlan(s->plan()->plan(), name, g); });
+}
+
 }  // namespace
 
 void installRecovery(Workbench& w) {
@@ -216,6 +249,9 @@ void installRecovery(Workbench& w) {
   w.addRunAction(QStringLiteral("prune"),
                  QCoreApplication::translate("qs::gui::Recovery", "&Prune (ExactOBS)…"), QKeySequence(), true,
                  [&w] { pruneJob(w); });
+  w.addRunAction(QStringLiteral("bias-correction"),
+                 QCoreApplication::translate("qs::gui::Recovery", "&Bias Correction"), QKeySequence(), true,
+                 [&w] { biasCorrectionJob(w); });
 }
 
 }  // namespace qs::gui

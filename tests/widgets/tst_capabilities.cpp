@@ -16,6 +16,7 @@
 #include "core/algo/lfh.h"
 #include "core/algo/repvgg/diagnose.h"
 #include "core/onnx/import.h"
+#include "core/quant/bias_correction.h"
 #include "test_util.h"
 #include "widgets/charts/pareto_chart.h"
 #include "widgets/charts/sensitivity_chart.h"
@@ -129,6 +130,35 @@ class TestCapabilities : public QObject {
     QVERIFY(total > 0);
     QVERIFY2(std::abs(static_cast<double>(zeros) / static_cast<double>(total) - 0.5) < 0.01,
              qPrintable(QStringLiteral("%1 of %2 zeros").arg(zeros).arg(total)));
+    s()->plan()->undoStack()->undo();
+    QVERIFY(!s()->plan()->weights());
+  }
+
+  // Bias correction from the window equals the engine's correct_biases on the same inputs (seeded data
+  // order: identical numbers), as one undo step.
+  void biasCorrectionMatchesTheEngine() {
+    QVERIFY(!s()->plan()->weights());
+    const int steps = s()->plan()->undoStack()->index();
+    QVERIFY(run("bias-correction"));
+    QCOMPARE(s()->plan()->undoStack()->index(), steps + 1);
+    auto g = s()->plan()->weights();
+    QVERIFY(g);
+    auto ds = open_dataset(s()->data().calibConfig(s()->model()->graph));
+    BiasCorrectionOptions o;
+    o.calib_count = s()->calib().options.calib_count;
+    o.batch = s()->calib().options.batch;
+    const BiasCorrectionResult ref =
+        correct_biases(s()->model()->graph, s()->model()->graph, *ds, s()->plan()->plan(), o);
+    int corrected = 0;
+    for (const auto& L : ref.layers) {
+      if (L.bias.empty()) continue;
+      const Tensor& a = *g->initializer(L.bias);
+      const Tensor& b = *ref.graph.initializer(L.bias);
+      QCOMPARE(a.numel(), b.numel());
+      for (int64_t i = 0; i < a.numel(); ++i) QCOMPARE(a.data<float>()[i], b.data<float>()[i]);
+      ++corrected;
+    }
+    QVERIFY(corrected > 0);
     s()->plan()->undoStack()->undo();
     QVERIFY(!s()->plan()->weights());
   }
