@@ -16,6 +16,7 @@
 #include "app/cli/options.h"
 #include "core/algo/lfh.h"
 #include "core/algo/mixed/mixed_plan.h"
+#include "core/common/file_io.h"
 #include "core/quant/calibrate.h"
 
 namespace qs::cli {
@@ -29,7 +30,7 @@ struct MixedCliOptions {
   bool per_tensor = false, per_channel = false, act_unsigned = false;
   double budget_kb = -1;
   int budget_bits = 0;
-  double bops_g = -1;        // giga-BOPs
+  double bops_g = -1;  // giga-BOPs
   double act_budget_kb = -1;
   std::vector<int> bits = {2, 3, 4, 5, 6, 8};
   std::vector<int> act_choices;
@@ -41,22 +42,14 @@ struct MixedCliOptions {
   int threads = 0;
 };
 
-void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) throw Error(path + ": cannot write");
-    f << text << "\n";
-    if (!f) throw Error(path + ": writing failed");
-  }
-  std::rename(tmp.c_str(), path.c_str());
-}
+void write_text(const std::string& path, const std::string& text) { write_file_atomic(path, text + "\n"); }
 
 std::string bits_name(int b) { return b == kFloatBits ? "float" : std::to_string(b); }
 
 void run_mixed(MixedCliOptions o) {
   apply_threads(o.threads);
-  if ((o.budget_kb >= 0) == (o.budget_bits > 0)) throw Error("give exactly one of --budget-kb and --budget-bits");
+  if ((o.budget_kb >= 0) == (o.budget_bits > 0))
+    throw Error("give exactly one of --budget-kb and --budget-bits");
   Model m = load_for_cli(o.model, {}, true);
   auto ds = open_data(o.data, m.graph);
   const Graph& g = m.graph;
@@ -110,12 +103,15 @@ void run_mixed(MixedCliOptions o) {
   if (o.act_budget_kb >= 0) p.budget.act_bytes = o.act_budget_kb * 1000;
 
   const MixedSolution s = solve_mixed(p);
-  std::fprintf(stderr, "sensitivity: %lld runs over %lld samples in %.2f s (float passes with data reading %.3f s; %.1f%% of the nodes a "
-               "full run per width would evaluate)%s\n",
-               static_cast<long long>(table.runs), static_cast<long long>(table.samples), table.seconds,
-               table.float_seconds,
-               table.runs ? 100.0 * table.nodes_run / (static_cast<double>(table.runs) * table.model_nodes) : 0.0,
-               o.weighting == "lfh" ? (", LFH " + std::to_string(lfh_seconds) + " s").c_str() : "");
+  std::fprintf(
+      stderr,
+      "sensitivity: %lld runs over %lld samples in %.2f s (float passes with data reading %.3f s; %.1f%% of "
+      "the nodes a "
+      "full run per width would evaluate)%s\n",
+      static_cast<long long>(table.runs), static_cast<long long>(table.samples), table.seconds,
+      table.float_seconds,
+      table.runs ? 100.0 * table.nodes_run / (static_cast<double>(table.runs) * table.model_nodes) : 0.0,
+      o.weighting == "lfh" ? (", LFH " + std::to_string(lfh_seconds) + " s").c_str() : "");
   if (!o.report.empty()) write_text(o.report, solution_to_json(p, s));
   if (!s.feasible) throw Error(s.message);
   std::printf("%-40s %-10s %6s %12s %12s\n", "tensor", "kind", "bits", "bytes", "loss");
@@ -125,10 +121,12 @@ void run_mixed(MixedCliOptions o) {
     const MixedOption& opt = grp.options[static_cast<size_t>(s.choice[i])];
     std::printf("%-40s %-10s %6s %12.1f %12.4g%s\n", grp.tensor.substr(0, 40).c_str(),
                 grp.kind == TensorKind::Weight ? "weight" : "activation", bits_name(opt.bits).c_str(),
-                static_cast<double>(grp.elements) * opt.bits / 8.0, opt.loss, grp.options.size() == 1 ? " (pinned)" : "");
+                static_cast<double>(grp.elements) * opt.bits / 8.0, opt.loss,
+                grp.options.size() == 1 ? " (pinned)" : "");
   }
-  std::printf("weight memory %.0f of %.0f bytes budget; predicted loss %.6g; BOPs %.4g; ILP solved in %.3f s\n",
-              s.costs.weight_bytes, *p.budget.weight_bytes, s.costs.loss, s.costs.bops, s.seconds);
+  std::printf(
+      "weight memory %.0f of %.0f bytes budget; predicted loss %.6g; BOPs %.4g; ILP solved in %.3f s\n",
+      s.costs.weight_bytes, *p.budget.weight_bytes, s.costs.loss, s.costs.bops, s.seconds);
   const QuantPlan mixed = apply_choice(g, plan, p, s.choice);
   save_plan(mixed, o.out);
   std::cerr << "wrote " << o.out << "\n";
@@ -149,15 +147,18 @@ void run_mixed(MixedCliOptions o) {
 
 void add_mixed(CLI::App& app) {
   auto o = std::make_shared<MixedCliOptions>();
-  CLI::App* c = app.add_subcommand("mixed", "Mixed-precision bit allocation under a memory budget (ILP, COIN-OR CBC)");
+  CLI::App* c =
+      app.add_subcommand("mixed", "Mixed-precision bit allocation under a memory budget (ILP, COIN-OR CBC)");
   c->add_option("model", o->model, "ONNX model")->required();
   add_data_options(c, o->data);
   c->add_option("--out", o->out, "Plan to write (.json)")->check(OutputPath)->required();
-  c->add_option("--budget-kb", o->budget_kb, "Weight memory budget in kB (1 kB = 1000 bytes)")->check(CLI::NonNegativeNumber);
+  c->add_option("--budget-kb", o->budget_kb, "Weight memory budget in kB (1 kB = 1000 bytes)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--budget-bits", o->budget_bits, "Weight memory budget: the size of every weight at B bits")
       ->check(CLI::Range(2, 8));
   c->add_option("--bits", o->bits, "Candidate weight widths")->delimiter(',')->check(CLI::Range(2, 8));
-  c->add_option("--act-bits-choices", o->act_choices, "Candidate activation widths (default: --act-bits for all)")
+  c->add_option("--act-bits-choices", o->act_choices,
+                "Candidate activation widths (default: --act-bits for all)")
       ->delimiter(',')
       ->check(CLI::IsMember({4, 5, 6, 7, 8, 16}));
   c->add_option("--pin", o->pins, "NAME=BITS or NAME=float: fix a tensor or layer (repeatable)");
@@ -169,11 +170,15 @@ void add_mixed(CLI::App& app) {
   c->add_option("--pareto-points", o->pareto_points, "Budgets in the sweep")->check(CLI::Range(2, 1000));
   c->add_option("--report", o->report, "Write the solution (.json)")->check(OutputPath);
   c->add_option("--sensitivity-out", o->sensitivity_out, "Write the sensitivity table (.json)");
-  c->add_option("--samples", o->samples, "Calibration samples for the sensitivity")->check(CLI::PositiveNumber);
-  c->add_option("--weighting", o->weighting, "output: model output distortion; lfh: activations weighted by LFH")
+  c->add_option("--samples", o->samples, "Calibration samples for the sensitivity")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--weighting", o->weighting,
+                "output: model output distortion; lfh: activations weighted by LFH")
       ->check(CLI::IsMember({"output", "lfh"}));
-  c->add_option("--lfh-samples", o->lfh_samples, "Samples for LFH (with --weighting lfh)")->check(CLI::PositiveNumber);
-  c->add_option("--act-bits", o->calib.act_bits, "Activation bits: 4-8 or 16, or 32 to keep activations in float")
+  c->add_option("--lfh-samples", o->lfh_samples, "Samples for LFH (with --weighting lfh)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--act-bits", o->calib.act_bits,
+                "Activation bits: 4-8 or 16, or 32 to keep activations in float")
       ->check(CLI::IsMember({4, 5, 6, 7, 8, 16, 32}));
   auto* pc = c->add_flag("--per-channel", o->per_channel, "Weights per output channel (default)");
   c->add_flag("--per-tensor", o->per_tensor, "Weights per tensor")->excludes(pc);

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/common/error.h"
+#include "core/common/file_io.h"
 
 namespace qs::cli {
 
@@ -69,10 +70,7 @@ nlohmann::json layer_reports_json(const obc::CompressResult& r) {
 }
 
 void write_json_file(const nlohmann::json& j, const std::string& path) {
-  std::ofstream f(path);
-  if (!f) throw Error(path + ": cannot write");
-  f << j.dump(1) << "\n";
-  if (!f) throw Error(path + ": writing failed");
+  write_file_atomic(path, j.dump(1) + "\n");
 }
 
 obc::CompressProgressFn terminal_compress_progress(const std::string& label) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/common/error.h"
+#include "core/common/file_io.h"
 #include "core/export/onnx_writer.h"
 #include "core/export/sha256.h"
 
@@ -23,11 +24,6 @@ bool same_file(const std::string& a, const std::string& b) {
   std::error_code ec;
   if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
-}
-
-std::string temp_beside(const std::string& path) {
-  const fs::path p(path);
-  return (p.parent_path() / (p.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -46,8 +42,8 @@ std::string export_sidecar_path(const std::string& out, const std::string& suffi
   return base + suffix;
 }
 
-ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoints& points, const std::string& out,
-                          const ExportOptions& o) {
+ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                          const std::string& out, const ExportOptions& o) {
   if (out.empty()) throw Error("export: no output file given");
   ExportResult r;
   r.model = out;
@@ -77,7 +73,8 @@ ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoin
   m["export_format"] = export_format_name(o.format);
   m["opset"] = e.graph.opset;
   m["source_model"] = o.source_model;
-  m["source_model_sha256"] = o.source_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha256_file(o.source_model));
+  m["source_model_sha256"] =
+      o.source_model.empty() ? nlohmann::json(nullptr) : nlohmann::json(sha256_file(o.source_model));
   m["source_plan"] = o.source_plan;
   m["model_sha256"] = sha256_hex(bytes);
   nlohmann::json settings = nlohmann::json::object();
@@ -85,8 +82,9 @@ ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoin
   m["settings"] = settings;
   m["float_islands"] = e.float_islands;
   m["notes"] = e.notes;
-  m["rounding"] = "QuantScope's integer engine requantizes with a fixed-point multiplier, one rounding half up; "
-                  "ONNX Runtime rounds half to even in float: outputs agree within 1 LSB";
+  m["rounding"] =
+      "QuantScope's integer engine requantizes with a fixed-point multiplier, one rounding half up; "
+      "ONNX Runtime rounds half to even in float: outputs agree within 1 LSB";
 
   // All three temporaries first, then the renames, so a failure leaves no half-written export.
   const std::vector<std::pair<std::string, std::string>> files = {
@@ -94,7 +92,7 @@ ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoin
   std::vector<std::string> temps;
   try {
     for (const auto& [path, content] : files) {
-      temps.push_back(temp_beside(path));
+      temps.push_back(temp_path_beside(path));
       write_file(temps.back(), content);
     }
     for (size_t i = 0; i < files.size(); ++i) fs::rename(temps[i], files[i].first);

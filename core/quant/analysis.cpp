@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/common/file_io.h"
 #include "core/quant/calibrate.h"
 #include "core/quant/histogram.h"
 #include "core/quant/simulate.h"
@@ -30,8 +31,10 @@ Graph single_node_graph(const Graph& g, const Node& n, const std::string& weight
   s.nodes.push_back(n);
   for (const auto& in : n.inputs) {
     if (in.empty()) continue;
-    if (const Tensor* t = g.initializer(in)) s.initializers[in] = in == weight ? wq : *t;
-    else s.inputs.push_back(ValueInfo{in, DType::Float32, std::nullopt});
+    if (const Tensor* t = g.initializer(in))
+      s.initializers[in] = in == weight ? wq : *t;
+    else
+      s.inputs.push_back(ValueInfo{in, DType::Float32, std::nullopt});
   }
   s.outputs.push_back(ValueInfo{n.outputs[0], DType::Float32, std::nullopt});
   return s;
@@ -111,8 +114,9 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
       const WeightPoint& wp = *wpoint.at(e.tensor);
       w->observed = wp.output;
       const Node& n = *node_by_name.at(wp.layer);
-      Graph one = single_node_graph(g, n, e.tensor, e.quantize ? fake_quantize(*g.initializer(e.tensor), e.params)
-                                                                : *g.initializer(e.tensor));
+      Graph one = single_node_graph(
+          g, n, e.tensor,
+          e.quantize ? fake_quantize(*g.initializer(e.tensor), e.params) : *g.initializer(e.tensor));
       for (const auto& in : one.inputs) {
         w->layer_inputs.push_back(in.name);
         float_fetch.insert(in.name);
@@ -132,7 +136,8 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
   const std::string out_name = g.outputs.at(0).name;
   float_fetch.insert(out_name);
   sim_fetch.insert(out_name);
-  const std::vector<std::string> ff(float_fetch.begin(), float_fetch.end()), sf(sim_fetch.begin(), sim_fetch.end());
+  const std::vector<std::string> ff(float_fetch.begin(), float_fetch.end()),
+      sf(sim_fetch.begin(), sim_fetch.end());
   const std::string in_name = g.inputs.at(0).name;
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
@@ -211,7 +216,8 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
             const float v = wt.data<float>()[(o2 * L.channels + c) * L.inner + i];
             s2 += static_cast<double>(v) * v;
             clipped += (v < lo || v > hi);
-            zeros += quantize_value(v, cs.scale, cs.zero_point, e.params.qmin, e.params.qmax) == cs.zero_point;
+            zeros +=
+                quantize_value(v, cs.scale, cs.zero_point, e.params.qmin, e.params.qmax) == cs.zero_point;
             ++count;
           }
         const double e2 = err[static_cast<size_t>(c)];
@@ -285,8 +291,12 @@ std::string report_to_json(const AnalysisReport& r) {
     if (!t.channels.empty()) {
       x["channels"] = nlohmann::json::array();
       for (const auto& c : t.channels)
-        x["channels"].push_back({{"min", c.min}, {"max", c.max}, {"scale", c.scale}, {"zero_point", c.zero_point},
-                                 {"sqnr_db", num(c.sqnr_db)}, {"zero_fraction", c.zero_fraction}});
+        x["channels"].push_back({{"min", c.min},
+                                 {"max", c.max},
+                                 {"scale", c.scale},
+                                 {"zero_point", c.zero_point},
+                                 {"sqnr_db", num(c.sqnr_db)},
+                                 {"zero_fraction", c.zero_fraction}});
     }
     j["tensors"].push_back(std::move(x));
   }
@@ -294,14 +304,7 @@ std::string report_to_json(const AnalysisReport& r) {
 }
 
 void save_report(const AnalysisReport& r, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) throw Error(path + ": cannot write");
-    f << report_to_json(r) << "\n";
-    if (!f) throw Error(path + ": writing failed");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, report_to_json(r) + "\n");
 }
 
 }  // namespace qs

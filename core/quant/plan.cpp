@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/common/error.h"
+#include "core/common/file_io.h"
 
 namespace qs {
 
@@ -83,12 +84,13 @@ QuantPlan plan_from_json(const std::string& text, const std::string& source) {
     throw Error(source + ": not a QuantScope plan (\"format\" should be \"quantscope-plan\")");
   const int version = j.value("version", 0);
   if (version != QuantPlan::kVersion)
-    throw Error(source + ": plan version " + std::to_string(version) + " is not supported (this build reads " +
-                std::to_string(QuantPlan::kVersion) + ")");
+    throw Error(source + ": plan version " + std::to_string(version) +
+                " is not supported (this build reads " + std::to_string(QuantPlan::kVersion) + ")");
   QuantPlan p;
   p.model = j.value("model", "");
   p.weights_model = j.value("weights_model", "");
-  if (!j.contains("entries") || !j["entries"].is_array()) throw Error(source + ": \"entries\" should be a list");
+  if (!j.contains("entries") || !j["entries"].is_array())
+    throw Error(source + ": \"entries\" should be a list");
   std::set<std::string> seen;
   int index = 0;
   for (const auto& je : j["entries"]) {
@@ -112,8 +114,8 @@ QuantPlan plan_from_json(const std::string& text, const std::string& source) {
       e.method = je.value("method", "");
       e.lo = je.at("min").get<std::vector<float>>();
       e.hi = je.at("max").get<std::vector<float>>();
-      const bool bits_ok =
-          e.kind == TensorKind::Weight ? weight_bits_allowed(e.spec.bits) : activation_bits_allowed(e.spec.bits);
+      const bool bits_ok = e.kind == TensorKind::Weight ? weight_bits_allowed(e.spec.bits)
+                                                        : activation_bits_allowed(e.spec.bits);
       if (!bits_ok)
         throw Error(at + ": " + std::to_string(e.spec.bits) + " bits is not allowed for " + kind +
                     "s (weights 2–8, activations 4–8 or 16)");
@@ -128,8 +130,8 @@ QuantPlan plan_from_json(const std::string& text, const std::string& source) {
       if (je.contains("scale")) {
         const auto s = je["scale"].get<std::vector<float>>();
         if (s.size() != e.params.scale.size())
-          throw Error(at + ": " + std::to_string(s.size()) + " scales for " + std::to_string(e.params.scale.size()) +
-                      " ranges");
+          throw Error(at + ": " + std::to_string(s.size()) + " scales for " +
+                      std::to_string(e.params.scale.size()) + " ranges");
         for (size_t c = 0; c < s.size(); ++c)
           if (std::abs(s[c] - e.params.scale[c]) > 1e-6f * std::max(1.f, std::abs(e.params.scale[c])))
             throw Error(at + ": scale[" + std::to_string(c) + "] = " + std::to_string(s[c]) +
@@ -153,14 +155,7 @@ QuantPlan load_plan(const std::string& path) {
 }
 
 void save_plan(const QuantPlan& plan, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) throw Error(path + ": cannot write");
-    f << plan_to_json(plan) << "\n";
-    if (!f) throw Error(path + ": writing failed");
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, plan_to_json(plan) + "\n");
 }
 
 void validate_plan(const QuantPlan& plan, const Graph& g, const QuantPoints& points) {
@@ -187,7 +182,8 @@ void validate_plan(const QuantPlan& plan, const Graph& g, const QuantPoints& poi
       const int64_t ch = e.spec.axis < 0 ? 1 : w.dim(e.spec.axis);
       if (static_cast<int64_t>(e.lo.size()) != ch)
         throw Error(at + ": " + std::to_string(e.lo.size()) + " ranges, the weight " + w.str() + " has " +
-                    std::to_string(ch) + (e.spec.axis < 0 ? " (per tensor)" : " channels on axis " + std::to_string(e.spec.axis)));
+                    std::to_string(ch) +
+                    (e.spec.axis < 0 ? " (per tensor)" : " channels on axis " + std::to_string(e.spec.axis)));
     } else {
       if (!values.count(e.tensor)) throw Error(at + ": the model has no value of that name");
       if (e.lo.size() != 1) throw Error(at + ": an activation has one range");
