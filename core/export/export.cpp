@@ -1,7 +1,6 @@
 // export_model(): the three files, written atomically, never over the source model or plan.
 #include "core/export/export.h"
 
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
