@@ -156,13 +156,13 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
     r.lfh_seconds = std::chrono::duration<double>(Clock::now() - tl).count();
     for (auto& l : layers) {
       const LfhTensor* t = lfh.find(l.target);
-      l.factor = t ? t->normalized : 0.0;
+      l.factor = t ? lfh_objective_weight(*t) : 0.0;
     }
   }
   double fsum = 0;
   for (const auto& l : layers) fsum += l.factor;
-  // Weights are scaled to mean 1 so that λ means the same with LFH and uniform weights. All zero (a
-  // single layer: log-normalization gives 0 to the minimum) falls back to uniform.
+  // Weights are scaled to mean 1 so that λ means the same with LFH and uniform weights. All zero (given
+  // layer weights of 0) falls back to uniform.
   for (auto& l : layers) l.factor = fsum > 0 ? l.factor * static_cast<double>(layers.size()) / fsum : 1.0;
 
   // ---- rounding variables, RTN levels ----

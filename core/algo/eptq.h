@@ -8,7 +8,7 @@
 //
 // where z_l is the activation point that follows layer l (its output, or its fused Relu/Clip's output),
 // fake-quantized per the plan in the quantized model (straight-through rounding), and z_l^float the same
-// value of the float model on the same images. w_l is the layer's LFH weight (the log-normalized LFH of
+// value of the float model on the same images. w_l is the layer's LFH weight (lfh_objective_weight of
 // z_l, core/algo/lfh.h) or 1 (uniform), scaled to mean 1. F_l is the number of elements of z_l per image:
 // AdaRound balances λ Σ_i (1 − |2h_i − 1|^β) against a reconstruction error summed over a sample's
 // features; dividing both by F_l keeps each layer's balance AdaRound's (λ = 0.01) while the distillation

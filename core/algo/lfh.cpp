@@ -56,6 +56,8 @@ void log_normalize(std::vector<LfhTensor>& tensors) {
   }
 }
 
+double lfh_objective_weight(const LfhTensor& t) { return 1.0 + t.normalized; }
+
 LfhResult compute_lfh(const Graph& g, Dataset& data, const QuantPoints& points, const LfhOptions& o) {
   const auto t_start = Clock::now();
   if (o.samples < 1) throw Error("LFH: samples must be at least 1, got " + std::to_string(o.samples));

@@ -59,6 +59,13 @@ struct LfhResult {
 // Sets `normalized` of every tensor from the traces (per kind, as above).
 void log_normalize(std::vector<LfhTensor>& tensors);
 
+// The weight of a tensor's distortion in an objective summed over activations (EPTQ's distillation loss,
+// the mixed-precision sensitivity): 1 + normalized. The log-normalized trace alone is 0 for the least
+// sensitive activation, which is typically the model output itself (its trace is exactly its size, while
+// earlier values feed it with gain), so the last layer's error would count for nothing; the offset keeps
+// every observed tensor in the objective with the LFH ordering unchanged.
+double lfh_objective_weight(const LfhTensor& t);
+
 // The probes go on every float32 graph output. Throws UnsupportedError naming the node when an op on the
 // path from a point to the output has no VJP, Error for bad options or a model without float32 outputs,
 // CancelledError when progress returns false.
