@@ -14,6 +14,7 @@ ZOO=${1:-../shared/zoo}
 CLI=${CLI:-build/app/quantscope-cli}
 WM=${WEIGHT_METHOD:-minmax}
 WEIGHTING=${WEIGHTING:-output}
+DISTORTION=${DISTORTION:-nmse}
 SAMPLES=${SAMPLES:-256}
 BITS=${BITS:-2,3,4,5,6,8}
 MODELS=${MODELS:-mnist_lenet fashion_resnet fashion_mbv2}
@@ -40,7 +41,7 @@ for model in $MODELS; do
       --per-channel --weight-method "$WM" --out "$uni" 2>/dev/null
     $CLI mixed "$ZOO/models/$model.onnx" "${calib[@]}" --calib-count 512 --budget-bits "$wb" --bits "$BITS" \
       --act-bits 8 --per-channel --weight-method "$WM" --samples "$SAMPLES" --weighting "$WEIGHTING" \
-      --out "$mix" --report "$TMP/rep.json" --sensitivity-out "$TMP/sens.json" > "$TMP/mixed.txt" 2> "$TMP/mixed.err"
+      --distortion "$DISTORTION" --out "$mix" --report "$TMP/rep.json" --sensitivity-out "$TMP/sens.json" > "$TMP/mixed.txt" 2> "$TMP/mixed.err"
     ut=$($CLI eval "$ZOO/models/$model.onnx" "${test[@]}" --plan "$uni" --engine sim --json | json /dev/stdin "d['top1']")
     mt=$($CLI eval "$ZOO/models/$model.onnx" "${test[@]}" --plan "$mix" --engine sim --json | json /dev/stdin "d['top1']")
     ubytes=$(json "$TMP/rep.json" "d['budget']['weight_bytes']")

@@ -1,9 +1,11 @@
 // `mixed MODEL --data DATA (--budget-kb K | --budget-bits B) [--bits 2,3,4,5,6,8] [--pin NAME=BITS|float]...
 //   --out PLAN.json [--pareto PARETO.json] [quantize's options]`: mixed-precision bit allocation. Calibrates
 // a plan as `quantize` does, measures each weight's sensitivity at every candidate width (model output
-// distortion with only that weight quantized, optionally weighted over activations by LFH), and solves
-// the ILP (COIN-OR CBC) for the least predicted loss within the weight-memory budget (and optional BOPs
-// and activation-memory budgets).
+// distortion with only that weight quantized — NMSE, or softmax KL with --distortion kl — optionally weighted
+// over activations by LFH), and solves the ILP (COIN-OR CBC) for the least predicted loss within the
+// weight-memory budget (and optional BOPs and activation-memory budgets). Unless --no-verify, the ILP's plan
+// and the widest uniform plan within the budget are then measured whole, and the better one is written.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +39,8 @@ struct MixedCliOptions {
   std::vector<std::string> pins;
   int64_t samples = 64;
   std::string weighting = "output";  // output | lfh
+  std::string distortion = "nmse";   // nmse | kl (graph outputs)
+  bool no_verify = false;
   int64_t lfh_samples = 32;
   int pareto_points = 21;
   int threads = 0;
@@ -74,6 +78,7 @@ void run_mixed(MixedCliOptions o) {
   so.act_bits = o.act_choices;
   for (const auto& [tensor, bits] : setup.pins) so.bits_for[tensor] = {bits};
   so.samples = o.samples;
+  so.output_kl = o.distortion == "kl";
   so.batch = o.data.batch;
   double lfh_seconds = 0;
   if (o.weighting == "lfh") {
@@ -102,7 +107,34 @@ void run_mixed(MixedCliOptions o) {
   if (o.bops_g >= 0) p.budget.bops = o.bops_g * 1e9;
   if (o.act_budget_kb >= 0) p.budget.act_bytes = o.act_budget_kb * 1000;
 
-  const MixedSolution s = solve_mixed(p);
+  MixedSolution s = solve_mixed(p);
+  // The ILP adds single-tensor sensitivities; check its allocation against the widest uniform one that fits
+  // the same budget by measuring both plans whole, and keep the uniform one if it measures better.
+  std::string verification;
+  if (s.feasible && !o.no_verify) {
+    std::vector<int> bits = o.bits;
+    std::sort(bits.rbegin(), bits.rend());
+    for (int b : bits) {
+      const std::vector<int> uni = uniform_choice(p, b);
+      if (uni.empty() || !within_budget(p, evaluate(p, uni))) continue;
+      if (uni != s.choice) {
+        const double dm =
+            measure_distortion(g, *ds, apply_choice(g, plan, p, s.choice), points, table, o.data.batch);
+        const double du =
+            measure_distortion(g, *ds, apply_choice(g, plan, p, uni), points, table, o.data.batch);
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "measured distortion of the whole plan: ILP %.6g, uniform %d-bit %.6g%s", dm, b, du,
+                      du < dm ? " — keeping the uniform allocation" : "");
+        verification = line;
+        if (du < dm) {
+          s.choice = uni;
+          s.costs = evaluate(p, uni);
+        }
+      }
+      break;
+    }
+  }
   std::fprintf(
       stderr,
       "sensitivity: %lld runs over %lld samples in %.2f s (float passes with data reading %.3f s; %.1f%% of "
@@ -112,7 +144,12 @@ void run_mixed(MixedCliOptions o) {
       table.float_seconds,
       table.runs ? 100.0 * table.nodes_run / (static_cast<double>(table.runs) * table.model_nodes) : 0.0,
       o.weighting == "lfh" ? (", LFH " + std::to_string(lfh_seconds) + " s").c_str() : "");
-  if (!o.report.empty()) write_text(o.report, solution_to_json(p, s));
+  if (!verification.empty()) std::fprintf(stderr, "%s\n", verification.c_str());
+  if (!o.report.empty()) {
+    nlohmann::json j = nlohmann::json::parse(solution_to_json(p, s));
+    if (!verification.empty()) j["verification"] = verification;
+    write_text(o.report, j.dump(1));
+  }
   if (!s.feasible) throw Error(s.message);
   std::printf("%-40s %-10s %6s %12s %12s\n", "tensor", "kind", "bits", "bytes", "loss");
   for (size_t i = 0; i < p.groups.size(); ++i) {
@@ -175,6 +212,15 @@ void add_mixed(CLI::App& app) {
   c->add_option("--weighting", o->weighting,
                 "output: model output distortion; lfh: activations weighted by LFH")
       ->check(CLI::IsMember({"output", "lfh"}));
+  c->add_option(
+       "--distortion", o->distortion,
+       "How the model outputs' distortion is measured: nmse, or kl (softmax KL divergence along axis 1, "
+       "for classifiers)")
+      ->check(CLI::IsMember({"nmse", "kl"}));
+  c->add_flag(
+      "--no-verify", o->no_verify,
+      "Do not measure the ILP's plan against the widest uniform plan within the budget (by default the "
+      "one with the smaller measured distortion is kept)");
   c->add_option("--lfh-samples", o->lfh_samples, "Samples for LFH (with --weighting lfh)")
       ->check(CLI::PositiveNumber);
   c->add_option("--act-bits", o->calib.act_bits,

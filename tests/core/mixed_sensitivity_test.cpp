@@ -64,8 +64,8 @@ struct Fixture {
 
 // Σ_k w_k NMSE_k of the whole simulation with only `tensor` quantized, `entry` taken from a plan
 // calibrated at that width.
-double reference_loss(Fixture& f, const std::string& tensor, int bits, const std::map<std::string, double>& observe,
-                      int64_t batch) {
+double reference_loss(Fixture& f, const std::string& tensor, int bits,
+                      const std::map<std::string, double>& observe, int64_t batch) {
   CalibrationOptions c = f.calib;
   const PlanEntry* base = f.plan.find(tensor);
   (base->kind == TensorKind::Weight ? c.weight_bits : c.act_bits) = bits;
@@ -123,6 +123,91 @@ TEST(MixedSensitivity, OutputDistortionEqualsTheFullSimulation) {
   // Only the downstream nodes ran: conv1 reaches 7 of the 8 nodes, fc only itself.
   EXPECT_LT(t.nodes_run, t.runs * t.model_nodes);
   EXPECT_THROW(t.rows[0].loss_at(3), Error);
+}
+
+// Mean over samples of KL(softmax(float y) ‖ softmax(quantized y)) with only `tensor` quantized at `bits`,
+// computed directly from the two models' outputs.
+double reference_kl(Fixture& f, const std::string& tensor, int bits) {
+  QuantPlan plan = f.plan;
+  *plan.find(tensor) = with_bits(*f.plan.find(tensor), f.g, bits);
+  SimOptions so;
+  so.only = std::set<std::string>{tensor};
+  SimulatedModel sim(f.g, plan, f.points, so);
+  Executor fex(f.g);
+  Batch b = f.data->read(0, f.data->size());
+  const auto x = fex.run({{"x", b.images}}, {"y"}).at("y"), y = sim.run({{"x", b.images}}, {"y"}).at("y");
+  const int64_t n = x.shape()[0], c = x.shape()[1];
+  double kl = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double zx = 0, zy = 0;
+    for (int64_t k = 0; k < c; ++k) {
+      zx += std::exp(static_cast<double>(x.data<float>()[i * c + k]));
+      zy += std::exp(static_cast<double>(y.data<float>()[i * c + k]));
+    }
+    for (int64_t k = 0; k < c; ++k) {
+      const double px = std::exp(static_cast<double>(x.data<float>()[i * c + k])) / zx;
+      const double py = std::exp(static_cast<double>(y.data<float>()[i * c + k])) / zy;
+      kl += px * std::log(px / py);
+    }
+  }
+  return kl / static_cast<double>(n);
+}
+
+TEST(MixedSensitivity, SoftmaxKlOfTheOutputEqualsTheDirectComputation) {
+  Fixture f;
+  SensitivityOptions o;
+  o.weight_bits = {2, 8};
+  o.batch = 8;
+  o.output_kl = true;
+  const SensitivityTable t = compute_sensitivity(f.g, *f.data, f.plan, f.points, o);
+  ASSERT_EQ(t.rows.size(), 4u);
+  for (const auto& row : t.rows)
+    for (int bits : {2, 8}) {
+      const double want = reference_kl(f, row.tensor, bits);
+      EXPECT_GT(want, 0) << row.tensor;
+      EXPECT_NEAR(row.loss_at(bits), want, 1e-9 + 1e-6 * want) << row.tensor << " at " << bits << " bits";
+    }
+  // An output without a class axis is refused by name.
+  Fixture h;
+  h.g.nodes.push_back(make_node("sum", "ReduceSum", {"y"}, {"z"}, {{"keepdims", Attribute::of_int(0)}}));
+  h.g.outputs = {{"z", DType::Float32, std::nullopt}};
+  h.points = quant_points_for(h.g, h.data->sample_shape());
+  try {
+    compute_sensitivity(h.g, *h.data, h.plan, h.points, o);
+    ADD_FAILURE() << "a 1-D output was accepted for KL";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'z'"), std::string::npos) << e.what();
+  }
+}
+
+// A plan with one weight quantized, measured whole, is that weight's row of the table: the joint
+// measurement and the single-tensor sensitivity are the same quantity when only one tensor differs.
+TEST(MixedSensitivity, MeasuredPlanDistortionOfOneTensorIsItsSensitivity) {
+  Fixture f;
+  for (bool kl : {false, true}) {
+    SensitivityOptions o;
+    o.weight_bits = {3, 6};
+    o.batch = 8;
+    o.output_kl = kl;
+    const SensitivityTable t = compute_sensitivity(f.g, *f.data, f.plan, f.points, o);
+    for (const auto& row : t.rows)
+      for (int bits : {3, 6}) {
+        QuantPlan one = f.plan;
+        for (auto& e : one.entries) e.quantize = false;
+        *one.find(row.tensor) = with_bits(*f.plan.find(row.tensor), f.g, bits);
+        const double got = measure_distortion(f.g, *f.data, one, f.points, t, 5);
+        // KL of nearly equal float32 outputs loses digits to the order of the float operations.
+        EXPECT_NEAR(got, row.loss_at(bits), 1e-9 + (kl ? 1e-4 : 1e-6) * got)
+            << row.tensor << " at " << bits << (kl ? " (KL)" : "");
+      }
+    // Two weights at once measure more than either alone (their errors do not cancel on this model).
+    QuantPlan two = f.plan;
+    for (auto& e : two.entries) e.quantize = false;
+    *two.find("w1") = with_bits(*f.plan.find("w1"), f.g, 3);
+    *two.find("w4") = with_bits(*f.plan.find("w4"), f.g, 3);
+    const double both = measure_distortion(f.g, *f.data, two, f.points, t, 8);
+    EXPECT_GT(both, std::max(t.find("w1")->loss_at(3), t.find("w4")->loss_at(3)));
+  }
 }
 
 TEST(MixedSensitivity, WeightedIntermediateTensorsAndActivationWidths) {
@@ -254,13 +339,28 @@ TEST(MixedPlan, PinsBudgetAndPlanWrittenBack) {
   double loss = 0;
   for (size_t i = 0; i < p.groups.size(); ++i) {
     const int bits = p.groups[i].options[static_cast<size_t>(s.choice[i])].bits;
-    if (p.groups[i].kind == TensorKind::Weight && bits != kFloatBits) loss += t.find(p.groups[i].tensor)->loss_at(bits);
+    if (p.groups[i].kind == TensorKind::Weight && bits != kFloatBits)
+      loss += t.find(p.groups[i].tensor)->loss_at(bits);
   }
   EXPECT_NEAR(s.costs.loss, loss, 1e-12);
   // BOPs: MACs per sample · weight bits · input activation bits (8), with w2's float at 32.
   const double macs1 = 4 * 36 * 9, macs2 = 4 * 36 * 36, macs3 = 4 * 36 * 9, macs4 = 3 * 144;
   auto wbits = [&](const std::string& w) { return mixed.find(w)->quantize ? mixed.find(w)->spec.bits : 32; };
   EXPECT_DOUBLE_EQ(s.costs.bops, 8 * (macs1 * wbits("w1") + macs2 * 32 + macs3 * wbits("w3") + macs4 * 4));
+
+  // The uniform allocation: every weight with a choice at 4 bits, pins kept; none at a width not measured.
+  const std::vector<int> uni = uniform_choice(p, 4);
+  ASSERT_EQ(uni.size(), p.groups.size());
+  for (size_t i = 0; i < p.groups.size(); ++i) {
+    const MixedGroup& grp = p.groups[i];
+    const int bits = grp.options[static_cast<size_t>(uni[i])].bits;
+    if (grp.tensor == "w2") {
+      EXPECT_EQ(bits, kFloatBits);
+    } else if (grp.kind == TensorKind::Weight) {
+      EXPECT_EQ(bits, 4) << grp.tensor;
+    }
+  }
+  EXPECT_TRUE(uniform_choice(p, 3).empty());
 
   EXPECT_THROW(resolve_pin(f.plan, "conv9"), Error);
   EXPECT_EQ(parse_pin("a.b=float"), (std::pair<std::string, int>{"a.b", kFloatBits}));

@@ -37,7 +37,8 @@ void check_problem(const MixedProblem& p) {
                     " (must be finite and >= 0)");
     }
     if (g.kind == TensorKind::Weight && g.input >= 0) {
-      if (g.input >= static_cast<int>(p.groups.size()) || p.groups[static_cast<size_t>(g.input)].kind != TensorKind::Activation)
+      if (g.input >= static_cast<int>(p.groups.size()) ||
+          p.groups[static_cast<size_t>(g.input)].kind != TensorKind::Activation)
         throw Error(at + ": input " + std::to_string(g.input) + " is not an activation group");
     }
   }
@@ -116,7 +117,8 @@ Outcome solve_once(const MixedProblem& p, const Limits& lim, Resource objective)
       if (g.kind == TensorKind::Activation && lim.act_bytes && bytes > *lim.act_bytes) ub = 0;
       double cost = 0;
       if (objective == Resource::Loss) cost = o.loss * obj_scale;
-      if (objective == Resource::WeightBytes && g.kind == TensorKind::Weight) cost = weight_bits_of(g, o) * obj_scale;
+      if (objective == Resource::WeightBytes && g.kind == TensorKind::Weight)
+        cost = weight_bits_of(g, o) * obj_scale;
       x[gi].push_back(lp.col(0, ub, cost, true));
     }
     const int r = lp.row(1, 1);
@@ -143,7 +145,8 @@ Outcome solve_once(const MixedProblem& p, const Limits& lim, Resource objective)
       double wb = 0, ab = g.input_bits;
       for (const auto& o : g.options) wb = std::max(wb, static_cast<double>(o.bits));
       if (g.input >= 0)
-        for (const auto& o : p.groups[static_cast<size_t>(g.input)].options) ab = std::max(ab, static_cast<double>(o.bits));
+        for (const auto& o : p.groups[static_cast<size_t>(g.input)].options)
+          ab = std::max(ab, static_cast<double>(o.bits));
       mx += static_cast<double>(g.macs) * wb * ab;
     }
     const double s = bops_row ? (*lim.bops > 0 ? 1 / *lim.bops : 1) : 1 / std::max(1.0, mx);
@@ -163,9 +166,11 @@ Outcome solve_once(const MixedProblem& p, const Limits& lim, Resource objective)
       const size_t ai = static_cast<size_t>(g.input);
       const MixedGroup& a = p.groups[ai];
       if (a.options.size() == 1) {
-        for (size_t o = 0; o < g.options.size(); ++o) add(x[gi][o], macs * g.options[o].bits * a.options[0].bits);
+        for (size_t o = 0; o < g.options.size(); ++o)
+          add(x[gi][o], macs * g.options[o].bits * a.options[0].bits);
       } else if (g.options.size() == 1) {
-        for (size_t o = 0; o < a.options.size(); ++o) add(x[ai][o], macs * g.options[0].bits * a.options[o].bits);
+        for (size_t o = 0; o < a.options.size(); ++o)
+          add(x[ai][o], macs * g.options[0].bits * a.options[o].bits);
       } else {
         // z = x_w · x_a, from below only (z ≥ x_w + x_a − 1): every use of z is minimized or bounded above.
         for (size_t o = 0; o < g.options.size(); ++o)
@@ -199,7 +204,8 @@ Outcome solve_once(const MixedProblem& p, const Limits& lim, Resource objective)
   }
 
   const int ncols = static_cast<int>(lp.obj.size());
-  CoinPackedMatrix m(false, lp.ri.data(), lp.ci.data(), lp.val.data(), static_cast<CoinBigIndex>(lp.val.size()));
+  CoinPackedMatrix m(false, lp.ri.data(), lp.ci.data(), lp.val.data(),
+                     static_cast<CoinBigIndex>(lp.val.size()));
   m.setDimensions(static_cast<int>(lp.rowlb.size()), ncols);
   OsiClpSolverInterface si;
   si.messageHandler()->setLogLevel(0);
@@ -229,8 +235,8 @@ Outcome solve_once(const MixedProblem& p, const Limits& lim, Resource objective)
   Outcome out;
   if (model.isProvenInfeasible() || !model.bestSolution()) return out;
   if (!model.isProvenOptimal())
-    throw Error("mixed precision: CBC stopped without proving optimality (status " + std::to_string(model.status()) +
-                ")");
+    throw Error("mixed precision: CBC stopped without proving optimality (status " +
+                std::to_string(model.status()) + ")");
   const double* sol = model.bestSolution();
   out.feasible = true;
   for (size_t gi = 0; gi < p.groups.size(); ++gi) {
@@ -279,8 +285,8 @@ MixedCosts evaluate(const MixedProblem& p, const std::vector<int>& choice) {
   for (size_t gi = 0; gi < p.groups.size(); ++gi) {
     const MixedGroup& g = p.groups[gi];
     if (choice[gi] < 0 || choice[gi] >= static_cast<int>(g.options.size()))
-      throw Error("mixed precision: choice " + std::to_string(choice[gi]) + " for group '" + g.tensor + "' with " +
-                  std::to_string(g.options.size()) + " options");
+      throw Error("mixed precision: choice " + std::to_string(choice[gi]) + " for group '" + g.tensor +
+                  "' with " + std::to_string(g.options.size()) + " options");
     const MixedOption& o = g.options[static_cast<size_t>(choice[gi])];
     c.loss += o.loss;
     const double bytes = static_cast<double>(g.elements) * o.bits / 8.0;
@@ -349,8 +355,8 @@ MixedSolution solve_mixed(const MixedProblem& p) {
     };
     std::ostringstream msg;
     msg << "no bit allocation meets the budget:";
-    auto report = [&](const char* what, const std::optional<double>& budget, std::optional<double>& min, Resource r,
-                      bool bytes) {
+    auto report = [&](const char* what, const std::optional<double>& budget, std::optional<double>& min,
+                      Resource r, bool bytes) {
       if (!budget) return;
       min = minimum(r);
       msg << "\n  " << what << " <= " << (bytes ? human_bytes(*budget) : std::to_string(*budget)) << ": ";
@@ -363,7 +369,8 @@ MixedSolution solve_mixed(const MixedProblem& p) {
     };
     report("weight memory", p.budget.weight_bytes, s.min_weight_bytes, Resource::WeightBytes, true);
     report("BOPs", p.budget.bops, s.min_bops, Resource::Bops, false);
-    report("activation memory (largest tensor)", p.budget.act_bytes, s.min_act_bytes, Resource::ActBytes, true);
+    report("activation memory (largest tensor)", p.budget.act_bytes, s.min_act_bytes, Resource::ActBytes,
+           true);
     s.message = msg.str();
   }
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -371,7 +378,8 @@ MixedSolution solve_mixed(const MixedProblem& p) {
 }
 
 std::vector<ParetoPoint> pareto_sweep(const MixedProblem& p, int points) {
-  if (points < 2) throw Error("mixed precision: a Pareto sweep needs at least 2 points, got " + std::to_string(points));
+  if (points < 2)
+    throw Error("mixed precision: a Pareto sweep needs at least 2 points, got " + std::to_string(points));
   check_problem(p);
   const double lo = min_weight_bytes(p), hi = max_weight_bytes(p);
   std::vector<ParetoPoint> r;

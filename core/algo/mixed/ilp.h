@@ -38,7 +38,7 @@ struct MixedGroup {
   int64_t elements = 0;  // weights: elements of the tensor; activations: elements per sample
   int64_t macs = 0;      // weights: multiply-accumulates per sample of the layer(s) using it (for BOPs)
   int input = -1;        // weights: index of the group of the layer's input activation, -1 when none
-  int input_bits = kFloatBits;  // weights: bits of the input activation when input == -1
+  int input_bits = kFloatBits;       // weights: bits of the input activation when input == -1
   std::vector<MixedOption> options;  // at least one
 };
 
@@ -69,7 +69,7 @@ struct MixedSolution {
   bool feasible = false;
   std::vector<int> choice;  // option index per group (empty when infeasible)
   MixedCosts costs;
-  double seconds = 0;       // wall time of the solver (all solves, including the minimum-budget ones)
+  double seconds = 0;  // wall time of the solver (all solves, including the minimum-budget ones)
   // When infeasible: the smallest value of each resource that some choice reaches while meeting the other
   // budgets (nullopt when the other budgets cannot be met either, or the resource is unconstrained).
   std::optional<double> min_weight_bytes, min_bops, min_act_bytes;

@@ -61,15 +61,17 @@ PlanEntry with_bits(const PlanEntry& e, const Graph& g, int bits) {
 }
 
 MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
-                           const SensitivityTable& table, const MixedSetup& setup, const Shape& sample_shape) {
+                           const SensitivityTable& table, const MixedSetup& setup,
+                           const Shape& sample_shape) {
   for (const auto& [name, bits] : setup.pins) {
     const PlanEntry* e = plan.find(name);
     if (!e) throw Error("pin '" + name + "': the plan has no tensor of that name");
-    const bool ok = bits == kFloatBits ||
-                    (e->kind == TensorKind::Weight ? weight_bits_allowed(bits) : activation_bits_allowed(bits));
+    const bool ok = bits == kFloatBits || (e->kind == TensorKind::Weight ? weight_bits_allowed(bits)
+                                                                         : activation_bits_allowed(bits));
     if (!ok)
-      throw Error("pin '" + name + "': " + std::to_string(bits) + " bits is not allowed for " +
-                  (e->kind == TensorKind::Weight ? "weights (2–8 or float)" : "activations (4–8, 16 or float)"));
+      throw Error(
+          "pin '" + name + "': " + std::to_string(bits) + " bits is not allowed for " +
+          (e->kind == TensorKind::Weight ? "weights (2–8 or float)" : "activations (4–8, 16 or float)"));
   }
   // Element counts per sample and MACs at batch 1.
   Shape in_shape = sample_shape;
@@ -96,7 +98,8 @@ MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoi
       grp.macs = macs.count(e.tensor) ? macs.at(e.tensor) : 0;
     } else {
       auto it = meta.find(e.tensor);
-      if (it == meta.end()) throw Error("plan entry '" + e.tensor + "': the model computes no value of that name");
+      if (it == meta.end())
+        throw Error("plan entry '" + e.tensor + "': the model computes no value of that name");
       grp.elements = numel(it->second.shape);
     }
     const SensitivityRow* row = table.find(e.tensor);
@@ -108,8 +111,8 @@ MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoi
     auto pin = setup.pins.find(e.tensor);
     if (pin != setup.pins.end()) {
       const int bits = pin->second;
-      const bool measured =
-          bits == kFloatBits || (row && std::find(row->bits.begin(), row->bits.end(), bits) != row->bits.end());
+      const bool measured = bits == kFloatBits ||
+                            (row && std::find(row->bits.begin(), row->bits.end(), bits) != row->bits.end());
       grp.options.push_back({bits, measured ? loss_of(bits) : 0.0});
     } else if (row) {
       for (int b : row->bits) grp.options.push_back({b, loss_of(b)});
@@ -129,13 +132,16 @@ MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoi
     MixedGroup& grp = p.groups[static_cast<size_t>(gi->second)];
     auto c = points.carrier.find(wp.input);
     auto ai = c == points.carrier.end() ? group_of.end() : group_of.find(c->second);
-    if (ai != group_of.end()) grp.input = ai->second;
-    else grp.input_bits = kFloatBits;
+    if (ai != group_of.end())
+      grp.input = ai->second;
+    else
+      grp.input_bits = kFloatBits;
   }
   return p;
 }
 
-QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem& p, const std::vector<int>& choice) {
+QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem& p,
+                       const std::vector<int>& choice) {
   if (choice.size() != p.groups.size())
     throw Error("mixed precision: " + std::to_string(choice.size()) + " choices for " +
                 std::to_string(p.groups.size()) + " groups");
@@ -182,6 +188,22 @@ nlohmann::json budget_json(const MixedBudget& b) {
 }
 
 }  // namespace
+
+std::vector<int> uniform_choice(const MixedProblem& p, int bits) {
+  std::vector<int> choice;
+  for (const auto& grp : p.groups) {
+    int pick = 0;
+    if (grp.options.size() > 1) {
+      auto it = std::find_if(grp.options.begin(), grp.options.end(),
+                             [&](const MixedOption& o) { return o.bits == bits; });
+      // Activations with a choice of widths have no single uniform counterpart.
+      if (it == grp.options.end() || grp.kind != TensorKind::Weight) return {};
+      pick = static_cast<int>(it - grp.options.begin());
+    }
+    choice.push_back(pick);
+  }
+  return choice;
+}
 
 std::string solution_to_json(const MixedProblem& p, const MixedSolution& s) {
   nlohmann::json j{{"feasible", s.feasible}, {"budget", budget_json(p.budget)}, {"solve_seconds", s.seconds}};

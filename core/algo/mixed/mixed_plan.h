@@ -44,7 +44,12 @@ MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoi
                            const SensitivityTable& table, const MixedSetup& setup, const Shape& sample_shape);
 
 // The plan with every group at its chosen width (p must come from build_problem on this plan).
-QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem& p, const std::vector<int>& choice);
+QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem& p,
+                       const std::vector<int>& choice);
+
+// Every weight group with a choice at `bits` (pinned and other single-option groups keep theirs); empty when
+// such a group lacks that width or an activation group has a choice. The uniform plan a mixed one must beat.
+std::vector<int> uniform_choice(const MixedProblem& p, int bits);
 
 std::string solution_to_json(const MixedProblem& p, const MixedSolution& s);
 std::string pareto_to_json(const MixedProblem& p, const std::vector<ParetoPoint>& points);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,6 +15,7 @@
 #include "core/common/error.h"
 #include "core/common/parallel.h"
 #include "core/quant/quantizer.h"
+#include "core/quant/simulate.h"
 #include "core/runtime/executor.h"
 
 namespace qs {
@@ -27,7 +29,8 @@ struct Downstream {
   std::vector<std::string> observed;  // observed tensors produced by the nodes
 };
 
-Downstream downstream_of(const Graph& g, const std::set<int>& seeds, const std::map<std::string, double>& observe) {
+Downstream downstream_of(const Graph& g, const std::set<int>& seeds,
+                         const std::map<std::string, double>& observe) {
   Downstream d;
   if (seeds.empty()) return d;
   std::set<std::string> produced;
@@ -43,7 +46,8 @@ Downstream downstream_of(const Graph& g, const std::set<int>& seeds, const std::
   std::set<std::string> cut;
   for (int i : d.nodes)
     for (const auto& v : g.nodes[static_cast<size_t>(i)].inputs)
-      if (!v.empty() && !produced.count(v) && !g.is_initializer(v) && cut.insert(v).second) d.cut.push_back(v);
+      if (!v.empty() && !produced.count(v) && !g.is_initializer(v) && cut.insert(v).second)
+        d.cut.push_back(v);
   for (const auto& [name, w] : observe)
     if (produced.count(name)) d.observed.push_back(name);
   return d;
@@ -60,7 +64,8 @@ Graph downstream_graph(const Graph& g, const Downstream& d, const std::map<std::
     const Node& n = g.nodes[static_cast<size_t>(i)];
     s.nodes.push_back(n);
     for (const auto& v : n.inputs)
-      if (!v.empty() && g.is_initializer(v)) s.initializers[v] = v == replace ? replacement : *g.initializer(v);
+      if (!v.empty() && g.is_initializer(v))
+        s.initializers[v] = v == replace ? replacement : *g.initializer(v);
   }
   for (const auto& c : d.cut) s.inputs.push_back(ValueInfo{c, cut_sample.at(c).dtype(), std::nullopt});
   for (const auto& o : d.observed) s.outputs.push_back(ValueInfo{o, DType::Float32, std::nullopt});
@@ -80,6 +85,39 @@ double sq_diff(const Tensor& f, const Tensor& q, const std::string& name) {
     const double e = static_cast<double>(b[i]) - a[i];
     s += e * e;
   }
+  return s;
+}
+
+// Σ over distributions of KL(softmax(f) ‖ softmax(q)) along axis 1, every sample and position after axis
+// 1 being one distribution; `distributions` gets their count.
+double kl_sum(const Tensor& f, const Tensor& q, const std::string& name, int64_t* distributions) {
+  sq_diff(f, q, name);  // the same type and size checks
+  const Shape& sh = f.shape();
+  if (sh.size() < 2 || sh[1] < 2)
+    throw Error("sensitivity: output '" + name + "' has shape " + f.str() +
+                "; the KL distortion needs class scores along axis 1 (at least 2)");
+  const int64_t classes = sh[1], inner = f.numel() / (sh[0] * classes);
+  const float* a = f.data<float>();
+  const float* b = q.data<float>();
+  std::vector<double> la(static_cast<size_t>(classes)), lb(static_cast<size_t>(classes));
+  auto log_softmax = [&](const float* x, int64_t stride, std::vector<double>& out) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t c = 0; c < classes; ++c) mx = std::max(mx, static_cast<double>(x[c * stride]));
+    double z = 0;
+    for (int64_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(x[c * stride]) - mx);
+    const double lz = mx + std::log(z);
+    for (int64_t c = 0; c < classes; ++c)
+      out[static_cast<size_t>(c)] = static_cast<double>(x[c * stride]) - lz;
+  };
+  double s = 0;
+  for (int64_t n = 0; n < sh[0]; ++n)
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t base = n * classes * inner + i;
+      log_softmax(a + base, inner, la);
+      log_softmax(b + base, inner, lb);
+      for (size_t c = 0; c < la.size(); ++c) s += std::exp(la[c]) * (la[c] - lb[c]);
+    }
+  *distributions += sh[0] * inner;
   return s;
 }
 
@@ -111,14 +149,15 @@ const SensitivityRow* SensitivityTable::find(const std::string& tensor) const {
   return nullptr;
 }
 
-SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantPlan& plan, const QuantPoints& points,
-                                     const SensitivityOptions& o) {
+SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantPlan& plan,
+                                     const QuantPoints& points, const SensitivityOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (data.size() == 0) throw Error("sensitivity: the calibration data set is empty");
   if (g.inputs.size() != 1) throw UnsupportedError("sensitivity: the model must have exactly one input");
   if (o.batch < 1) throw Error("sensitivity: batch must be >= 1, got " + std::to_string(o.batch));
   for (int b : o.weight_bits)
-    if (!weight_bits_allowed(b)) throw Error("sensitivity: weight bits " + std::to_string(b) + " is not allowed (2–8)");
+    if (!weight_bits_allowed(b))
+      throw Error("sensitivity: weight bits " + std::to_string(b) + " is not allowed (2–8)");
   for (int b : o.act_bits)
     if (!activation_bits_allowed(b))
       throw Error("sensitivity: activation bits " + std::to_string(b) + " is not allowed (4–8 or 16)");
@@ -133,12 +172,24 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     for (const auto& out : g.outputs) table.observe[out.name] = 1;
   } else {
     for (const auto& [name, w] : o.observe) {
-      if (!values.count(name)) throw Error("sensitivity: the model computes no value named '" + name + "' to observe");
+      if (!values.count(name))
+        throw Error("sensitivity: the model computes no value named '" + name + "' to observe");
       if (!(w >= 0) || !std::isfinite(w))
-        throw Error("sensitivity: the weight of '" + name + "' is " + std::to_string(w) + " (must be finite and >= 0)");
+        throw Error("sensitivity: the weight of '" + name + "' is " + std::to_string(w) +
+                    " (must be finite and >= 0)");
       if (w > 0) table.observe[name] = w;
     }
   }
+
+  table.output_kl = o.output_kl;
+  std::set<std::string> kl;  // observed tensors measured by softmax KL
+  if (o.output_kl)
+    for (const auto& out : g.outputs)
+      if (table.observe.count(out.name)) kl.insert(out.name);
+  auto distortion = [&](const std::string& k, const Tensor& f, const Tensor& q) {
+    int64_t unused = 0;
+    return kl.count(k) ? kl_sum(f, q, k, &unused) : sq_diff(f, q, k);
+  };
 
   std::map<std::string, std::set<int>> consumers;  // value → nodes reading it
   for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -156,8 +207,10 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     auto it = o.bits_for.find(e.tensor);
     std::vector<int> bits = it != o.bits_for.end() ? it->second : defaults;
     for (int b : bits) {
-      const bool ok = b == 32 || (e.kind == TensorKind::Weight ? weight_bits_allowed(b) : activation_bits_allowed(b));
-      if (!ok) throw Error("sensitivity: " + std::to_string(b) + " bits is not allowed for '" + e.tensor + "'");
+      const bool ok =
+          b == 32 || (e.kind == TensorKind::Weight ? weight_bits_allowed(b) : activation_bits_allowed(b));
+      if (!ok)
+        throw Error("sensitivity: " + std::to_string(b) + " bits is not allowed for '" + e.tensor + "'");
     }
     std::sort(bits.begin(), bits.end());
     bits.erase(std::unique(bits.begin(), bits.end()), bits.end());
@@ -195,7 +248,8 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
   int64_t per_sample = 0;
   {
     Batch b = data.read(0, 1);
-    for (const auto& [name, t] : fex.run({{input, b.images}}, keep)) per_sample += static_cast<int64_t>(t.nbytes());
+    for (const auto& [name, t] : fex.run({{input, b.images}}, keep))
+      per_sample += static_cast<int64_t>(t.nbytes());
   }
   int64_t chunk = std::max<int64_t>(o.batch, o.cache_bytes / std::max<int64_t>(per_sample, 1));
   chunk = std::min(chunk, n);
@@ -228,8 +282,13 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
       Batch b = data.read(b0, std::min(o.batch, c0 + cn - b0));
       cache.push_back(fex.run({{input, b.images}}, keep));
       for (const auto& [name, w] : table.observe) {
-        den[name] += sq_sum(cache.back().at(name));
-        count[name] += cache.back().at(name).numel();
+        const Tensor& f = cache.back().at(name);
+        if (kl.count(name)) {
+          kl_sum(f, f, name, &count[name]);  // validates the shape and counts the distributions
+        } else {
+          den[name] += sq_sum(f);
+          count[name] += f.numel();
+        }
       }
     }
     table.float_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
@@ -245,8 +304,8 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
         const Tensor* w = e.kind == TensorKind::Weight ? g.initializer(e.tensor) : nullptr;
         std::unique_ptr<Executor> ex;
         if (!r.down.observed.empty())
-          ex = std::make_unique<Executor>(
-              downstream_graph(g, r.down, cache.front(), w ? e.tensor : "", w ? fake_quantize(*w, e.params) : Tensor()));
+          ex = std::make_unique<Executor>(downstream_graph(g, r.down, cache.front(), w ? e.tensor : "",
+                                                           w ? fake_quantize(*w, e.params) : Tensor()));
         std::map<std::string, double>& acc = num[static_cast<size_t>(ui)];
         for (const auto& batch : cache) {
           std::map<std::string, Tensor> feeds;
@@ -255,11 +314,11 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
           if (!w) {
             aq = fake_quantize(batch.at(e.tensor), e.params);
             if (feeds.count(e.tensor)) feeds[e.tensor] = aq;
-            if (r.observed_itself) acc[e.tensor] += sq_diff(batch.at(e.tensor), aq, e.tensor);
+            if (r.observed_itself) acc[e.tensor] += distortion(e.tensor, batch.at(e.tensor), aq);
           }
           if (!ex) continue;
           const auto outs = ex->run(feeds, r.down.observed);
-          for (const auto& k : r.down.observed) acc[k] += sq_diff(batch.at(k), outs.at(k), k);
+          for (const auto& k : r.down.observed) acc[k] += distortion(k, batch.at(k), outs.at(k));
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
@@ -280,8 +339,10 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     SensitivityRow& row = rows[units[ui].row].out;
     double loss = 0;
     for (const auto& [k, s] : num[ui]) {
-      // NMSE; a tensor that is all zeros in float falls back to the plain mean squared error.
-      const double nmse = den[k] > 0 ? s / den[k] : s / static_cast<double>(std::max<int64_t>(count[k], 1));
+      // NMSE; a tensor that is all zeros in float falls back to the plain mean squared error. KL: the mean
+      // over distributions.
+      const double nmse =
+          den[k] > 0 && !kl.count(k) ? s / den[k] : s / static_cast<double>(std::max<int64_t>(count[k], 1));
       row.nmse[units[ui].bit][k] = nmse;
       loss += table.observe.at(k) * nmse;
     }
@@ -295,10 +356,48 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
   return table;
 }
 
+double measure_distortion(const Graph& g, Dataset& data, const QuantPlan& plan, const QuantPoints& points,
+                          const SensitivityTable& table, int64_t batch) {
+  if (g.inputs.size() != 1) throw UnsupportedError("sensitivity: the model must have exactly one input");
+  if (batch < 1) throw Error("sensitivity: batch must be >= 1, got " + std::to_string(batch));
+  const int64_t n = std::min<int64_t>(table.samples, data.size());
+  if (n < 1) throw Error("sensitivity: no samples to measure the plan on");
+  std::vector<std::string> fetch;
+  for (const auto& [name, w] : table.observe) fetch.push_back(name);
+  const std::string input = g.inputs[0].name;
+  const Executor fex(g);
+  const SimulatedModel sim(g, plan, points);
+  std::map<std::string, double> num, den;
+  std::map<std::string, int64_t> count;
+  for (int64_t b0 = 0; b0 < n; b0 += batch) {
+    Batch b = data.read(b0, std::min(batch, n - b0));
+    const auto f = fex.run({{input, b.images}}, fetch);
+    const auto q = sim.run({{input, b.images}}, fetch);
+    for (const auto& k : fetch) {
+      const bool kl = table.output_kl && std::any_of(g.outputs.begin(), g.outputs.end(),
+                                                     [&](const ValueInfo& o) { return o.name == k; });
+      if (kl) {
+        num[k] += kl_sum(f.at(k), q.at(k), k, &count[k]);
+      } else {
+        num[k] += sq_diff(f.at(k), q.at(k), k);
+        den[k] += sq_sum(f.at(k));
+        count[k] += f.at(k).numel();
+      }
+    }
+  }
+  double loss = 0;
+  for (const auto& [k, w] : table.observe) {
+    const double d =
+        den[k] > 0 ? num[k] / den[k] : num[k] / static_cast<double>(std::max<int64_t>(count[k], 1));
+    loss += w * d;
+  }
+  return loss;
+}
+
 std::map<std::string, double> lfh_observe_weights(const LfhResult& lfh) {
   std::map<std::string, double> w;
   for (const auto& t : lfh.tensors)
-    if (t.kind == TensorKind::Activation) w[t.tensor] = t.normalized;
+    if (t.kind == TensorKind::Activation) w[t.tensor] = lfh_objective_weight(t);
   return w;
 }
 
@@ -311,6 +410,7 @@ std::string sensitivity_to_json(const SensitivityTable& t) {
   j["nodes_run"] = t.nodes_run;
   j["model_nodes"] = t.model_nodes;
   j["observe"] = t.observe;
+  j["output_distortion"] = t.output_kl ? "kl" : "nmse";
   j["rows"] = nlohmann::json::array();
   for (const auto& r : t.rows) {
     nlohmann::json jr{{"tensor", r.tensor},
