@@ -9,7 +9,7 @@
 # Prints markdown tables and writes bench/results/lfh_zoo.json and bench/results/eptq_zoo.json.
 # Usage: bench/lfh_zoo.sh [ZOO_DIR] (default ../shared/zoo); env: BUILD (default build), SAMPLES (32),
 # HESSIAN_PROBES (8), THREADS (1), ITERS (EPTQ iterations, 500), CALIB (EPTQ calibration images, 256),
-# SKIP_LFH=1, SKIP_EPTQ=1.
+# SKIP_LFH=1, SKIP_EPTQ=1, WBITS (EPTQ weight widths, "4 3"), EPTQ_OUT (default bench/results/eptq_zoo.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZOO=${1:-../shared/zoo}
@@ -21,6 +21,8 @@ HESSIAN_PROBES=${HESSIAN_PROBES:-8}
 THREADS=${THREADS:-1}
 ITERS=${ITERS:-500}
 CALIB=${CALIB:-256}
+WBITS=${WBITS:-"4 3"}
+EPTQ_OUT=${EPTQ_OUT:-bench/results/eptq_zoo.json}
 mkdir -p bench/results
 declare -A DATA=([mnist_lenet]=mnist [fashion_resnet]=fashion [fashion_mbv2]=fashion)
 MODELS=${MODELS:-"mnist_lenet fashion_resnet fashion_mbv2"}
@@ -63,21 +65,22 @@ fi
 echo
 echo "## EPTQ vs RTN, simulated top-1 on 10k test images ($ITERS iterations, $CALIB calibration images)"
 printf "| model | bits | RTN | EPTQ (LFH) | EPTQ (uniform) | eval loss RTN / LFH / uniform |\n|---|---|---|---|---|---|\n"
-echo "[" > bench/results/eptq_zoo.json
+echo "[" > "$EPTQ_OUT"
 first=1
 for model in $MODELS; do
   d=$ZOO/data/${DATA[$model]}
-  for wb in 4 3; do
+  for wb in $WBITS; do
     row=$(QS_THREADS=$THREADS $EPTQ "$ZOO/models/$model.onnx" "$d/calib-images-idx3-ubyte.gz" "$d/t10k-images-idx3-ubyte.gz" \
-      "$d/t10k-labels-idx1-ubyte.gz" "$wb" 8 "$ITERS" "$CALIB")
-    [ $first = 1 ] || echo "," >> bench/results/eptq_zoo.json; first=0
-    echo "$row" >> bench/results/eptq_zoo.json
+      "$d/t10k-labels-idx1-ubyte.gz" "$wb" 8 "$ITERS" "$CALIB" |
+      /usr/bin/python3 -c 'import json, sys; j = json.load(sys.stdin); j["model"] = sys.argv[1]; print(json.dumps(j))' "$model")
+    [ $first = 1 ] || echo "," >> "$EPTQ_OUT"; first=0
+    echo "$row" >> "$EPTQ_OUT"
     /usr/bin/python3 -c '
 import json, sys
 j = json.loads(sys.argv[1])
 print("| %s | W%dA%d | %.4f | %.4f | %.4f | %.3g / %.3g / %.3g |" % (sys.argv[2], j["weight_bits"], j["act_bits"],
-      j["rtn_top1"], j["eptq_lfh_top1"], j["eptq_uniform_top1"], j["rtn_eval_loss"], j["eptq_lfh_eval_loss"],
+      j["rtn_top1"], j["eptq_lfh_top1"], j["eptq_uniform_top1"], j["rtn_lfh_eval_loss"], j["eptq_lfh_eval_loss"],
       j["eptq_uniform_eval_loss"]))' "$row" "$model"
   done
 done
-echo "]" >> bench/results/eptq_zoo.json
+echo "]" >> "$EPTQ_OUT"
