@@ -1,5 +1,11 @@
 #include "core/int/engine.h"
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <set>
 
 #include "core/int/int_ops.h"
@@ -12,6 +18,7 @@ struct IntegerModel::Impl {
   struct Step {
     std::unique_ptr<Kernel> kernel;
     std::string label;
+    std::string op_type, detail;  // for QS_PROFILE
     std::vector<int> in, out, release;
   };
   Graph orig;  // as given: lowering and the integer kernels read it
@@ -71,8 +78,21 @@ struct IntegerModel::Impl {
              "quantize " + what, {raw}, {slot(v)});
   }
 
+  // QS_PROFILE=1 (as for the float executor, core/runtime/executor.cpp): every run times its steps and the
+  // totals per op type and the slowest steps go to stderr when the model is destroyed. Off: one branch.
+  struct Profile {
+    std::mutex mu;
+    std::vector<double> ms;
+    int64_t runs = 0;
+    bool all = false;
+  };
+  std::unique_ptr<Profile> profile;
+  ~Impl() { print_profile(); }
+  void print_profile() const;
+
   void build();
-  std::map<int, Tensor> run_slots(const std::map<std::string, Tensor>& feeds, const std::set<int>& fetch) const;
+  std::map<int, Tensor> run_slots(const std::map<std::string, Tensor>& feeds,
+                                  const std::set<int>& fetch) const;
 };
 
 void IntegerModel::Impl::build() {
@@ -92,7 +112,9 @@ void IntegerModel::Impl::build() {
     const LoweredNode& ln = L.nodes[i];
     const Node& n = *ln.node;
     const Node& nf = fq.nodes[i];  // the same node in the fake-quantized graph (bias may be renamed)
-    const int64_t opset = n.domain.empty() ? orig.opset : (orig.opset_imports.count(n.domain) ? orig.opset_imports.at(n.domain) : 0);
+    const int64_t opset = n.domain.empty()
+                              ? orig.opset
+                              : (orig.opset_imports.count(n.domain) ? orig.opset_imports.at(n.domain) : 0);
     IntStepInfo info{n.name, n.op_type, ln.kind, ""};
     if (ln.kind == IntKind::Fused) {
       info.detail = "fused into the node before it";
@@ -105,15 +127,23 @@ void IntegerModel::Impl::build() {
       try {
         switch (ln.kind) {
           case IntKind::Layer:
-          case IntKind::MatMulInt: k = make_int_layer_kernel(c); break;
+          case IntKind::MatMulInt:
+            k = make_int_layer_kernel(c);
+            break;
           case IntKind::Add:
           case IntKind::Sub:
           case IntKind::Mul:
           case IntKind::Concat:
-          case IntKind::Activation: k = make_int_elementwise_kernel(c); break;
+          case IntKind::Activation:
+            k = make_int_elementwise_kernel(c);
+            break;
           case IntKind::AveragePool:
-          case IntKind::GlobalAveragePool: k = make_int_pool_kernel(c); break;
-          default: k = make_int_movement_kernel(c); break;
+          case IntKind::GlobalAveragePool:
+            k = make_int_pool_kernel(c);
+            break;
+          default:
+            k = make_int_movement_kernel(c);
+            break;
         }
       } catch (const UnsupportedError&) {
         throw;
@@ -136,6 +166,8 @@ void IntegerModel::Impl::build() {
         info.detail = int_kind_name(ln.kind);
       }
       add_step(std::move(k), n.name, std::move(in), std::move(out));
+      steps.back().op_type = n.op_type;
+      steps.back().detail = info.detail;
       infos.push_back(info);
       continue;
     }
@@ -156,6 +188,8 @@ void IntegerModel::Impl::build() {
     }
     KernelInit init{nf, opset, [this](const std::string& v) { return fq.initializer(v); }};
     add_step(OpRegistry::instance().create(init), n.name, std::move(in), std::move(out));
+    steps.back().op_type = n.op_type;
+    steps.back().detail = "float";
     for (const auto& [o, raw] : requant) quantize_into(o, raw);
     info.detail = ln.kind == IntKind::FloatIsland ? ln.reason : "float (no quantized value involved)";
     infos.push_back(info);
@@ -175,6 +209,39 @@ void IntegerModel::Impl::build() {
       steps[static_cast<size_t>(last[s])].release.push_back(static_cast<int>(s));
 }
 
+void IntegerModel::Impl::print_profile() const {
+  if (!profile || profile->runs == 0) return;
+  const double runs = static_cast<double>(profile->runs);
+  std::map<std::string, std::pair<double, int64_t>> by_type;
+  double total = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string& l = steps[i].label;
+    const std::string type = l.rfind("quantize ", 0) == 0     ? "(quantize)"
+                             : l.rfind("dequantize ", 0) == 0 ? "(dequantize)"
+                                                              : steps[i].op_type;
+    auto& e = by_type[type];
+    e.first += profile->ms[i];
+    e.second += 1;
+    total += profile->ms[i];
+  }
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(by_type.begin(), by_type.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.second.first > b.second.first; });
+  std::fprintf(stderr, "QS_PROFILE (integer engine): %lld run(s), %.3f ms per run in kernels\n",
+               static_cast<long long>(profile->runs), total / runs);
+  for (const auto& [type, e] : rows)
+    std::fprintf(stderr, "  %-24s %8lld %12.4f %6.1f%%\n", type.c_str(), static_cast<long long>(e.second),
+                 e.first / runs, total > 0 ? 100 * e.first / total : 0.0);
+  std::vector<size_t> order(steps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return profile->ms[a] > profile->ms[b]; });
+  const size_t shown = profile->all ? order.size() : std::min<size_t>(10, order.size());
+  std::fprintf(stderr, "  slowest steps:\n");
+  for (size_t k = 0; k < shown; ++k)
+    std::fprintf(stderr, "  %12.4f ms/run  %s (%s)\n", profile->ms[order[k]] / runs,
+                 steps[order[k]].label.c_str(), steps[order[k]].detail.c_str());
+}
+
 std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, Tensor>& feeds,
                                                     const std::set<int>& fetch) const {
   std::vector<Tensor> slots = constants;
@@ -188,21 +255,33 @@ std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, 
       const auto& d = *vi.shape;
       bool ok = d.size() == it->second.shape().size();
       for (size_t k = 0; ok && k < d.size(); ++k) ok = !d[k].known() || d[k].value == it->second.shape()[k];
-      if (!ok) throw Error("input '" + vi.name + "' has shape " + shape_str(it->second.shape()) + ", which the model does not take");
+      if (!ok)
+        throw Error("input '" + vi.name + "' has shape " + shape_str(it->second.shape()) +
+                    ", which the model does not take");
     }
     slots[static_cast<size_t>(feed_slot[i])] = it->second;
   }
   for (const auto& [name, t] : feeds)
-    if (std::none_of(orig.inputs.begin(), orig.inputs.end(), [&](const ValueInfo& v) { return v.name == name; }))
+    if (std::none_of(orig.inputs.begin(), orig.inputs.end(),
+                     [&](const ValueInfo& v) { return v.name == name; }))
       throw Error("the model has no input named '" + name + "'");
   std::vector<const Tensor*> ins;
   std::vector<Tensor> outs;
-  for (const Step& s : steps) {
+  std::vector<double> step_ms(profile ? steps.size() : 0);
+  for (size_t si = 0; si < steps.size(); ++si) {
+    const Step& s = steps[si];
     ins.clear();
     for (int i : s.in) ins.push_back(i >= 0 ? &slots[static_cast<size_t>(i)] : nullptr);
     outs.assign(s.out.size(), Tensor());
     try {
-      s.kernel->run(ins, outs);
+      if (profile) {
+        const auto t0 = std::chrono::steady_clock::now();
+        s.kernel->run(ins, outs);
+        step_ms[si] =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      } else {
+        s.kernel->run(ins, outs);
+      }
     } catch (const Error& e) {
       const std::string msg = e.what();
       if (msg.find("'" + s.label + "'") != std::string::npos) throw;
@@ -213,16 +292,23 @@ std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, 
     for (int r : s.release)
       if (!fetch.count(r)) slots[static_cast<size_t>(r)] = Tensor();
   }
+  if (profile) {
+    std::lock_guard<std::mutex> lock(profile->mu);
+    for (size_t i = 0; i < step_ms.size(); ++i) profile->ms[i] += step_ms[i];
+    ++profile->runs;
+  }
   std::map<int, Tensor> r;
   for (int f : fetch) r[f] = slots[static_cast<size_t>(f)];
   return r;
 }
 
-IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoints& points, const IntOptions& options)
+IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const IntOptions& options)
     : impl_(std::make_unique<Impl>()) {
   validate_plan(plan, g, points);
   if (!int_isa_available(options.isa))
-    throw UnsupportedError(std::string("integer kernels '") + int_isa_name(options.isa) + "' need a CPU with AVX2");
+    throw UnsupportedError(std::string("integer kernels '") + int_isa_name(options.isa) +
+                           "' need a CPU with AVX2");
   Impl& m = *impl_;
   m.orig = g;
   m.plan = plan;
@@ -231,6 +317,12 @@ IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoi
   m.fq = quantize_weights(g, plan, points, SimOptions{});
   m.L = lower(m.orig, plan, points);
   m.build();
+  const char* prof = std::getenv("QS_PROFILE");
+  if (prof && *prof && std::strcmp(prof, "0") != 0) {
+    m.profile = std::make_unique<Impl::Profile>();
+    m.profile->ms.assign(m.steps.size(), 0.0);
+    m.profile->all = std::strcmp(prof, "2") == 0;
+  }
 }
 
 IntegerModel::~IntegerModel() = default;
@@ -240,8 +332,8 @@ IntegerModel& IntegerModel::operator=(IntegerModel&&) noexcept = default;
 std::vector<Tensor> IntegerModel::run(const std::vector<Tensor>& inputs) const {
   const Impl& m = *impl_;
   if (inputs.size() != m.orig.inputs.size())
-    throw Error("the model takes " + std::to_string(m.orig.inputs.size()) + " input(s), " + std::to_string(inputs.size()) +
-                " given");
+    throw Error("the model takes " + std::to_string(m.orig.inputs.size()) + " input(s), " +
+                std::to_string(inputs.size()) + " given");
   std::map<std::string, Tensor> feeds;
   for (size_t i = 0; i < inputs.size(); ++i) feeds[m.orig.inputs[i].name] = inputs[i];
   const std::set<int> fetch(m.output_slot.begin(), m.output_slot.end());

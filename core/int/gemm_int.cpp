@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/common/error.h"
 #include "core/int/isa.h"
@@ -24,11 +25,16 @@ void store_value(void* y, int64_t i, int32_t v) {
 
 void store(DType t, void* y, int64_t i, int32_t v) {
   switch (t) {
-    case DType::Int8: return store_value<int8_t>(y, i, v);
-    case DType::UInt8: return store_value<uint8_t>(y, i, v);
-    case DType::Int16: return store_value<int16_t>(y, i, v);
-    case DType::UInt16: return store_value<uint16_t>(y, i, v);
-    default: throw Error("integer GEMM: output type " + dtype_name(t) + " is not supported");
+    case DType::Int8:
+      return store_value<int8_t>(y, i, v);
+    case DType::UInt8:
+      return store_value<uint8_t>(y, i, v);
+    case DType::Int16:
+      return store_value<int16_t>(y, i, v);
+    case DType::UInt16:
+      return store_value<uint16_t>(y, i, v);
+    default:
+      throw Error("integer GEMM: output type " + dtype_name(t) + " is not supported");
   }
 }
 
@@ -61,12 +67,24 @@ void gemm_portable(int64_t M, int64_t N, int64_t K, const int32_t* A, const int1
       const int32_t* Ab = A + ib * Kp * kMR;
       const int64_t r0 = ib * kMR, rows = std::min(kMR, M - r0);
       switch (rows) {
-        case 1: tile_portable<1>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 2: tile_portable<2>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 3: tile_portable<3>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 4: tile_portable<4>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 5: tile_portable<5>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        default: tile_portable<6>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
+        case 1:
+          tile_portable<1>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 2:
+          tile_portable<2>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 3:
+          tile_portable<3>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 4:
+          tile_portable<4>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 5:
+          tile_portable<5>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        default:
+          tile_portable<6>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
       }
     }
   }
@@ -130,6 +148,64 @@ void pack_b_pair(IntIsa isa, int64_t N, int64_t K, int64_t pair, const int16_t* 
   pack_b_pair(N, K, pair, row0, row1, dst);
 }
 
+template <typename T>
+void pack_b_pair_act(IntIsa isa, int64_t N, int64_t K, int64_t pair, const T* row0, const T* row1, int32_t zp,
+                     int16_t* dst) {
+  int64_t done = 0;
+  if constexpr (sizeof(T) == 1)
+    if (isa == IntIsa::Avx2)
+      done = detail::pack_b_pair_act8_avx2(N, K, pair, row0, row1, std::is_signed_v<T>, zp, dst);
+  if (done >= N) return;
+  const int64_t Kp = k_pairs(K);
+  for (int64_t jp = done / kNR; jp < col_panels(N); ++jp) {
+    int16_t* d = dst + (jp * Kp + pair) * kNR * 2;
+    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0);
+    for (int64_t j = 0; j < cols; ++j) {
+      d[2 * j] = static_cast<int16_t>(static_cast<int32_t>(row0[c0 + j]) - zp);
+      d[2 * j + 1] = row1 ? static_cast<int16_t>(static_cast<int32_t>(row1[c0 + j]) - zp) : int16_t{0};
+    }
+    for (int64_t j = cols; j < kNR; ++j) d[2 * j] = d[2 * j + 1] = 0;
+  }
+}
+template void pack_b_pair_act<int8_t>(IntIsa, int64_t, int64_t, int64_t, const int8_t*, const int8_t*,
+                                      int32_t, int16_t*);
+template void pack_b_pair_act<uint8_t>(IntIsa, int64_t, int64_t, int64_t, const uint8_t*, const uint8_t*,
+                                       int32_t, int16_t*);
+template void pack_b_pair_act<int16_t>(IntIsa, int64_t, int64_t, int64_t, const int16_t*, const int16_t*,
+                                       int32_t, int16_t*);
+template void pack_b_pair_act<uint16_t>(IntIsa, int64_t, int64_t, int64_t, const uint16_t*, const uint16_t*,
+                                        int32_t, int16_t*);
+
+template <typename T>
+void widen_row(IntIsa isa, const T* src, int64_t n, int64_t stride, int32_t zp, int16_t* dst) {
+  int64_t j = 0;
+  if constexpr (sizeof(T) == 1)
+    if (isa == IntIsa::Avx2 && (stride == 1 || stride == 2))
+      j = detail::widen_row8_avx2(src, std::is_signed_v<T>, n, stride, zp, dst);
+  for (; j < n; ++j) dst[j] = static_cast<int16_t>(static_cast<int32_t>(src[j * stride]) - zp);
+}
+template void widen_row<int8_t>(IntIsa, const int8_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row<uint8_t>(IntIsa, const uint8_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row<int16_t>(IntIsa, const int16_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row<uint16_t>(IntIsa, const uint16_t*, int64_t, int64_t, int32_t, int16_t*);
+
+void gather_row(IntIsa isa, const int16_t* src, int64_t n, int64_t stride, int16_t* dst) {
+  int64_t j = isa == IntIsa::Avx2 && stride == 2 ? detail::gather_row2_avx2(src, n, dst) : 0;
+  for (; j < n; ++j) dst[j] = src[j * stride];
+}
+
+template <typename T>
+void widen_row_blocks(IntIsa isa, const T* src, int64_t n, int64_t stride, int32_t zp, int16_t* dst) {
+  if constexpr (sizeof(T) == 1)
+    if (isa == IntIsa::Avx2 && (stride == 1 || stride == 2))
+      return detail::widen_row_blocks8_avx2(src, std::is_signed_v<T>, n, stride, zp, dst);
+  widen_row(isa, src, n, stride, zp, dst);
+}
+template void widen_row_blocks<int8_t>(IntIsa, const int8_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row_blocks<uint8_t>(IntIsa, const uint8_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row_blocks<int16_t>(IntIsa, const int16_t*, int64_t, int64_t, int32_t, int16_t*);
+template void widen_row_blocks<uint16_t>(IntIsa, const uint16_t*, int64_t, int64_t, int32_t, int16_t*);
+
 void pack_b_rows(int64_t N, int64_t K, const int32_t* src, int64_t ld, int16_t* dst) {
   std::vector<int16_t> r0(static_cast<size_t>(N)), r1(static_cast<size_t>(N));
   for (int64_t p = 0; p < k_pairs(K); ++p) {
@@ -170,11 +246,19 @@ RequantTable::RequantTable(const std::vector<FixedMultiplier>& m, const std::vec
   offset_lanes.resize(padded);
   sub_lanes.resize(padded);
   shift_lanes.resize(padded);
+  round_lanes.resize(padded);
+  shift32.assign(padded, 0);
+  fast8.assign(padded / 8, 1);
   for (size_t c = 0; c < padded; ++c) {
     const size_t lane = c / 8 * 8 + (c % 2 == 0 ? (c % 8) / 2 : 4 + (c % 8) / 2);
     offset_lanes[lane] = offset[c];
     sub_lanes[lane] = sub[c];
     shift_lanes[lane] = shift[c];
+    // Padding channels (results dropped) take the fast path's constants for n = 32.
+    const int32_t n = c < m.size() ? shift[c] : 32;
+    round_lanes[lane] = n >= 32 ? int64_t{1} << (n - 1) : 0;
+    shift32[c] = std::max(0, n - 32);
+    if (n < 32) fast8[c / 8] = 0;
   }
 }
 
@@ -208,13 +292,18 @@ void add_8bit(IntIsa isa, int64_t n, const AddOperands& o, const AddMultipliers&
     return sgn ? static_cast<const int8_t*>(p)[i] : static_cast<const uint8_t*>(p)[i];
   };
   for (int64_t i = done; i < n; ++i) {
-    const int32_t v = clamp_q(o.zo + add_requantize(load(o.a, o.a_signed, i) - o.za, load(o.b, o.b_signed, i) - o.zb, m), o.lo, o.hi);
-    if (o.y_signed) static_cast<int8_t*>(o.y)[i] = static_cast<int8_t>(v);
-    else static_cast<uint8_t*>(o.y)[i] = static_cast<uint8_t>(v);
+    const int32_t v =
+        clamp_q(o.zo + add_requantize(load(o.a, o.a_signed, i) - o.za, load(o.b, o.b_signed, i) - o.zb, m),
+                o.lo, o.hi);
+    if (o.y_signed)
+      static_cast<int8_t*>(o.y)[i] = static_cast<int8_t>(v);
+    else
+      static_cast<uint8_t*>(o.y)[i] = static_cast<uint8_t>(v);
   }
 }
 
-void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
+void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B,
+          const Epilogue& e) {
   if (M <= 0 || N <= 0) return;
   if (!e.channel_is_row && e.channel0 % 8 != 0)
     throw Error("integer GEMM: per-column channels must start at a multiple of 8");

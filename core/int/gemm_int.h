@@ -48,7 +48,25 @@ void pack_b_rows(int64_t N, int64_t K, const int32_t* src, int64_t ld, int16_t* 
 // One k pair of B from two int16 rows of N values (row1 may be nullptr: zeros), into the panels at dst.
 void pack_b_pair(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
 // The same with the AVX2 interleave when `isa` is Avx2.
-void pack_b_pair(IntIsa isa, int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
+void pack_b_pair(IntIsa isa, int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,
+                 int16_t* dst);
+// One k pair of B straight from two activation rows of type T (int8, uint8, int16, uint16): b = x − zp,
+// row1 nullptr for zeros (the padding row of an odd K; not − zp). A 1×1 convolution's B without im2col.
+template <typename T>
+void pack_b_pair_act(IntIsa isa, int64_t N, int64_t K, int64_t pair, const T* row0, const T* row1, int32_t zp,
+                     int16_t* dst);
+// dst[j] = src[j·stride] − zp for j in [0, n): activations widened to the int16 operands of the kernels.
+template <typename T>
+void widen_row(IntIsa isa, const T* src, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
+// widen_row in whole vectors of 16 (stride 1 or 2, 8-bit T, AVX2): dst[j] = src[j·stride] − zp for j < n and
+// zeros in dst[n .. 16·⌈n/16⌉); reads src[0 .. widen_span(n, stride)) (the caller makes sure that is
+// readable). Other types, strides or ISAs: exactly widen_row. The depthwise kernel's phase-plane rows.
+// dst[j] = src[j·stride] for j in [0, n); with AVX2 and stride 2 it may read src[2n − 1] (one past the last
+// element used).
+void gather_row(IntIsa isa, const int16_t* src, int64_t n, int64_t stride, int16_t* dst);
+inline int64_t widen_span(int64_t n, int64_t stride) { return 16 * ((n + 15) / 16) * stride; }
+template <typename T>
+void widen_row_blocks(IntIsa isa, const T* src, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 
 // Per-channel requantization constants laid out for 8-lane vectors (see gemm_int.cpp).
 // Channels are padded to a multiple of 16. The *_lanes arrays hold the 64-bit constants of each group of
@@ -58,6 +76,13 @@ struct RequantTable {
   std::vector<int32_t> m0, limit, shift, bias;  // per channel
   std::vector<int64_t> offset, sub;             // 2^62 + 2^(n-1) and 2^(62-n), per channel
   std::vector<int64_t> offset_lanes, sub_lanes, shift_lanes;
+  // The shorter AVX2 path for shifts n >= 32 (multipliers below 1/2, the usual case): the high 32 bits of
+  // a·M0 + 2^(n-1) are floor(·/2^32) exactly, and an arithmetic shift by n − 32 finishes the floor. No
+  // clamp to `limit` is needed there: int32 accumulators give |a·M0| < 2^62, and a result past the limit
+  // is past every output range as the clamped one is (R is monotonic).
+  std::vector<int64_t> round_lanes;  // 2^(n-1), lane order as offset_lanes
+  std::vector<int32_t> shift32;      // n − 32 (0 for n < 32), per channel
+  std::vector<uint8_t> fast8;        // per group of 8 channels: every (real) channel has n >= 32
   explicit RequantTable(const std::vector<FixedMultiplier>& m = {}, const std::vector<int32_t>& bias = {});
 };
 
@@ -66,9 +91,9 @@ struct Epilogue {
   bool channel_is_row = true;  // the output channel is the row of C (Conv) or its column (Gemm)
   int64_t channel0 = 0;        // channel of row 0 (or column 0) of this call; a multiple of 8 per column
   int32_t zp = 0, lo = 0, hi = 0;
-  DType out = DType::Int8;     // Int8, UInt8, Int16 or UInt16
-  void* y = nullptr;           // element (0, 0) of this call's output
-  int64_t ldy = 0;             // row stride of y in elements
+  DType out = DType::Int8;  // Int8, UInt8, Int16 or UInt16
+  void* y = nullptr;        // element (0, 0) of this call's output
+  int64_t ldy = 0;          // row stride of y in elements
 };
 
 // C[M×N] = A·B (packed, K columns/rows), then the epilogue writes y. `isa` is Portable or Avx2.
@@ -104,7 +129,16 @@ int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e);
 namespace detail {
 // The AVX2 implementation (gemm_int_avx2.cpp); only called when the CPU has AVX2.
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
-void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1, int16_t* dst);
+void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,
+                      int16_t* dst);
+// 8-bit rows (signed when `sgn`): whole panels only; returns the columns done.
+int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const void* row0, const void* row1,
+                              bool sgn, int32_t zp, int16_t* dst);
+// 8-bit source, stride 1 or 2: returns how many leading elements it did (never reading past
+// src[(n−1)·stride]).
+int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
+int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst);
+void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
 // Elements [0, n − n % 8); returns how many it did.
 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipliers& m);

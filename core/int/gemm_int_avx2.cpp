@@ -18,27 +18,35 @@ namespace {
 
 struct LaneConsts {
   __m256i m0, lim, bias, offE, offO, shE, shO, subE, subO;
+  __m256i m0o, rndE, rndO, sh32;  // the n >= 32 path (RequantTable::fast8)
+  bool fast = false;
 };
 
 QS_AVX2 inline LaneConsts row_consts(const RequantTable& t, size_t c) {
   LaneConsts k;
-  k.m0 = _mm256_set1_epi32(t.m0[c]);
+  k.m0 = k.m0o = _mm256_set1_epi32(t.m0[c]);
   k.lim = _mm256_set1_epi32(t.limit[c]);
   k.bias = _mm256_set1_epi32(t.bias[c]);
   k.offE = k.offO = _mm256_set1_epi64x(t.offset[c]);
   k.shE = k.shO = _mm256_set1_epi64x(t.shift[c]);
   k.subE = k.subO = _mm256_set1_epi64x(t.sub[c]);
+  k.fast = t.shift[c] >= 32;
+  k.rndE = k.rndO = _mm256_set1_epi64x(k.fast ? int64_t{1} << (t.shift[c] - 1) : 0);
+  k.sh32 = _mm256_set1_epi32(t.shift32[c]);
   return k;
 }
 
 // Channels c .. c+7 (c a multiple of 8).
 QS_AVX2 inline LaneConsts col_consts(const RequantTable& t, size_t c) {
-  auto ld32 = [&](const std::vector<int32_t>& v) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.data() + c)); };
+  auto ld32 = [&](const std::vector<int32_t>& v) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.data() + c));
+  };
   auto ld64 = [&](const std::vector<int64_t>& v, size_t o) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.data() + c + o));
   };
   LaneConsts k;
   k.m0 = ld32(t.m0);
+  k.m0o = _mm256_srli_epi64(k.m0, 32);
   k.lim = ld32(t.limit);
   k.bias = ld32(t.bias);
   k.offE = ld64(t.offset_lanes, 0);
@@ -47,12 +55,22 @@ QS_AVX2 inline LaneConsts col_consts(const RequantTable& t, size_t c) {
   k.shO = ld64(t.shift_lanes, 4);
   k.subE = ld64(t.sub_lanes, 0);
   k.subO = ld64(t.sub_lanes, 4);
+  k.fast = t.fast8[c / 8] != 0;
+  k.rndE = ld64(t.round_lanes, 0);
+  k.rndO = ld64(t.round_lanes, 4);
+  k.sh32 = ld32(t.shift32);
   return k;
 }
 
 // R(acc + bias) for 8 lanes, exactly requantize() of requant.h.
 QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
   v = _mm256_add_epi32(v, k.bias);
+  if (k.fast) {
+    // High dwords of the 64-bit a·M0 + 2^(n-1): even lanes from pe (shifted down), odd lanes from po.
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(v, k.m0), k.rndE);
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), k.m0o), k.rndO);
+    return _mm256_srav_epi32(_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA), k.sh32);
+  }
   v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_sub_epi32(_mm256_setzero_si256(), k.lim)), k.lim);
   __m256i pe = _mm256_mul_epi32(v, k.m0);
   __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(k.m0, 32));
@@ -62,48 +80,57 @@ QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
 }
 
 // Narrows 16 int32 values (already in the output range) and stores `cols` of them at y.
-QS_AVX2 inline void store16(DType t, void* y, int64_t cols, __m256i v0, __m256i v1) {
+template <DType OT>
+QS_AVX2 inline void store16t(void* y, int64_t cols, __m256i v0, __m256i v1) {
   alignas(32) unsigned char tmp[64];
   size_t es = 1;
+  if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
+    const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+    const __m128i lo = _mm256_castsi256_si128(p16), hi = _mm256_extracti128_si256(p16, 1);
+    const __m128i p8 = OT == DType::Int8 ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+    if (cols == 16) {
+      _mm_storeu_si128(static_cast<__m128i*>(y), p8);
+      return;
+    }
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), p8);
+  } else {
+    const __m256i p = OT == DType::Int16 ? _mm256_packs_epi32(v0, v1) : _mm256_packus_epi32(v0, v1);
+    const __m256i p16 = _mm256_permute4x64_epi64(p, 0xD8);
+    es = 2;
+    if (cols == 16) {
+      _mm256_storeu_si256(static_cast<__m256i*>(y), p16);
+      return;
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), p16);
+  }
+  std::memcpy(y, tmp, static_cast<size_t>(cols) * es);
+}
+
+QS_AVX2 inline void store16(DType t, void* y, int64_t cols, __m256i v0, __m256i v1) {
   switch (t) {
     case DType::Int8:
-    case DType::UInt8: {
-      const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-      const __m128i lo = _mm256_castsi256_si128(p16), hi = _mm256_extracti128_si256(p16, 1);
-      const __m128i p8 = t == DType::Int8 ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
-      if (cols == 16) {
-        _mm_storeu_si128(static_cast<__m128i*>(y), p8);
-        return;
-      }
-      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), p8);
-      break;
-    }
+      return store16t<DType::Int8>(y, cols, v0, v1);
+    case DType::UInt8:
+      return store16t<DType::UInt8>(y, cols, v0, v1);
     case DType::Int16:
-    case DType::UInt16: {
-      const __m256i p = t == DType::Int16 ? _mm256_packs_epi32(v0, v1) : _mm256_packus_epi32(v0, v1);
-      const __m256i p16 = _mm256_permute4x64_epi64(p, 0xD8);
-      es = 2;
-      if (cols == 16) {
-        _mm256_storeu_si256(static_cast<__m256i*>(y), p16);
-        return;
-      }
-      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), p16);
-      break;
-    }
+      return store16t<DType::Int16>(y, cols, v0, v1);
+    case DType::UInt16:
+      return store16t<DType::UInt16>(y, cols, v0, v1);
     default:
       throw Error("integer GEMM: output type " + dtype_name(t) + " is not supported");
   }
-  std::memcpy(y, tmp, static_cast<size_t>(cols) * es);
 }
 
 // The full 6×16 tile in assembly: GCC spills four of the twelve accumulators of the intrinsics version
 // (12 accumulators + 2 B vectors + a broadcast + a product = all 16 registers). Writes the int32 tile.
 QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const int16_t* B, int32_t* tile) {
-#define QS_ROW(off, c0, c1)                       \
-  "vpbroadcastd " #off "(%[a]), %%ymm2\n\t"       \
-  "vpmaddwd %%ymm0, %%ymm2, %%ymm3\n\t"          \
-  "vpaddd %%ymm3, %%" #c0 ", %%" #c0 "\n\t"      \
-  "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t"          \
+#define QS_ROW(off, c0, c1)             \
+  "vpbroadcastd " #off                  \
+  "(%[a]), %%ymm2\n\t"                  \
+  "vpmaddwd %%ymm0, %%ymm2, %%ymm3\n\t" \
+  "vpaddd %%ymm3, %%" #c0 ", %%" #c0    \
+  "\n\t"                                \
+  "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t" \
   "vpaddd %%ymm3, %%" #c1 ", %%" #c1 "\n\t"
   asm volatile(
       "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
@@ -149,7 +176,119 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const int16_t* B, 
 #undef QS_ROW
 }
 
-template <int R>
+// R(acc + bias) + zp for the 8 lanes of row-mode channel c (one channel for all lanes).
+QS_AVX2 inline __m256i requant_row(__m256i v, const RequantTable& t, size_t c, __m256i zp) {
+  if (t.shift[c] >= 32) {
+    LaneConsts k;
+    k.bias = _mm256_set1_epi32(t.bias[c]);
+    k.m0 = k.m0o = _mm256_set1_epi32(t.m0[c]);
+    k.rndE = k.rndO = _mm256_set1_epi64x(int64_t{1} << (t.shift[c] - 1));
+    k.sh32 = _mm256_set1_epi32(t.shift32[c]);
+    k.fast = true;
+    return _mm256_add_epi32(requant8(v, k), zp);
+  }
+  return _mm256_add_epi32(requant8(v, row_consts(t, c)), zp);
+}
+
+// Clamps and stores rows of 16 values (int32 lanes, zero point added): 8-bit outputs two rows at a time,
+// narrowed first with the saturating packs (which clamp to the type's range, so clamping to [lo, hi]
+// after them is the same as before) and clamped as 32 bytes at once.
+template <DType OT>
+struct RowStore {
+  static constexpr bool kByte = OT == DType::Int8 || OT == DType::UInt8;
+  static constexpr size_t kEs = kByte ? 1 : 2;
+  __m256i lo, hi;
+  QS_AVX2 explicit RowStore(const Epilogue& e) {
+    if constexpr (kByte) {
+      lo = _mm256_set1_epi8(static_cast<char>(e.lo));
+      hi = _mm256_set1_epi8(static_cast<char>(e.hi));
+    } else {
+      lo = _mm256_set1_epi16(static_cast<int16_t>(e.lo));
+      hi = _mm256_set1_epi16(static_cast<int16_t>(e.hi));
+    }
+  }
+  QS_AVX2 __m256i clamp(__m256i v) const {
+    if constexpr (OT == DType::Int8) return _mm256_min_epi8(_mm256_max_epi8(v, lo), hi);
+    if constexpr (OT == DType::UInt8) return _mm256_min_epu8(_mm256_max_epu8(v, lo), hi);
+    if constexpr (OT == DType::Int16) return _mm256_min_epi16(_mm256_max_epi16(v, lo), hi);
+    return _mm256_min_epu16(_mm256_max_epu16(v, lo), hi);
+  }
+  QS_AVX2 static void put(void* y, int64_t cols, const void* src) {
+    std::memcpy(y, src, static_cast<size_t>(cols) * kEs);
+  }
+  // One row: v0 = columns 0-7, v1 = 8-15.
+  QS_AVX2 void one(void* y, int64_t cols, __m256i v0, __m256i v1) const {
+    if constexpr (kByte) {
+      const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+      const __m128i a = _mm256_castsi256_si128(p16), b = _mm256_extracti128_si256(p16, 1);
+      const __m128i p8 = _mm256_castsi256_si128(
+          clamp(_mm256_castsi128_si256(OT == DType::Int8 ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b))));
+      if (cols == 16) return _mm_storeu_si128(static_cast<__m128i*>(y), p8);
+      alignas(16) unsigned char tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), p8);
+      put(y, cols, tmp);
+    } else {
+      const __m256i p = OT == DType::Int16 ? _mm256_packs_epi32(v0, v1) : _mm256_packus_epi32(v0, v1);
+      const __m256i p16 = clamp(_mm256_permute4x64_epi64(p, 0xD8));
+      if (cols == 16) return _mm256_storeu_si256(static_cast<__m256i*>(y), p16);
+      alignas(32) unsigned char tmp[32];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), p16);
+      put(y, cols, tmp);
+    }
+  }
+  // Two rows (8-bit outputs only).
+  QS_AVX2 void two(void* yi, void* yj, int64_t cols, __m256i v0i, __m256i v1i, __m256i v0j,
+                   __m256i v1j) const {
+    // packs_epi32 then the 16→8 pack leave, per 128-bit lane, dwords i0-3 | i8-11 | j0-3 | j8-11 (lane 0)
+    // and i4-7 | i12-15 | j4-7 | j12-15 (lane 1): one dword permutation puts row i in the low half.
+    const __m256i a = _mm256_packs_epi32(v0i, v1i), b = _mm256_packs_epi32(v0j, v1j);
+    const __m256i p8 = OT == DType::Int8 ? _mm256_packs_epi16(a, b) : _mm256_packus_epi16(a, b);
+    const __m256i r = clamp(_mm256_permutevar8x32_epi32(p8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    if (cols == 16) {
+      _mm_storeu_si128(static_cast<__m128i*>(yi), _mm256_castsi256_si128(r));
+      _mm_storeu_si128(static_cast<__m128i*>(yj), _mm256_extracti128_si256(r, 1));
+      return;
+    }
+    alignas(32) unsigned char tmp[32];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), r);
+    put(yi, cols, tmp);
+    put(yj, cols, tmp + 16);
+  }
+};
+
+// The epilogue of an R×16 tile c (R rows, all valid; `cols` valid columns) at (r0, c0) of the call.
+template <int R, DType OT>
+QS_AVX2 inline void epilogue_rows(__m256i (&c)[R][2], int64_t cols, int64_t r0, int64_t c0,
+                                  const Epilogue& e) {
+  const RequantTable& t = *e.rq;
+  const __m256i zp = _mm256_set1_epi32(e.zp);
+  if (e.channel_is_row) {
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      const size_t ch = static_cast<size_t>(e.channel0 + r0 + i);
+      c[i][0] = requant_row(c[i][0], t, ch, zp);
+      c[i][1] = requant_row(c[i][1], t, ch, zp);
+    }
+  } else {
+    const size_t ch = static_cast<size_t>(e.channel0 + c0);
+    const LaneConsts k0 = col_consts(t, ch), k1 = col_consts(t, ch + 8);
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      c[i][0] = _mm256_add_epi32(requant8(c[i][0], k0), zp);
+      c[i][1] = _mm256_add_epi32(requant8(c[i][1], k1), zp);
+    }
+  }
+  const RowStore<OT> st(e);
+  auto row = [&](int i) {
+    return static_cast<char*>(e.y) + static_cast<size_t>((r0 + i) * e.ldy + c0) * RowStore<OT>::kEs;
+  };
+  int i = 0;
+  if constexpr (RowStore<OT>::kByte)
+    for (; i + 1 < R; i += 2) st.two(row(i), row(i + 1), cols, c[i][0], c[i][1], c[i + 1][0], c[i + 1][1]);
+  for (; i < R; ++i) st.one(row(i), cols, c[i][0], c[i][1]);
+}
+
+template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, int64_t cols, int64_t r0,
                   int64_t c0, const Epilogue& e) {
   __m256i c[R][2];
@@ -176,26 +315,7 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, 
       A += kMR;
     }
   }
-  const RequantTable& t = *e.rq;
-  const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
-  LaneConsts k0, k1;
-  if (!e.channel_is_row) {
-    const size_t ch = static_cast<size_t>(e.channel0 + c0);
-    k0 = col_consts(t, ch);
-    k1 = col_consts(t, ch + 8);
-  }
-  const size_t es = e.out == DType::Int8 || e.out == DType::UInt8 ? 1 : 2;
-#pragma GCC unroll 6
-  for (int i = 0; i < R; ++i) {
-    if (i >= rows) break;
-    if (e.channel_is_row) k0 = k1 = row_consts(t, static_cast<size_t>(e.channel0 + r0 + i));
-    __m256i v0 = _mm256_add_epi32(requant8(c[i][0], k0), zp);
-    __m256i v1 = _mm256_add_epi32(requant8(c[i][1], k1), zp);
-    v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-    v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
-    void* y = static_cast<char*>(e.y) + static_cast<size_t>(((r0 + i) * e.ldy + c0)) * es;
-    store16(e.out, y, cols, v0, v1);
-  }
+  epilogue_rows<R, OT>(c, cols, r0, c0, e);
 }
 
 }  // namespace
@@ -223,30 +343,166 @@ QS_AVX2 void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t*
   }
 }
 
+// 16 bytes at p widened to int16 minus zp.
+QS_AVX2 inline __m256i widen16(const void* p, bool sgn, __m256i zp) {
+  const __m128i v = _mm_loadu_si128(static_cast<const __m128i*>(p));
+  return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zp);
+}
+
+QS_AVX2 int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const void* row0, const void* row1,
+                                      bool sgn, int32_t zp, int16_t* dst) {
+  const int64_t Kp = k_pairs(K), full = N / kNR;
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp)), zero = _mm256_setzero_si256();
+  const char* r0 = static_cast<const char*>(row0);
+  const char* r1 = static_cast<const char*>(row1);
+  for (int64_t jp = 0; jp < full; ++jp) {
+    const __m256i a = widen16(r0 + jp * kNR, sgn, z);
+    const __m256i b = r1 ? widen16(r1 + jp * kNR, sgn, z) : zero;
+    const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+    __m256i* d = reinterpret_cast<__m256i*>(dst + (jp * Kp + pair) * kNR * 2);
+    _mm256_storeu_si256(d, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(d + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
+  }
+  return full * kNR;
+}
+
+QS_AVX2 int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp,
+                                int16_t* dst) {
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  const char* s = static_cast<const char*>(src);
+  int64_t j = 0;
+  if (stride == 1) {
+    for (; j + 16 <= n; j += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), widen16(s + j, sgn, z));
+    if (j < n && n >= 16) {  // the rest as one vector overlapping the last
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + n - 16), widen16(s + n - 16, sgn, z));
+      j = n;
+    }
+    return j;
+  }
+  // Stride 2: 32 bytes, the even ones gathered into the low 16 (bytes up to s[2j + 31], so j + 17 <= n).
+  const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
+                                        10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  for (; j + 17 <= n; j += 16) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 2 * j));
+    const __m128i e = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, even), 0xD8));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j),
+                        _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(e) : _mm256_cvtepu8_epi16(e), z));
+  }
+  return j;
+}
+
+QS_AVX2 int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst) {
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * j));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * j + 16));
+    // The even elements sign-extended in 32-bit lanes, packed back (exact: they are int16) and reordered.
+    const __m256i e0 = _mm256_srai_epi32(_mm256_slli_epi32(v0, 16), 16);
+    const __m256i e1 = _mm256_srai_epi32(_mm256_slli_epi32(v1, 16), 16);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j),
+                        _mm256_permute4x64_epi64(_mm256_packs_epi32(e0, e1), 0xD8));
+  }
+  return j;
+}
+
+QS_AVX2 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp,
+                                    int16_t* dst) {
+  // A last partial vector of r < 16 values writes zeros to lanes r..15: the mask loaded from ramp + 16 − r.
+  alignas(32) static const int16_t ramp[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                               0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
+  const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
+                                        10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  const char* s = static_cast<const char*>(src);
+  for (int64_t j = 0; j < n; j += 16) {
+    __m128i b;
+    if (stride == 1) {
+      b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + j));
+    } else {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 2 * j));
+      b = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, even), 0xD8));
+    }
+    __m256i w = _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b), z);
+    if (n - j < 16)
+      w = _mm256_and_si256(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ramp + 16 - (n - j))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), w);
+  }
+}
+
+// 16 outputs at base: Σ over tap pairs, the pair weights already broadcast.
+QS_AVX2 inline void dw_block(const int16_t* base, const int64_t* off, int64_t taps, const __m256i* w,
+                             const LaneConsts& k, __m256i zp, __m256i lo, __m256i hi, __m256i& v0,
+                             __m256i& v1) {
+  __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
+  const int64_t pairs = (taps + 1) / 2;
+  for (int64_t t = 0; t < pairs; ++t) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t]));
+    // An odd last tap pairs with a zero weight (its data is read from the same place).
+    const int64_t o1 = 2 * t + 1 < taps ? off[2 * t + 1] : off[2 * t];
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o1));
+    al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[t]));
+    ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[t]));
+  }
+  // al holds positions 0-3 | 8-11, ah 4-7 | 12-15.
+  v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
+  v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
+  v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
+  v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
+}
+
+// The 3×3 case with the nine offsets and five weight pairs in registers.
+QS_AVX2 inline void dw_block9(const int16_t* base, const int64_t* off, const __m256i* w, const LaneConsts& k,
+                              __m256i zp, __m256i lo, __m256i hi, __m256i& v0, __m256i& v1) {
+  __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
+#pragma GCC unroll 5
+  for (int t = 0; t < 5; ++t) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t]));
+    const __m256i b = t < 4 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t + 1])) : a;
+    al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[t]));
+    ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[t]));
+  }
+  v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
+  v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
+  v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
+  v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
+}
+
 QS_AVX2 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e) {
   const LaneConsts k = row_consts(*e.rq, static_cast<size_t>(e.channel0));
   const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
   const size_t es = e.out == DType::Int8 || e.out == DType::UInt8 ? 1 : 2;
   const int64_t pairs = (p.taps + 1) / 2;
+  constexpr int64_t kMaxPairs = 32;  // 8×8 kernels; larger ones broadcast per block
+  __m256i w[kMaxPairs];
+  const bool held = pairs <= kMaxPairs;
+  if (held)
+    for (int64_t t = 0; t < pairs; ++t) w[t] = _mm256_set1_epi32(p.wpairs[t]);
   for (int64_t oh = 0; oh < p.OH; ++oh)
     for (int64_t ow = 0; ow < p.OW; ow += 16) {
-      __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
       const int16_t* base = p.buf + oh * p.RS + ow;
-      for (int64_t t = 0; t < pairs; ++t) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + p.off[2 * t]));
-        // An odd last tap pairs with a zero weight (its data is read from the same place).
-        const int64_t o1 = 2 * t + 1 < p.taps ? p.off[2 * t + 1] : p.off[2 * t];
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o1));
-        const __m256i w = _mm256_set1_epi32(p.wpairs[t]);
-        al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w));
-        ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w));
+      __m256i v0, v1;
+      if (p.taps == 9) {
+        dw_block9(base, p.off, w, k, zp, lo, hi, v0, v1);
+      } else if (held) {
+        dw_block(base, p.off, p.taps, w, k, zp, lo, hi, v0, v1);
+      } else {
+        __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
+        for (int64_t t = 0; t < pairs; ++t) {
+          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + p.off[2 * t]));
+          const int64_t o1 = 2 * t + 1 < p.taps ? p.off[2 * t + 1] : p.off[2 * t];
+          const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o1));
+          const __m256i wt = _mm256_set1_epi32(p.wpairs[t]);
+          al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt));
+          ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt));
+        }
+        v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
+        v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
+        v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
+        v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
       }
-      // al holds positions 0-3 | 8-11, ah 4-7 | 12-15.
-      __m256i v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
-      __m256i v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
-      v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-      v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
-      store16(e.out, static_cast<char*>(e.y) + static_cast<size_t>(oh * e.ldy + ow) * es, std::min<int64_t>(16, p.OW - ow), v0, v1);
+      store16(e.out, static_cast<char*>(e.y) + static_cast<size_t>(oh * e.ldy + ow) * es,
+              std::min<int64_t>(16, p.OW - ow), v0, v1);
     }
 }
 
@@ -259,8 +515,10 @@ QS_AVX2 inline __m256i widen(const void* p, bool sgn, int64_t i) {
 QS_AVX2 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipliers& m) {
   const __m256i za = _mm256_set1_epi32(o.za), zb = _mm256_set1_epi32(o.zb), zo = _mm256_set1_epi32(o.zo);
   const __m256i lo = _mm256_set1_epi32(o.lo), hi = _mm256_set1_epi32(o.hi);
-  const __m256i ma = _mm256_set1_epi32(static_cast<int32_t>(m.ma)), mb = _mm256_set1_epi32(static_cast<int32_t>(m.mb));
-  const __m256i off = _mm256_set1_epi64x(static_cast<int64_t>((uint64_t{1} << 62) + (uint64_t{1} << (m.shift - 1))));
+  const __m256i ma = _mm256_set1_epi32(static_cast<int32_t>(m.ma)),
+                mb = _mm256_set1_epi32(static_cast<int32_t>(m.mb));
+  const __m256i off =
+      _mm256_set1_epi64x(static_cast<int64_t>((uint64_t{1} << 62) + (uint64_t{1} << (m.shift - 1))));
   const __m256i sub = _mm256_set1_epi64x(int64_t{1} << (62 - m.shift));
   const __m128i sh = _mm_cvtsi32_si128(m.shift);
   const int64_t body = n - n % 8;
@@ -269,7 +527,8 @@ QS_AVX2 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipli
     const __m256i db = _mm256_sub_epi32(widen(o.b, o.b_signed, i), zb);
     // da·ma + db·mb in 64 bits, even and odd lanes; the rounding shift as in requant8.
     __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(da, ma), _mm256_mul_epi32(db, mb));
-    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(da, 32), ma), _mm256_mul_epi32(_mm256_srli_epi64(db, 32), mb));
+    __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(da, 32), ma),
+                                  _mm256_mul_epi32(_mm256_srli_epi64(db, 32), mb));
     pe = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(pe, off), sh), sub);
     po = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(po, off), sh), sub);
     __m256i v = _mm256_add_epi32(_mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA), zo);
@@ -281,7 +540,9 @@ QS_AVX2 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipli
   return body;
 }
 
-void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
+template <DType OT>
+QS_AVX2 void gemm_avx2_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B,
+                         const Epilogue& e) {
   const int64_t Kp = k_pairs(K);
   for (int64_t jp = 0; jp < col_panels(N); ++jp) {
     const int16_t* Bp = B + jp * Kp * kNR * 2;
@@ -290,14 +551,41 @@ void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t*
       const int32_t* Ab = A + ib * Kp * kMR;
       const int64_t r0 = ib * kMR, rows = std::min(kMR, M - r0);
       switch (rows) {
-        case 1: tile<1>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 2: tile<2>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 3: tile<3>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 4: tile<4>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        case 5: tile<5>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
-        default: tile<6>(Kp, Ab, Bp, rows, cols, r0, c0, e); break;
+        case 1:
+          tile<1, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 2:
+          tile<2, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 3:
+          tile<3, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 4:
+          tile<4, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        case 5:
+          tile<5, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
+        default:
+          tile<6, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
+          break;
       }
     }
+  }
+}
+
+void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
+  switch (e.out) {
+    case DType::Int8:
+      return gemm_avx2_t<DType::Int8>(M, N, K, A, B, e);
+    case DType::UInt8:
+      return gemm_avx2_t<DType::UInt8>(M, N, K, A, B, e);
+    case DType::Int16:
+      return gemm_avx2_t<DType::Int16>(M, N, K, A, B, e);
+    case DType::UInt16:
+      return gemm_avx2_t<DType::UInt16>(M, N, K, A, B, e);
+    default:
+      throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
   }
 }
 

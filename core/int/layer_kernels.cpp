@@ -19,20 +19,27 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 template <typename F>
 void dispatch_act(DType t, const std::string& where, F&& f) {
   switch (t) {
-    case DType::Int8: return f(int8_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::UInt16: return f(uint16_t{});
-    default: throw Error(where + ": integer input of type " + dtype_name(t) + " is not supported");
+    case DType::Int8:
+      return f(int8_t{});
+    case DType::UInt8:
+      return f(uint8_t{});
+    case DType::Int16:
+      return f(int16_t{});
+    case DType::UInt16:
+      return f(uint16_t{});
+    default:
+      throw Error(where + ": integer input of type " + dtype_name(t) + " is not supported");
   }
 }
 
-// Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~64 KB (L2-resident,
-// read once per row block), and enough blocks for every thread when there are few images.
+// Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~160 KB (L2-resident:
+// the GEMM reads each 16-column panel once, from L2, and keeps it in L1 over all row blocks), and enough
+// blocks for every thread when there are few images. Larger blocks mean fewer window rows widened twice.
 int64_t column_block(int64_t K, int64_t P, int64_t outer_items) {
-  int64_t nc = std::max<int64_t>(kNR, (65536 / (k_pairs(K) * 4)) / kNR * kNR);
+  int64_t nc = std::max<int64_t>(kNR, (163840 / (k_pairs(K) * 4)) / kNR * kNR);
   const int64_t want = 2 * num_threads();
-  if (outer_items < want) nc = std::min(nc, std::max(kNR, round_up(ceil_div(P, ceil_div(want, outer_items)), kNR)));
+  if (outer_items < want)
+    nc = std::min(nc, std::max(kNR, round_up(ceil_div(P, ceil_div(want, outer_items)), kNR)));
   return std::min(nc, round_up(P, kNR));
 }
 
@@ -60,8 +67,8 @@ struct Geo2 {
 // The input rows a block of output positions reads, for `channels` planes, as int16 x − zp with the
 // padding written as 0: im2col rows then become contiguous copies (no bounds checks), for any padding.
 struct Window {
-  int64_t r0 = 0, rows = 0;   // input rows [r0, r0 + rows) (r0 may be negative: padding)
-  int64_t c0 = 0, cols = 0;   // input columns [c0, c0 + cols), c0 = −pad_begin
+  int64_t r0 = 0, rows = 0;  // input rows [r0, r0 + rows) (r0 may be negative: padding)
+  int64_t c0 = 0, cols = 0;  // input columns [c0, c0 + cols), c0 = −pad_begin
   std::vector<int16_t>* buf = nullptr;
   const int16_t* at(int64_t c, int64_t r, int64_t col) const {
     return buf->data() + (c * rows + (r - r0)) * cols + (col - c0);
@@ -69,13 +76,15 @@ struct Window {
 };
 
 template <typename T>
-void fill_window(const T* planes, int64_t channels, int32_t zp, const Geo2& g, int64_t p0, int64_t nc, Window& w) {
+void fill_window(IntIsa isa, const T* planes, const T* x_end, int64_t channels, int32_t zp, const Geo2& g,
+                 int64_t p0, int64_t nc, Window& w) {
   const int64_t oh0 = p0 / g.OW, oh1 = (p0 + nc - 1) / g.OW;
   w.r0 = oh0 * g.sh - g.ph;
   w.rows = (oh1 - oh0) * g.sh + (g.KH - 1) * g.dh + 1;
   w.c0 = -g.pw;
   w.cols = (g.OW - 1) * g.sw + (g.KW - 1) * g.dw + 1;
-  w.buf->resize(static_cast<size_t>(channels * w.rows * w.cols));
+  w.buf->resize(
+      static_cast<size_t>(channels * w.rows * w.cols + 16));  // + the zeros a last row may write past
   int16_t* d = w.buf->data();
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = w.r0; r < w.r0 + w.rows; ++r) {
@@ -84,17 +93,24 @@ void fill_window(const T* planes, int64_t channels, int32_t zp, const Geo2& g, i
       } else {
         const T* src = planes + (c * g.IH + r) * g.IW;
         // Columns j with 0 <= c0 + j < IW hold data; the others are padding.
-        const int64_t a = std::clamp<int64_t>(-w.c0, 0, w.cols), b = std::clamp<int64_t>(g.IW - w.c0, a, w.cols);
-        std::fill(d, d + a, int16_t{0});
-        for (int64_t j = a; j < b; ++j) d[j] = static_cast<int16_t>(static_cast<int32_t>(src[w.c0 + j]) - zp);
-        std::fill(d + b, d + w.cols, int16_t{0});
+        const int64_t a = std::clamp<int64_t>(-w.c0, 0, w.cols),
+                      b = std::clamp<int64_t>(g.IW - w.c0, a, w.cols);
+        // Rows in order: what widen_row_blocks writes past the data (zeros) is rewritten after it.
+        for (int64_t j = 0; j < a; ++j) d[j] = 0;
+        const T* s = src + w.c0 + a;
+        if (b > a && s + widen_span(b - a, 1) <= x_end)
+          widen_row_blocks(isa, s, b - a, 1, zp, d + a);
+        else
+          widen_row(isa, s, b - a, 1, zp, d + a);
+        for (int64_t j = b; j < w.cols; ++j) d[j] = 0;
       }
       d += w.cols;
     }
 }
 
 // im2col row of tap (kh, kw) of channel c over output positions [p0, p0 + nc), from the window.
-void window_row(const Window& w, const Geo2& g, int64_t c, int64_t kh, int64_t kw, int64_t p0, int64_t nc, int16_t* dst) {
+void window_row(IntIsa isa, const Window& w, const Geo2& g, int64_t c, int64_t kh, int64_t kw, int64_t p0,
+                int64_t nc, int16_t* dst) {
   int64_t j = 0, p = p0;
   while (j < nc) {
     const int64_t oh = p / g.OW, ow0 = p % g.OW;
@@ -103,14 +119,32 @@ void window_row(const Window& w, const Geo2& g, int64_t c, int64_t kh, int64_t k
     if (g.sw == 1) {
       std::memcpy(dst + j, src, static_cast<size_t>(seg) * sizeof(int16_t));
     } else {
-      for (int64_t t = 0; t < seg; ++t) dst[j + t] = src[t * g.sw];
+      gather_row(isa, src, seg, g.sw, dst + j);
     }
     j += seg;
     p += seg;
   }
 }
 
-Epilogue epilogue(const LayerQuant& q, const RequantTable& rq, bool per_row, int64_t channel0, void* y, int64_t ldy) {
+// Copies `rows` rows of rb bytes from src (row stride ss) to consecutive rows of dst. Rows are copied in
+// order in 16-byte pieces where the last piece stays inside the destination block (what it writes past its
+// row is rewritten by the rows after it), the others exactly: the bytes after the block may belong to
+// another thread's work.
+void copy_rows(char* dst, const char* src, size_t ss, int64_t rows, size_t rb) {
+  const size_t block = static_cast<size_t>(rows) * rb, span = (rb + 15) / 16 * 16;
+  for (int64_t r = 0; r < rows; ++r) {
+    char* d = dst + static_cast<size_t>(r) * rb;
+    const char* s = src + static_cast<size_t>(r) * ss;
+    if (static_cast<size_t>(r) * rb + span <= block) {
+      for (size_t o = 0; o < rb; o += 16) std::memcpy(d + o, s + o, 16);
+    } else {
+      std::memcpy(d, s, rb);
+    }
+  }
+}
+
+Epilogue epilogue(const LayerQuant& q, const RequantTable& rq, bool per_row, int64_t channel0, void* y,
+                  int64_t ldy) {
   Epilogue e;
   e.rq = &rq;
   e.channel_is_row = per_row;
@@ -137,7 +171,8 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
     for (int64_t m = 0; m < Mg_; ++m)
       for (int64_t k = 0; k < K_; ++k) {
         const int64_t c = gi * Mg_ + m;
-        rows[static_cast<size_t>(m * K_ + k)] = q.w[static_cast<size_t>(c * K_ + k)] - q.w_zp[static_cast<size_t>(c)];
+        rows[static_cast<size_t>(m * K_ + k)] =
+            q.w[static_cast<size_t>(c * K_ + k)] - q.w_zp[static_cast<size_t>(c)];
       }
     std::vector<int32_t> a(static_cast<size_t>(packed_a_size(Mg_, K_)));
     pack_a(Mg_, K_, rows.data(), K_, a.data());
@@ -149,9 +184,11 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
       std::vector<int32_t> pairs(static_cast<size_t>(k_pairs(K_)));
       for (int64_t t = 0; t < k_pairs(K_); ++t) {
         const int32_t lo = q.w[static_cast<size_t>(c * K_ + 2 * t)] - q.w_zp[static_cast<size_t>(c)];
-        const int32_t hi = 2 * t + 1 < K_ ? q.w[static_cast<size_t>(c * K_ + 2 * t + 1)] - q.w_zp[static_cast<size_t>(c)] : 0;
-        pairs[static_cast<size_t>(t)] = static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16) |
-                                                             static_cast<uint16_t>(lo));
+        const int32_t hi = 2 * t + 1 < K_
+                               ? q.w[static_cast<size_t>(c * K_ + 2 * t + 1)] - q.w_zp[static_cast<size_t>(c)]
+                               : 0;
+        pairs[static_cast<size_t>(t)] = static_cast<int32_t>(
+            (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16) | static_cast<uint16_t>(lo));
       }
       dw_.push_back(std::move(pairs));
     }
@@ -161,53 +198,96 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
   const int64_t sh = geo.sh, sw = geo.sw;
-  // Phase planes: phase (a, b) holds padded input (i·sh + a, j·sw + b); rows RP, row stride RS (16 spare
-  // columns so the kernel may read 16 values from any output column).
-  const int64_t PH = (geo.OH - 1) * sh + (geo.KH - 1) * geo.dh + 1, PWt = (geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1;
-  const int64_t RP = ceil_div(PH, sh), RS = ceil_div(PWt, sw) + 16;
+  // Phase planes: phase (a, b) holds the padded input at (i·sh + a, j·sw + b), RP rows of RS columns, one
+  // after the other. Output (oh, ow) reads tap (kh, kw) at off[tap] + oh·RS + ow, so the outputs are
+  // computed over the flattened grid q = oh·RS + ow, q < Q, 16 at a time: the columns ow ≥ OW are computed
+  // and dropped, which at the small widths of MobileNet-like models wastes far fewer lanes than one vector
+  // per output row. The buffer has kTail zeros after the planes for the reads of the last vector.
+  const int64_t PH = (geo.OH - 1) * sh + (geo.KH - 1) * geo.dh + 1,
+                PWt = (geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1;
+  const int64_t RP = ceil_div(PH, sh), RS = ceil_div(PWt, sw);
+  const int64_t Q = (geo.OH - 1) * RS + geo.OW;
+  constexpr int64_t kTail = 32;
+  const int64_t planes = sh * sw * RP * RS;
   std::vector<int64_t> off(static_cast<size_t>(K_));
   for (int64_t kh = 0; kh < geo.KH; ++kh)
     for (int64_t kw = 0; kw < geo.KW; ++kw) {
       const int64_t a = kh * geo.dh % sh, b = kw * geo.dw % sw;
-      off[static_cast<size_t>(kh * geo.KW + kw)] = ((a * sw + b) * RP + kh * geo.dh / sh) * RS + kw * geo.dw / sw;
+      off[static_cast<size_t>(kh * geo.KW + kw)] =
+          ((a * sw + b) * RP + kh * geo.dh / sh) * RS + kw * geo.dw / sw;
+    }
+  // The rows of the phase planes that hold input data, the same for every channel: phase column j holds
+  // input column j·sw + b − pw, data for j in [lo, hi); everything else is zero padding, written once per
+  // work item (the copies never write there but zeros).
+  struct RowCopy {
+    int64_t dst, src, n;
+  };
+  std::vector<RowCopy> copies;
+  int64_t reach = 0;  // how far past a plane's start the whole-vector reads of its rows go
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      const int64_t lo = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(geo.pw - b, sw)));
+      const int64_t hi = std::max(lo, std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw)));
+      if (hi == lo) continue;
+      for (int64_t i = 0; i < RP; ++i) {
+        const int64_t r = i * sh + a - geo.ph;
+        if (r < 0 || r >= geo.IH) continue;
+        copies.push_back({((a * sw + b) * RP + i) * RS + lo, r * geo.IW + lo * sw + b - geo.pw, hi - lo});
+        reach = std::max(reach, copies.back().src + widen_span(hi - lo, sw));
+      }
     }
   const DType out_t = storage_dtype(q_.out);
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
+  const bool direct = RS == geo.OW;  // no dropped columns: the flattened grid is the output plane
+  // Channels per work item: enough items for every thread, few enough to zero the padding rarely.
+  const int64_t total = N * C;
+  const int64_t per = std::clamp<int64_t>(total / (4 * num_threads()), 1, 16);
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
     char* yp = static_cast<char*>(y.raw());
+    // Planes whose rows' whole-vector reads stay inside x read it directly; the last ones go through a
+    // copy with spare room (x ends there).
+    const int64_t safe_planes = reach <= IS ? total : std::max<int64_t>(0, total - ceil_div(reach - IS, IS));
     parallel_for(
-        0, N * C,
-        [&](int64_t item) {
-          const int64_t c = item % C;
-          const T* plane = xp + item * IS;
-          thread_local std::vector<int16_t> buf;
-          buf.assign(static_cast<size_t>(sh * sw * RP * RS), 0);
-          for (int64_t a = 0; a < sh; ++a)
-            for (int64_t b = 0; b < sw; ++b)
-              for (int64_t i = 0; i < RP; ++i) {
-                const int64_t r = i * sh + a - geo.ph;
-                if (r < 0 || r >= geo.IH) continue;
-                int16_t* d = buf.data() + ((a * sw + b) * RP + i) * RS;
-                const T* src = plane + r * geo.IW;
-                // Columns j with 0 <= j·sw + b − pw < IW.
-                const int64_t j0 = std::max<int64_t>(0, ceil_div(geo.pw - b, sw));
-                const int64_t j1 = std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw));
-                for (int64_t j = j0; j < j1; ++j) d[j] = static_cast<int16_t>(static_cast<int32_t>(src[j * sw + b - geo.pw]) - zx);
-              }
-          DepthwisePlane p;
-          p.buf = buf.data();
-          p.off = off.data();
-          p.wpairs = dw_[static_cast<size_t>(c)].data();
-          p.taps = K_;
-          p.OH = geo.OH;
-          p.OW = geo.OW;
-          p.RS = RS;
-          depthwise(isa, p, epilogue(q_, rq_, true, c, yp + static_cast<size_t>(item * P) * es, geo.OW));
+        0, ceil_div(total, per),
+        [&](int64_t chunk) {
+          int16_t* buf =
+              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(planes + kTail));
+          std::fill(buf, buf + planes + kTail, int16_t{0});
+          const int64_t end = std::min(total, (chunk + 1) * per);
+          for (int64_t item = chunk * per; item < end; ++item) {
+            const int64_t c = item % C;
+            const T* plane = xp + item * IS;
+            if (item >= safe_planes) {
+              T* copy = thread_scratch_as<T>(ScratchSlot::kRow, static_cast<size_t>(std::max(reach, IS)));
+              std::fill(copy, copy + std::max(reach, IS), T{0});
+              std::memcpy(copy, plane, static_cast<size_t>(IS) * sizeof(T));
+              plane = copy;
+            }
+            // In increasing dst order: the zeros a row may write past its end land on padding or on rows
+            // written after it (and on the kTail zeros).
+            for (const RowCopy& rc : copies)
+              widen_row_blocks(isa, plane + rc.src, rc.n, sw, zx, buf + rc.dst);
+            char* yc = yp + static_cast<size_t>(item * P) * es;
+            char* tmp = direct ? yc
+                               : static_cast<char*>(
+                                     thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Q + 16) * es));
+            DepthwisePlane p;
+            p.buf = buf;
+            p.off = off.data();
+            p.wpairs = dw_[static_cast<size_t>(c)].data();
+            p.taps = K_;
+            p.OH = 1;
+            p.OW = Q;
+            p.RS = 0;
+            depthwise(isa, p, epilogue(q_, rq_, true, c, tmp, Q));
+            if (direct) continue;
+            copy_rows(yc, tmp, static_cast<size_t>(RS) * es, geo.OH, static_cast<size_t>(geo.OW) * es);
+          }
         },
-        P * K_);
+        per * P * K_);
   });
 }
 
@@ -221,6 +301,8 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
   const bool unit_stride = geo.sh == 1 && geo.sw == 1;
+  if (KS == 1 && unit_stride && geo.ph == 0 && geo.pw == 0 && geo.OH == geo.IH && geo.OW == geo.IW)
+    return run_pointwise(isa, g, x, y);
   // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
   // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window
   // and B is packed straight from it. Otherwise: columns are output positions, rows gathered per segment.
@@ -232,6 +314,7 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = x.data<T>();
+    const T* x_end = xp + x.numel();
     char* yp = static_cast<char*>(y.raw());
     parallel_for(
         0, N * G * blocks,
@@ -245,32 +328,42 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
           if (unit_stride) {
             const int64_t oh0 = blk * rows_per_block, oh1 = std::min(geo.OH, oh0 + rows_per_block);
             const int64_t nq = (oh1 - oh0 - 1) * PW + geo.OW;
-            fill_window(xg, Cg, zx, geo, oh0 * geo.OW, (oh1 - oh0) * geo.OW, w);
-            int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nq, K_)));
-            auto row = [&](int64_t k) {
-              const int64_t c = k / KS, kk = k % KS;
-              return window_buf.data() + c * w.rows * w.cols + (kk / geo.KW) * geo.dh * w.cols + (kk % geo.KW) * geo.dw;
-            };
+            fill_window(isa, xg, x_end, Cg, zx, geo, oh0 * geo.OW, (oh1 - oh0) * geo.OW, w);
+            int16_t* B =
+                thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nq, K_)));
+            // Row k = (c, kh, kw) of B starts at koff[k] in the window.
+            thread_local std::vector<int64_t> koff;
+            koff.resize(static_cast<size_t>(K_));
+            for (int64_t c = 0, k = 0; c < Cg; ++c)
+              for (int64_t kh = 0; kh < geo.KH; ++kh)
+                for (int64_t kw = 0; kw < geo.KW; ++kw)
+                  koff[static_cast<size_t>(k++)] = (c * w.rows + kh * geo.dh) * w.cols + kw * geo.dw;
+            const int16_t* wb = window_buf.data();
             for (int64_t p = 0; p < k_pairs(K_); ++p)
-              pack_b_pair(isa, nq, K_, p, row(2 * p), 2 * p + 1 < K_ ? row(2 * p + 1) : nullptr, B);
-            char* tmp = static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq) * es));
-            gemm(isa, Mg_, nq, K_, a_[static_cast<size_t>(gi)].data(), B, epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
+              pack_b_pair(isa, nq, K_, p, wb + koff[static_cast<size_t>(2 * p)],
+                          2 * p + 1 < K_ ? wb + koff[static_cast<size_t>(2 * p + 1)] : nullptr, B);
+            char* tmp = static_cast<char*>(
+                thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
+            gemm(isa, Mg_, nq, K_, a_[static_cast<size_t>(gi)].data(), B,
+                 epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
             for (int64_t m = 0; m < Mg_; ++m)
-              for (int64_t oh = oh0; oh < oh1; ++oh)
-                std::memcpy(yg + static_cast<size_t>(m * P + oh * geo.OW) * es,
-                            tmp + static_cast<size_t>(m * nq + (oh - oh0) * PW) * es, static_cast<size_t>(geo.OW) * es);
+              copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
+                        tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(PW) * es, oh1 - oh0,
+                        static_cast<size_t>(geo.OW) * es);
             return;
           }
           const int64_t p0 = blk * nc_max, nc = std::min(nc_max, P - p0);
-          int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
-          int16_t* rows = thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
-          fill_window(xg, Cg, zx, geo, p0, nc, w);
+          int16_t* B =
+              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
+          int16_t* rows =
+              thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
+          fill_window(isa, xg, x_end, Cg, zx, geo, p0, nc, w);
           for (int64_t p = 0; p < k_pairs(K_); ++p) {
             for (int64_t h = 0; h < 2; ++h) {
               const int64_t k = 2 * p + h;
               if (k >= K_) break;
               const int64_t c = k / KS, kk = k % KS;
-              window_row(w, geo, c, kk / geo.KW, kk % geo.KW, p0, nc, rows + h * nc);
+              window_row(isa, w, geo, c, kk / geo.KW, kk % geo.KW, p0, nc, rows + h * nc);
             }
             pack_b_pair(isa, nc, K_, p, rows, 2 * p + 1 < K_ ? rows + nc : nullptr, B);
           }
@@ -278,6 +371,84 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
                epilogue(q_, rq_, true, gi * Mg_, yg + static_cast<size_t>(p0) * es, P));
         },
         Mg_ * K_ * std::min(nc_max, grid));
+  });
+}
+
+void PackedConv::run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  // 1×1, stride 1, no padding: B's rows are the input planes themselves, packed straight from them, and
+  // the GEMM writes the output planes in place.
+  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
+  const int64_t P = numel(Shape(g.y_shape.begin() + 2, g.y_shape.end()));
+  const DType out_t = storage_dtype(q_.out);
+  const size_t es = elem(out_t);
+  const int32_t zx = q_.in.zero_point[0];
+  // Small grids (7×7: 49 columns in 64) waste a quarter of the GEMM's columns: several images then share
+  // one GEMM, their columns side by side, and the result is scattered to each image's planes.
+  if (G == 1 && P % kNR != 0 && P < 256 && N > 1) {
+    const int64_t ni = std::min({N, std::max<int64_t>(1, 256 / P), ceil_div(N, 2 * num_threads())});
+    if (ni > 1) return run_pointwise_images(isa, g, x, y, ni);
+  }
+  const int64_t nc_max = column_block(K_, P, N * G);
+  const int64_t blocks = ceil_div(P, nc_max);
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, N * G * blocks,
+        [&](int64_t item) {
+          const int64_t n = item / (G * blocks), gi = item / blocks % G, blk = item % blocks;
+          const int64_t p0 = blk * nc_max, nc = std::min(nc_max, P - p0);
+          const T* xg = xp + (n * C + gi * Cg) * P + p0;
+          char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * P + p0) * es;
+          int16_t* B =
+              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
+          for (int64_t p = 0; p < k_pairs(K_); ++p)
+            pack_b_pair_act<T>(isa, nc, K_, p, xg + 2 * p * P,
+                               2 * p + 1 < K_ ? xg + (2 * p + 1) * P : nullptr, zx, B);
+          gemm(isa, Mg_, nc, K_, a_[static_cast<size_t>(gi)].data(), B,
+               epilogue(q_, rq_, true, gi * Mg_, yg, P));
+        },
+        Mg_ * K_ * std::min(nc_max, P));
+  });
+}
+
+void PackedConv::run_pointwise_images(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y,
+                                      int64_t ni) const {
+  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels;
+  const int64_t P = numel(Shape(g.y_shape.begin() + 2, g.y_shape.end()));
+  const DType out_t = storage_dtype(q_.out);
+  const size_t es = elem(out_t);
+  const int32_t zx = q_.in.zero_point[0];
+  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = x.data<T>();
+    char* yp = static_cast<char*>(y.raw());
+    parallel_for(
+        0, ceil_div(N, ni),
+        [&](int64_t item) {
+          const int64_t n0 = item * ni, nn = std::min(ni, N - n0), cols = nn * P;
+          // Channel rows 2p and 2p+1 of the nn images, concatenated.
+          T* rows = thread_scratch_as<T>(ScratchSlot::kRow, static_cast<size_t>(2 * cols));
+          int16_t* B =
+              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(cols, K_)));
+          for (int64_t p = 0; p < k_pairs(K_); ++p) {
+            const bool two = 2 * p + 1 < K_;
+            for (int64_t i = 0; i < nn; ++i) {
+              const T* xi = xp + ((n0 + i) * C + 2 * p) * P;
+              std::memcpy(rows + i * P, xi, static_cast<size_t>(P) * sizeof(T));
+              if (two) std::memcpy(rows + cols + i * P, xi + P, static_cast<size_t>(P) * sizeof(T));
+            }
+            pack_b_pair_act<T>(isa, cols, K_, p, rows, two ? rows + cols : nullptr, zx, B);
+          }
+          char* tmp = static_cast<char*>(
+              thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(M * cols + 16) * es));
+          gemm(isa, M, cols, K_, a_[0].data(), B, epilogue(q_, rq_, true, 0, tmp, cols));
+          for (int64_t i = 0; i < nn; ++i)
+            copy_rows(yp + static_cast<size_t>((n0 + i) * M * P) * es, tmp + static_cast<size_t>(i * P) * es,
+                      static_cast<size_t>(cols) * es, M, static_cast<size_t>(P) * es);
+        },
+        M * K_ * ni * P);
   });
 }
 
@@ -299,7 +470,8 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
   const int64_t rchunk = std::min(round_up(rows, kMR), 8 * kMR);
   const int64_t rchunks = ceil_div(rows, rchunk);
   const int64_t panels = col_panels(N_);
-  const int64_t pchunk = rchunks >= 2 * num_threads() ? panels : std::max<int64_t>(1, ceil_div(panels, 2 * num_threads()));
+  const int64_t pchunk =
+      rchunks >= 2 * num_threads() ? panels : std::max<int64_t>(1, ceil_div(panels, 2 * num_threads()));
   const int64_t pchunks = ceil_div(panels, pchunk);
   const int64_t Kp = k_pairs(K_);
   const DType out_t = storage_dtype(q_.out);
@@ -313,9 +485,11 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
         [&](int64_t item) {
           const int64_t r0 = item / pchunks * rchunk, nr = std::min(rchunk, rows - r0);
           const int64_t c0 = item % pchunks * pchunk * kNR, ncol = std::min(pchunk * kNR, N_ - c0);
-          int32_t* A = thread_scratch_as<int32_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_a_size(nr, K_)));
+          int32_t* A =
+              thread_scratch_as<int32_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_a_size(nr, K_)));
           pack_a_act<T>(nr, K_, xp + r0 * K_, K_, zx, A);
-          const Epilogue e = epilogue(q_, rq_, false, c0, yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
+          const Epilogue e =
+              epilogue(q_, rq_, false, c0, yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
           gemm(isa, nr, ncol, K_, A, b_.data() + (c0 / kNR) * Kp * kNR * 2, e);
         },
         rchunk * pchunk * kNR * K_);
@@ -328,7 +502,8 @@ PackedMatMulLeft::PackedMatMulLeft(const LayerQuant& q) : q_(q), rq_(q.mult, q.b
   std::vector<int32_t> rows(q.w.size());
   for (int64_t m = 0; m < M_; ++m)
     for (int64_t k = 0; k < K_; ++k)
-      rows[static_cast<size_t>(m * K_ + k)] = q.w[static_cast<size_t>(m * K_ + k)] - q.w_zp[static_cast<size_t>(m)];
+      rows[static_cast<size_t>(m * K_ + k)] =
+          q.w[static_cast<size_t>(m * K_ + k)] - q.w_zp[static_cast<size_t>(m)];
   a_.resize(static_cast<size_t>(packed_a_size(M_, K_)));
   pack_a(M_, K_, rows.data(), K_, a_.data());
 }
@@ -346,8 +521,10 @@ void PackedMatMulLeft::run(IntIsa isa, int64_t batch, int64_t N, const Tensor& x
         0, batch * blocks,
         [&](int64_t item) {
           const int64_t b = item / blocks, c0 = item % blocks * nc_max, nc = std::min(nc_max, N - c0);
-          int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
-          int16_t* rows = thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
+          int16_t* B =
+              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_b_size(nc, K_)));
+          int16_t* rows =
+              thread_scratch_as<int16_t>(ScratchSlot::kRow, static_cast<size_t>(2 * round_up(nc, kNR)));
           const T* xb = xp + b * K_ * N + c0;
           for (int64_t p = 0; p < k_pairs(K_); ++p) {
             for (int64_t h = 0; h < 2 && 2 * p + h < K_; ++h)
@@ -355,7 +532,8 @@ void PackedMatMulLeft::run(IntIsa isa, int64_t batch, int64_t N, const Tensor& x
                 rows[h * nc + j] = static_cast<int16_t>(static_cast<int32_t>(xb[(2 * p + h) * N + j]) - zx);
             pack_b_pair(isa, nc, K_, p, rows, 2 * p + 1 < K_ ? rows + nc : nullptr, B);
           }
-          const Epilogue e = epilogue(q_, rq_, true, 0, yp + static_cast<size_t>(b * M_ * N + c0) * elem(out_t), N);
+          const Epilogue e =
+              epilogue(q_, rq_, true, 0, yp + static_cast<size_t>(b * M_ * N + c0) * elem(out_t), N);
           gemm(isa, M_, nc, K_, a_.data(), B, e);
         },
         M_ * K_ * nc_max);

@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "core/common/parallel.h"
 #include "core/int/gemm_int.h"
 #include "core/int/int_tensor.h"
 #include "core/int/layer_kernels.h"
@@ -30,10 +31,22 @@ QuantParams act_params(DType t, int32_t zp, float scale) {
   p.zero_point = {zp};
   p.axis = -1;
   switch (t) {
-    case DType::Int8: p.qmin = -128; p.qmax = 127; break;
-    case DType::UInt8: p.qmin = 0; p.qmax = 255; break;
-    case DType::Int16: p.qmin = -32767; p.qmax = 32767; break;
-    default: p.qmin = 0; p.qmax = 65535; break;
+    case DType::Int8:
+      p.qmin = -128;
+      p.qmax = 127;
+      break;
+    case DType::UInt8:
+      p.qmin = 0;
+      p.qmax = 255;
+      break;
+    case DType::Int16:
+      p.qmin = -32767;
+      p.qmax = 32767;
+      break;
+    default:
+      p.qmin = 0;
+      p.qmax = 65535;
+      break;
   }
   return p;
 }
@@ -78,10 +91,14 @@ Tensor random_act(std::mt19937& rng, const Shape& s, const QuantParams& p, bool 
 
 Tensor random_act(std::mt19937& rng, DType t, const Shape& s, const QuantParams& p, bool extremes) {
   switch (t) {
-    case DType::Int8: return random_act<int8_t>(rng, s, p, extremes);
-    case DType::UInt8: return random_act<uint8_t>(rng, s, p, extremes);
-    case DType::Int16: return random_act<int16_t>(rng, s, p, extremes);
-    default: return random_act<uint16_t>(rng, s, p, extremes);
+    case DType::Int8:
+      return random_act<int8_t>(rng, s, p, extremes);
+    case DType::UInt8:
+      return random_act<uint8_t>(rng, s, p, extremes);
+    case DType::Int16:
+      return random_act<int16_t>(rng, s, p, extremes);
+    default:
+      return random_act<uint16_t>(rng, s, p, extremes);
   }
 }
 
@@ -92,7 +109,8 @@ TEST(IntGemm, PackedGemmMatchesPlainLoopsOverSizeSweeps) {
   int cases = 0;
   for (int64_t M : kSizes)
     for (int64_t N : kSizes)
-      for (int64_t K : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{16}, int64_t{17}, int64_t{33}, int64_t{64}, int64_t{65}}) {
+      for (int64_t K : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{16}, int64_t{17}, int64_t{33},
+                        int64_t{64}, int64_t{65}}) {
         if ((M * 7 + N * 3 + K) % 3 != 0 && M > 10 && N > 10) continue;  // thin the largest combinations
         const bool per_row = (M + N) % 2 == 0;
         const DType ot = outs[static_cast<size_t>((M + K) % 4)];
@@ -126,7 +144,8 @@ TEST(IntGemm, PackedGemmMatchesPlainLoopsOverSizeSweeps) {
         for (int64_t i = 0; i < M; ++i)
           for (int64_t j = 0; j < N; ++j) {
             int32_t acc = 0;
-            for (int64_t k = 0; k < K; ++k) acc += a[static_cast<size_t>(i * K + k)] * b[static_cast<size_t>(k * N + j)];
+            for (int64_t k = 0; k < K; ++k)
+              acc += a[static_cast<size_t>(i * K + k)] * b[static_cast<size_t>(k * N + j)];
             want[static_cast<size_t>(i * N + j)] = intgemm::epilogue_value(acc, per_row ? i : j, ep);
           }
         for (IntIsa isa : isas()) {
@@ -174,6 +193,8 @@ TEST(IntGemm, ExtremeOperandsAccumulateExactlyAtTheInt32Bound) {
 struct ConvCase {
   int64_t C, M, group, H, W, k, stride, pad, dil;
   bool one_d = false;
+  int64_t batch = 2;
+  bool asym = true;  // end padding one larger on the width axis for odd H
 };
 
 Node conv_node(const ConvCase& c) {
@@ -187,7 +208,7 @@ Node conv_node(const ConvCase& c) {
   n.attrs["strides"] = Attribute::of_ints(std::vector<int64_t>(r, c.stride));
   n.attrs["dilations"] = Attribute::of_ints(std::vector<int64_t>(r, c.dil));
   std::vector<int64_t> pads(2 * r, c.pad);
-  if (!c.one_d) pads[3] = c.pad + (c.H % 2);  // asymmetric end padding
+  if (!c.one_d && c.asym) pads[3] = c.pad + (c.H % 2);  // asymmetric end padding
   n.attrs["pads"] = Attribute::of_ints(pads);
   return n;
 }
@@ -203,7 +224,7 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
   const Node n = conv_node(cc);
   KernelInit init{n, 13, nullptr};
   const ConvAttrs attrs = read_conv_attrs(init, false);
-  const Shape xs = cc.one_d ? Shape{2, cc.C, cc.W} : Shape{2, cc.C, cc.H, cc.W};
+  const Shape xs = cc.one_d ? Shape{cc.batch, cc.C, cc.W} : Shape{cc.batch, cc.C, cc.H, cc.W};
   const ConvGeometry g = conv_geometry(attrs, xs, q.wshape, nullptr);
   const Tensor x = random_act(rng, xt, xs, in, extremes);
   std::vector<int32_t> want(static_cast<size_t>(numel(g.y_shape)));
@@ -213,27 +234,43 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
   for (IntIsa isa : isas()) {
     Tensor y(yt, g.y_shape);
     packed.run(isa, g, x, y);
-    ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " C=" << cc.C << " M=" << cc.M << " group=" << cc.group
-                                 << " " << cc.H << "x" << cc.W << " k=" << cc.k << " stride=" << cc.stride
-                                 << " pad=" << cc.pad << " dil=" << cc.dil << (cc.one_d ? " 1-D " : " ")
-                                 << dtype_name(xt) << " zp " << zx << " → " << dtype_name(yt);
+    ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " C=" << cc.C << " M=" << cc.M
+                                 << " group=" << cc.group << " " << cc.H << "x" << cc.W << " k=" << cc.k
+                                 << " stride=" << cc.stride << " pad=" << cc.pad << " dil=" << cc.dil
+                                 << (cc.one_d ? " 1-D " : " ") << dtype_name(xt) << " zp " << zx << " → "
+                                 << dtype_name(yt);
   }
 }
 
 TEST(IntGemm, PackedConvMatchesReferenceConv) {
   std::mt19937 rng(2);
   const std::vector<ConvCase> cases = {
-      {1, 1, 1, 1, 1, 1, 1, 0, 1},   {1, 6, 1, 28, 28, 5, 1, 0, 1}, {3, 7, 1, 9, 11, 3, 1, 1, 1},
-      {4, 16, 1, 8, 8, 3, 2, 1, 1},  {5, 17, 1, 7, 5, 3, 1, 2, 2},  {6, 6, 6, 13, 13, 3, 1, 1, 1},   // depthwise
-      {8, 8, 8, 14, 14, 3, 2, 1, 1}, {8, 16, 8, 9, 9, 3, 1, 1, 1},   // depthwise, multiplier 2
-      {6, 9, 3, 10, 7, 3, 1, 1, 1},  {16, 33, 1, 4, 4, 1, 1, 0, 1}, {32, 65, 1, 3, 3, 1, 1, 0, 1},
-      {17, 5, 1, 17, 15, 2, 3, 0, 1}, {3, 4, 1, 1, 64, 5, 2, 2, 1, true}, {2, 3, 1, 1, 33, 3, 1, 0, 3, true},
-      {10, 31, 1, 16, 16, 3, 1, 1, 1}, {64, 64, 64, 16, 16, 3, 1, 1, 1},
+      {1, 1, 1, 1, 1, 1, 1, 0, 1},
+      {1, 6, 1, 28, 28, 5, 1, 0, 1},
+      {3, 7, 1, 9, 11, 3, 1, 1, 1},
+      {4, 16, 1, 8, 8, 3, 2, 1, 1},
+      {5, 17, 1, 7, 5, 3, 1, 2, 2},
+      {6, 6, 6, 13, 13, 3, 1, 1, 1},  // depthwise
+      {8, 8, 8, 14, 14, 3, 2, 1, 1},
+      {8, 16, 8, 9, 9, 3, 1, 1, 1},  // depthwise, multiplier 2
+      {6, 9, 3, 10, 7, 3, 1, 1, 1},
+      {16, 33, 1, 4, 4, 1, 1, 0, 1},
+      {32, 65, 1, 3, 3, 1, 1, 0, 1},
+      {17, 5, 1, 17, 15, 2, 3, 0, 1},
+      {3, 4, 1, 1, 64, 5, 2, 2, 1, true},
+      {2, 3, 1, 1, 33, 3, 1, 0, 3, true},
+      {10, 31, 1, 16, 16, 3, 1, 1, 1},
+      {64, 64, 64, 16, 16, 3, 1, 1, 1},
       // depthwise (the direct kernel): dilated, 5x5 strided, stride 3, odd widths around 16
-      {5, 5, 5, 11, 9, 3, 1, 2, 2},  {7, 7, 7, 9, 10, 5, 2, 2, 1},   {3, 3, 3, 10, 10, 3, 3, 0, 1},
-      {2, 2, 2, 3, 17, 3, 1, 1, 1},  {2, 2, 2, 5, 33, 3, 2, 1, 1},   {1, 1, 1, 1, 1, 1, 1, 0, 1}};
-  const std::vector<std::pair<DType, int32_t>> inputs = {{DType::Int8, -128}, {DType::Int8, 127}, {DType::Int8, 3},
-                                                         {DType::UInt8, 0},   {DType::UInt8, 255}, {DType::Int16, 0}};
+      {5, 5, 5, 11, 9, 3, 1, 2, 2},
+      {7, 7, 7, 9, 10, 5, 2, 2, 1},
+      {3, 3, 3, 10, 10, 3, 3, 0, 1},
+      {2, 2, 2, 3, 17, 3, 1, 1, 1},
+      {2, 2, 2, 5, 33, 3, 2, 1, 1},
+      {1, 1, 1, 1, 1, 1, 1, 0, 1}};
+  const std::vector<std::pair<DType, int32_t>> inputs = {{DType::Int8, -128}, {DType::Int8, 127},
+                                                         {DType::Int8, 3},    {DType::UInt8, 0},
+                                                         {DType::UInt8, 255}, {DType::Int16, 0}};
   const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
   int i = 0;
   for (const auto& c : cases)
@@ -241,6 +278,126 @@ TEST(IntGemm, PackedConvMatchesReferenceConv) {
       check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 3)], i % 5 == 0);
       ++i;
     }
+}
+
+// The shapes of MobileNetV2/ResNet-like models on the paths written for them: 1×1 convolutions packed
+// straight from the input planes (odd channel counts, 7×7/14×14/28×28 grids, batch 1 to 8, small grids
+// with several images per GEMM), the direct
+// depthwise kernel over flattened phase planes (strides 1 and 2, rows shorter and longer than a vector,
+// dilation, many channels per work item, the last planes of the input read through a copy), and strided
+// 3×3 / 1×1 convolutions on the im2col path, each on 1 and 2 threads.
+TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
+  std::mt19937 rng(5);
+  auto pw = [](int64_t C, int64_t M, int64_t H, int64_t batch) {
+    return ConvCase{C, M, 1, H, H, 1, 1, 0, 1, false, batch, false};
+  };
+  auto dw = [](int64_t C, int64_t H, int64_t W, int64_t stride, int64_t pad, int64_t dil, int64_t batch) {
+    return ConvCase{C, C, C, H, W, 3, stride, pad, dil, false, batch, false};
+  };
+  const std::vector<ConvCase> cases = {pw(16, 64, 28, 1),
+                                       pw(33, 20, 7, 3),
+                                       pw(32, 128, 7, 8),
+                                       pw(17, 9, 5, 7),
+                                       pw(96, 24, 14, 3),
+                                       pw(256, 65, 7, 1),
+                                       pw(24, 96, 9, 2),
+                                       pw(7, 5, 1, 3),
+                                       dw(37, 7, 7, 1, 1, 1, 3),
+                                       dw(24, 28, 28, 2, 1, 1, 1),
+                                       dw(5, 40, 40, 2, 1, 1, 2),
+                                       dw(3, 64, 64, 1, 1, 1, 1),
+                                       dw(6, 9, 33, 2, 1, 1, 3),
+                                       dw(4, 11, 13, 1, 2, 2, 2),
+                                       dw(130, 14, 14, 1, 1, 1, 1),
+                                       dw(9, 5, 3, 2, 0, 1, 3),
+                                       dw(64, 2, 2, 1, 1, 1, 2),
+                                       {20, 40, 1, 28, 28, 3, 2, 1, 1, false, 2, false},
+                                       {20, 40, 1, 14, 14, 1, 2, 0, 1, false, 3, false},
+                                       {20, 20, 1, 28, 28, 3, 1, 1, 1, false, 1, false},
+                                       {40, 80, 1, 7, 7, 3, 1, 1, 1, false, 3, false}};
+  const std::vector<std::pair<DType, int32_t>> inputs = {
+      {DType::Int8, -128}, {DType::UInt8, 0}, {DType::Int8, 5}};
+  const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    int i = 0;
+    for (const auto& c : cases)
+      for (const auto& [xt, zx] : inputs) {
+        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 3)], i % 7 == 0);
+        ++i;
+      }
+  }
+  set_num_threads(saved);
+}
+
+// The row helpers of the packed paths against plain loops, for every length 0-70 and both ISAs: B packed
+// straight from activations, rows widened exactly and in whole vectors (zeros after the data), stride-2
+// gathers.
+TEST(IntGemm, RowHelpersMatchPlainLoops) {
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::vector<int8_t> xs(400);
+  for (auto& v : xs) v = static_cast<int8_t>(byte(rng));
+  std::vector<uint8_t> xu(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) xu[i] = static_cast<uint8_t>(xs[i]);
+  std::vector<int16_t> w16(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) w16[i] = static_cast<int16_t>(xs[i] * 37);
+  for (IntIsa isa : isas())
+    for (int64_t n = 0; n <= 70; ++n)
+      for (int64_t stride : {1, 2}) {
+        const std::string at =
+            std::string(int_isa_name(isa)) + " n=" + std::to_string(n) + " stride=" + std::to_string(stride);
+        // widen_row / widen_row_blocks, signed and unsigned, with zero points at the grid ends.
+        for (int32_t zp : {-128, 3, 127}) {
+          std::vector<int16_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n + 16), 99),
+              blk(static_cast<size_t>(n + 16), 99);
+          for (int64_t j = 0; j < n; ++j)
+            want[static_cast<size_t>(j)] = static_cast<int16_t>(xs[static_cast<size_t>(j * stride)] - zp);
+          intgemm::widen_row(isa, xs.data(), n, stride, zp, got.data());
+          intgemm::widen_row_blocks(isa, xs.data(), n, stride, zp, blk.data());
+          for (int64_t j = 0; j < n; ++j) {
+            ASSERT_EQ(got[static_cast<size_t>(j)], want[static_cast<size_t>(j)])
+                << at << " zp " << zp << " j " << j;
+            ASSERT_EQ(blk[static_cast<size_t>(j)], want[static_cast<size_t>(j)])
+                << at << " zp " << zp << " j " << j;
+          }
+          EXPECT_EQ(got[static_cast<size_t>(n)], 99) << at;  // exact: nothing written past n
+          const int64_t filled = isa == IntIsa::Avx2 ? (n + 15) / 16 * 16 : n;
+          for (int64_t j = n; j < filled; ++j) ASSERT_EQ(blk[static_cast<size_t>(j)], 0) << at << " j " << j;
+          const int32_t zu = zp + 128;
+          std::vector<int16_t> wu(static_cast<size_t>(n)), gu(static_cast<size_t>(n + 16));
+          for (int64_t j = 0; j < n; ++j)
+            wu[static_cast<size_t>(j)] = static_cast<int16_t>(xu[static_cast<size_t>(j * stride)] - zu);
+          intgemm::widen_row_blocks(isa, xu.data(), n, stride, zu, gu.data());
+          for (int64_t j = 0; j < n; ++j)
+            ASSERT_EQ(gu[static_cast<size_t>(j)], wu[static_cast<size_t>(j)]) << at << " uint8";
+        }
+        // gather_row (int16).
+        std::vector<int16_t> g(static_cast<size_t>(n));
+        intgemm::gather_row(isa, w16.data(), n, stride, g.data());
+        for (int64_t j = 0; j < n; ++j)
+          ASSERT_EQ(g[static_cast<size_t>(j)], w16[static_cast<size_t>(j * stride)]) << at;
+        // pack_b_pair_act against pack_b_pair on the widened rows (K odd and even: the last pair's zero row).
+        if (stride == 2 || n == 0) continue;
+        for (int64_t K : {3, 4}) {
+          const int32_t zp = 7;
+          std::vector<int16_t> r0(static_cast<size_t>(n)), r1(static_cast<size_t>(n));
+          for (int64_t j = 0; j < n; ++j) {
+            r0[static_cast<size_t>(j)] = static_cast<int16_t>(xs[static_cast<size_t>(j)] - zp);
+            r1[static_cast<size_t>(j)] = static_cast<int16_t>(xs[static_cast<size_t>(100 + j)] - zp);
+          }
+          const size_t size = static_cast<size_t>(intgemm::packed_b_size(n, K));
+          std::vector<int16_t> want(size, 0), got(size, 0);
+          for (int64_t p = 0; p < intgemm::k_pairs(K); ++p) {
+            const bool last_odd = 2 * p + 1 >= K;
+            intgemm::pack_b_pair(n, K, p, r0.data(), last_odd ? nullptr : r1.data(), want.data());
+            intgemm::pack_b_pair_act<int8_t>(isa, n, K, p, xs.data(), last_odd ? nullptr : xs.data() + 100,
+                                             zp, got.data());
+          }
+          ASSERT_EQ(got, want) << at << " K=" << K;
+        }
+      }
 }
 
 TEST(IntGemm, PackedFullyConnectedMatchesReference) {
@@ -274,7 +431,8 @@ TEST(IntGemm, PackedFullyConnectedMatchesReference) {
           for (IntIsa isa : isas()) {
             Tensor y(DType::Int8, {rows, N, 3});
             left.run(isa, rows, 3, x3, y);
-            ASSERT_EQ(to_int32(y), want3) << int_isa_name(isa) << " left rows=" << rows << " K=" << K << " N=" << N;
+            ASSERT_EQ(to_int32(y), want3)
+                << int_isa_name(isa) << " left rows=" << rows << " K=" << K << " N=" << N;
           }
         }
 }
@@ -294,7 +452,8 @@ TEST(IntGemm, Add8BitMatchesTheFormula) {
     o.zo = o.y_signed ? 5 : 130;
     o.lo = o.y_signed ? -128 : 0;
     o.hi = o.y_signed ? 127 : 255;
-    const AddMultipliers m = add_multipliers(std::exp2(e(rng)), std::exp2(e(rng)) * (trial % 5 ? 1 : -1), "t");
+    const AddMultipliers m =
+        add_multipliers(std::exp2(e(rng)), std::exp2(e(rng)) * (trial % 5 ? 1 : -1), "t");
     std::vector<uint8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& v : a) v = static_cast<uint8_t>(trial % 7 == 0 ? (byte(rng) % 2 ? 255 : 0) : byte(rng));
@@ -309,7 +468,8 @@ TEST(IntGemm, Add8BitMatchesTheFormula) {
       o.y = y.data();
       intgemm::add_8bit(isa, n, o, m);
       for (int64_t i = 0; i < n; ++i) {
-        const int32_t want = clamp_q(o.zo + add_requantize(val(a, o.a_signed, i) - o.za, val(b, o.b_signed, i) - o.zb, m), o.lo, o.hi);
+        const int32_t want = clamp_q(
+            o.zo + add_requantize(val(a, o.a_signed, i) - o.za, val(b, o.b_signed, i) - o.zb, m), o.lo, o.hi);
         ASSERT_EQ(val(y, o.y_signed, i), want) << int_isa_name(isa) << " trial " << trial << " i " << i;
       }
     }
