@@ -3,6 +3,7 @@
 // bound at the CPU's FMA rate.
 //
 //   build-*/bench/obc_bench --benchmark_filter='Gptq|Gemm'        # seconds
+//   build-*/bench/obc_bench --benchmark_filter='Cholesky'         # GPTQ's factorization alone
 //   build-*/bench/obc_bench --benchmark_filter='Obq/256'          # ~1 minute
 //   build-*/bench/obc_bench --benchmark_filter='Obq'              # all three: several minutes
 //
@@ -15,6 +16,7 @@
 // shared with other jobs, CPU time / threads estimates the wall time the same run would take alone.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <ctime>
 
 #include <Eigen/Core>
@@ -23,6 +25,7 @@
 #include <string>
 
 #include "core/algo/obc/gptq.h"
+#include "core/algo/obc/linalg.h"
 #include "core/algo/obc/obq.h"
 #include "core/common/parallel.h"
 
@@ -186,6 +189,34 @@ BENCHMARK(BM_Obq)
     ->UseRealTime()
     ->MeasureProcessCPUTime()
     ->Iterations(1);
+
+// The float Cholesky GPTQ runs (d³/6 multiply-adds, both threads), against the same GEMM-rate ceiling.
+void BM_Cholesky(benchmark::State& state) {
+  const int64_t d = state.range(0);
+  const Problem& p = problem(kLayers[state.range(1)].rows, d);
+  const qs::obc::ColMat<float> a0 = p.h.cast<float>();
+  qs::obc::ColMat<float> a;
+  double cpu = 0, wall = 0;
+  for (auto _ : state) {
+    a = a0;
+    a.diagonal().array() += 0.01f * a0.diagonal().mean();
+    const std::clock_t c0 = std::clock();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (!qs::obc::cholesky_lower_inplace(a)) state.SkipWithError("not positive definite");
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cpu += static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
+  }
+  const double flops = static_cast<double>(d) * d * d / 3.0 * static_cast<double>(state.iterations());
+  state.counters["gflops"] = flops / wall / 1e9;
+  state.counters["gflops_alone"] = flops / (cpu / qs::num_threads()) / 1e9;  // CPU time / threads
+  state.counters["peak_gflops"] = 2 * peak_fma_per_s() / 1e9;
+}
+BENCHMARK(BM_Cholesky)
+    ->Args({2304, 0})
+    ->Args({4608, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 // What Eigen's float GEMM reaches here (both threads): the practical ceiling for the blocked updates.
 void BM_GemmPeak(benchmark::State& state) {

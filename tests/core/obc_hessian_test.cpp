@@ -2,6 +2,7 @@
 // indexing (no im2col), H = 2·Σ x·xᵀ / N.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <random>
 
 #include <Eigen/Cholesky>
@@ -260,7 +261,7 @@ TEST(ObcHessian, RefusesWhatItCannotDo) {
 }
 
 TEST(ObcLinalg, BlockedCholeskyMatchesEigen) {
-  for (int n : {1, 5, 128, 129, 300, 517}) {
+  for (int n : {1, 5, 128, 129, 300, 517, 777}) {  // 777: three full panels, strips of every length
     Eigen::MatrixXd a = Eigen::MatrixXd::Random(n, n + 3);
     Eigen::MatrixXd h = a * a.transpose() + Eigen::MatrixXd::Identity(n, n);
     ColMat<double> f = h;
@@ -271,6 +272,27 @@ TEST(ObcLinalg, BlockedCholeskyMatchesEigen) {
   }
   ColMat<double> bad = -Eigen::MatrixXd::Identity(4, 4);
   EXPECT_FALSE(cholesky_lower_inplace(bad));
+}
+
+TEST(ObcLinalg, TiledGemmMatchesEigen) {
+  // Shapes that leave partial tiles in every dimension; C is a block of a larger matrix (leading
+  // dimension > rows) so the strides are exercised too.
+  for (bool trans_b : {false, true})
+    for (auto [m, n, k] : {std::array<int, 3>{1, 1, 1}, {7, 300, 5}, {257, 131, 90}, {300, 260, 301}}) {
+      const Eigen::MatrixXd a = Eigen::MatrixXd::Random(m, k);
+      const Eigen::MatrixXd b = trans_b ? Eigen::MatrixXd::Random(n, k) : Eigen::MatrixXd::Random(k, n);
+      Eigen::MatrixXd big = Eigen::MatrixXd::Random(m + 3, n);
+      const Eigen::MatrixXd orig = big;
+      const Eigen::MatrixXd want = big.topRows(m) - 0.5 * a * (trans_b ? Eigen::MatrixXd(b.transpose()) : b);
+      Eigen::MatrixXd serial = big;
+      gemm_serial<double>(m, n, k, -0.5, a.data(), m, b.data(), b.rows(), trans_b, serial.data(), m + 3);
+      gemm_parallel<double>(m, n, k, -0.5, a.data(), m, b.data(), b.rows(), trans_b, big.data(), m + 3);
+      EXPECT_LE((serial.topRows(m) - want).cwiseAbs().maxCoeff(), 1e-12 * (k + 1))
+          << m << " " << n << " " << k;
+      EXPECT_LE((big.topRows(m) - want).cwiseAbs().maxCoeff(), 1e-12 * (k + 1)) << m << " " << n << " " << k;
+      EXPECT_EQ(big.bottomRows(3), orig.bottomRows(3));  // rows outside C untouched
+      EXPECT_EQ(serial.bottomRows(3), orig.bottomRows(3));
+    }
 }
 
 }  // namespace

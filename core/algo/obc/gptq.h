@@ -12,9 +12,12 @@
 // P·H·P = L·Lᵀ and P the reversal) — no inverse and no second factorization. The sum is accumulated per
 // block: one GEMM brings in the blocks already done, rank-1 updates the columns within the block. (The
 // current values of a whole group of later columns G, needed for its range, are W₀_G + D_A·V_AG·V_GG⁻¹
-// with A the columns done: a small triangular solve.) Cost:
-// d³/6 multiply-adds for the factorization plus rows·d²/2 for the updates; the tests check the result
-// against GPTQ's own formulation with U, unblocked.
+// with A the columns done: a small triangular solve.) The whole computation runs in reversed column
+// order, where V is L itself, so the factor is read in place by plain GEMMs (no transposed copy), and
+// the factored matrix is built in float straight from one triangle of H (never copied in double).
+// Cost: d³/6 multiply-adds for the factorization plus rows·d²/2 for the updates, both on the tiled,
+// pool-threaded kernels of linalg.h; the tests check the result against GPTQ's own formulation with U,
+// unblocked.
 #pragma once
 
 #include <string>
