@@ -42,7 +42,9 @@ class GatherMapVjp final : public Vjp {
     KernelInit map_init{node_, opset_, [this, lookup](const std::string& v) -> const Tensor* {
                           for (size_t i : data_)
                             if (i < node_.inputs.size() && node_.inputs[i] == v) return nullptr;
-                          if (fill_input_ >= 0 && node_.inputs[static_cast<size_t>(fill_input_)] == v)
+                          // The fill input is optional (Pad's constant_value): the node may not have it.
+                          if (fill_input_ >= 0 && static_cast<size_t>(fill_input_) < node_.inputs.size() &&
+                              node_.inputs[static_cast<size_t>(fill_input_)] == v)
                             return &zero_;
                           return lookup ? lookup(v) : nullptr;
                         }};

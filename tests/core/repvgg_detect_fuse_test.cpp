@@ -129,11 +129,13 @@ TEST(RepvggDetect, BranchUsedOutsideTheBlockIsSkippedWithTheReason) {
   Builder b = single_block(random_params(Spec{}, r));
   // Expose the 1×1 branch's BN output (bn_3.y in build order) as a second graph output.
   std::string one_bn;
-  for (const auto& n : b.g.nodes)
-    if (n.op_type == "BatchNormalization" &&
-        b.g.nodes[static_cast<size_t>(b.g.producer(n.inputs[0]))].op_type == "Conv" &&
-        b.g.initializer(b.g.nodes[static_cast<size_t>(b.g.producer(n.inputs[0]))].inputs[1])->dim(2) == 1)
+  for (const auto& n : b.g.nodes) {
+    if (n.op_type != "BatchNormalization") continue;
+    const int p = b.g.producer(n.inputs[0]);  // -1 for the identity branch's BN, which reads the block input
+    if (p >= 0 && b.g.nodes[static_cast<size_t>(p)].op_type == "Conv" &&
+        b.g.initializer(b.g.nodes[static_cast<size_t>(p)].inputs[1])->dim(2) == 1)
       one_bn = n.outputs[0];
+  }
   ASSERT_FALSE(one_bn.empty());
   b.output(one_bn);
   const auto d = repvgg::detect_blocks(b.g);
