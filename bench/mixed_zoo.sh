@@ -5,7 +5,7 @@
 # Also reports the sensitivity-table time (and its float passes) and the ILP solve time.
 # Prints a markdown table and writes bench/results/mixed_zoo.json.
 # Usage: bench/mixed_zoo.sh [ZOO_DIR] (default ../shared/zoo). Environment: CLI (the quantscope-cli
-# binary), WEIGHT_METHOD (minmax|mse, default minmax), WEIGHTING (output|lfh, default output),
+# binary), WEIGHT_METHOD (minmax|mse, default minmax), WEIGHTING (lfh|output, default lfh),
 # SAMPLES (sensitivity samples, default 256), BITS (candidate widths, default 2,3,4,5,6,8), MODELS (default all
 # three), THREADS (default 0 = all cores).
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ZOO=${1:-../shared/zoo}
 CLI=${CLI:-build/app/quantscope-cli}
 WM=${WEIGHT_METHOD:-minmax}
-WEIGHTING=${WEIGHTING:-output}
+WEIGHTING=${WEIGHTING:-lfh}
 DISTORTION=${DISTORTION:-nmse}
 SAMPLES=${SAMPLES:-256}
 BITS=${BITS:-2,3,4,5,6,8}

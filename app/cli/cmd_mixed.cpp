@@ -38,8 +38,8 @@ struct MixedCliOptions {
   std::vector<int> act_choices;
   std::vector<std::string> pins;
   int64_t samples = 64;
-  std::string weighting = "output";  // output | lfh
-  std::string distortion = "nmse";   // nmse | kl (graph outputs)
+  std::string weighting = "lfh";    // lfh (EPTQ's label-free Hessian weights, DESIGN.md §5) | output
+  std::string distortion = "nmse";  // nmse | kl (graph outputs)
   bool no_verify = false;
   int64_t lfh_samples = 32;
   int pareto_points = 21;
@@ -210,7 +210,8 @@ void add_mixed(CLI::App& app) {
   c->add_option("--samples", o->samples, "Calibration samples for the sensitivity")
       ->check(CLI::PositiveNumber);
   c->add_option("--weighting", o->weighting,
-                "output: model output distortion; lfh: activations weighted by LFH")
+                "lfh (default): output and activations weighted by their label-free Hessian trace, as "
+                "EPTQ defines the sensitivity; output: the model output's distortion alone")
       ->check(CLI::IsMember({"output", "lfh"}));
   c->add_option(
        "--distortion", o->distortion,

@@ -225,6 +225,32 @@ TEST_F(Cli, EptqWritesWeightsOnThePlansGrid) {
   EXPECT_GT(json::parse(r.out).at("top1").get<double>(), 0.9);  // W3A8 on the demo: RTN keeps > 0.95
 }
 
+// mixed: the written plan fits the budget (every weight's size at 4 bits) and is the allocation the report
+// describes; the report says how the ILP's plan measured against the uniform one unless --no-verify.
+TEST_F(Cli, MixedPlanFitsTheBudgetAndIsCheckedAgainstUniform) {
+  const fs::path plan = dir_ / "mixed.json", report = dir_ / "mixed_report.json";
+  const std::string args =
+      "mixed " + demo_model() + " " + demo_data("calib") +
+      " --calib-count 64 --samples 32 --lfh-samples 8 --budget-bits 4 --bits 2,4,8 --out '" + plan.string() +
+      "' --report '" + report.string() + "'";
+  Result r = run(args);
+  ASSERT_EQ(r.status, 0) << r.err;
+  json rep = json::parse(slurp(report));
+  const double budget = rep.at("budget").at("weight_bytes").get<double>();
+  const double bytes = rep.at("costs").at("weight_bytes").get<double>();
+  EXPECT_LE(bytes, budget);
+  const qs::Model m = qs::load_model((kDemo / "mnist_demo.onnx").string());
+  EXPECT_DOUBLE_EQ(qs::load_plan(plan.string()).weight_bytes(m.graph), bytes);
+  if (rep.contains("verification")) {
+    EXPECT_NE(rep.at("verification").get<std::string>().find("uniform 4-bit"), std::string::npos);
+  }
+  r = run(args + " --no-verify");
+  ASSERT_EQ(r.status, 0) << r.err;
+  rep = json::parse(slurp(report));
+  EXPECT_FALSE(rep.contains("verification"));
+  EXPECT_LE(rep.at("costs").at("weight_bytes").get<double>(), budget);
+}
+
 // A file to write in a folder that does not exist is a usage error at once, naming the path.
 TEST_F(Cli, OutputInAMissingFolderIsRefusedBeforeAnyWork) {
   const std::string out = (dir_ / "no_such_folder" / "plan.json").string();
