@@ -1054,6 +1054,10 @@
         <translation>打开数据</translation>
     </message>
     <message>
+        <source>label-free Hessian trace of every activation</source>
+        <translation>每个激活的无标签 Hessian 迹</translation>
+    </message>
+    <message>
         <source>sensitivity of every weight at every width</source>
         <translation>每个权重在每种位宽下的敏感度</translation>
     </message>

@@ -1,4 +1,4 @@
-// Capability: mixed precision (core/algo/mixed/) — each weight's sensitivity at every candidate width,
+// Capability: mixed precision (core/algo/mixed/) — each weight's LFH-weighted sensitivity at every width,
 // then the bit allocation of least predicted loss for every weight-memory budget (an exact ILP solved by
 // COIN-OR CBC), as a Pareto curve. The view: the curve, a budget slider that picks the best allocation
 // within it, that allocation's bits along the network against the current plan, and Apply (or a click on
@@ -15,6 +15,7 @@
 #include "app/gui/job_runner.h"
 #include "app/gui/session.h"
 #include "app/gui/workbench.h"
+#include "core/algo/lfh.h"
 #include "core/algo/mixed/mixed_plan.h"
 #include "core/common/error.h"
 #include "widgets/charts/bits_chart.h"
@@ -178,12 +179,23 @@ void mixedJob(Workbench& w) {
         setup.pins = s->pins();
         const int64_t batch = s->calib().options.batch;
         return [graph, plan, points, data, setup, batch](JobContext& ctx) {
-          ctx.setStage(0, 3, QCoreApplication::translate("qs::gui::Mixed", "opening the data"));
+          ctx.setStage(0, 4, QCoreApplication::translate("qs::gui::Mixed", "opening the data"));
           auto ds = open_dataset(data);
+          // The sensitivity weighs the output and every activation by its label-free Hessian trace, as
+          // EPTQ defines it (and as the CLI's `mixed` does by default).
           ctx.setStage(
-              1, 3,
-              QCoreApplication::translate("qs::gui::Mixed", "sensitivity of every weight at every width"));
+              1, 4,
+              QCoreApplication::translate("qs::gui::Mixed", "label-free Hessian trace of every activation"));
+          LfhOptions lo;
+          lo.samples = 32;
+          lo.batch = batch;
+          lo.per_channel = false;
+          lo.progress = ctx.progress();
           SensitivityOptions so;
+          so.observe = lfh_observe_weights(compute_lfh(*graph, *ds, points, lo));
+          ctx.setStage(
+              2, 4,
+              QCoreApplication::translate("qs::gui::Mixed", "sensitivity of every weight at every width"));
           for (const auto& [tensor, bits] : setup.pins) so.bits_for[tensor] = {bits};
           so.batch = batch;
           so.progress = ctx.progress();
@@ -191,7 +203,7 @@ void mixedJob(Workbench& w) {
           r->base = plan;
           r->graph = graph;
           r->table = compute_sensitivity(*graph, *ds, plan, points, so);
-          ctx.setStage(2, 3, QCoreApplication::translate("qs::gui::Mixed", "optimal allocations (ILP)"));
+          ctx.setStage(3, 4, QCoreApplication::translate("qs::gui::Mixed", "optimal allocations (ILP)"));
           r->problem = build_problem(*graph, plan, points, r->table, setup, ds->sample_shape());
           r->problem.budget.weight_bytes.reset();
           r->points = pareto_sweep(r->problem, 21);
