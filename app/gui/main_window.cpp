@@ -88,7 +88,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   updateTitle();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+  // The session, a child QObject, is deleted by ~QWidget after this object has stopped being a MainWindow;
+  // its undo stack emits cleanChanged as it goes, and a MainWindow slot would run on a destroyed object
+  // (UBSan: downcast of a QWidget). Nothing of the session may call back into this window from here on.
+  disconnect(session_->plan()->undoStack(), nullptr, this, nullptr);
+  disconnect(session_->plan(), nullptr, this, nullptr);
+  disconnect(session_, nullptr, this, nullptr);
+}
 
 void MainWindow::createActions() {
   open_ = new QAction(themedIcon("document-open", QStyle::SP_DialogOpenButton), tr("&Open Model…"), this);
