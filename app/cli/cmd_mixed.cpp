@@ -5,7 +5,6 @@
 // over activations by LFH), and solves the ILP (COIN-OR CBC) for the least predicted loss within the
 // weight-memory budget (and optional BOPs and activation-memory budgets). Unless --no-verify, the ILP's plan
 // and the widest uniform plan within the budget are then measured whole, and the better one is written.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -108,31 +107,17 @@ void run_mixed(MixedCliOptions o) {
   if (o.act_budget_kb >= 0) p.budget.act_bytes = o.act_budget_kb * 1000;
 
   MixedSolution s = solve_mixed(p);
-  // The ILP adds single-tensor sensitivities; check its allocation against the widest uniform one that fits
-  // the same budget by measuring both plans whole, and keep the uniform one if it measures better.
+  // The ILP adds single-tensor sensitivities: measure its plan and the widest uniform one within the budget
+  // whole, and keep the better.
   std::string verification;
-  if (s.feasible && !o.no_verify) {
-    std::vector<int> bits = o.bits;
-    std::sort(bits.rbegin(), bits.rend());
-    for (int b : bits) {
-      const std::vector<int> uni = uniform_choice(p, b);
-      if (uni.empty() || !within_budget(p, evaluate(p, uni))) continue;
-      if (uni != s.choice) {
-        const double dm =
-            measure_distortion(g, *ds, apply_choice(g, plan, p, s.choice), points, table, o.data.batch);
-        const double du =
-            measure_distortion(g, *ds, apply_choice(g, plan, p, uni), points, table, o.data.batch);
-        char line[256];
-        std::snprintf(line, sizeof line,
-                      "measured distortion of the whole plan: ILP %.6g, uniform %d-bit %.6g%s", dm, b, du,
-                      du < dm ? " — keeping the uniform allocation" : "");
-        verification = line;
-        if (du < dm) {
-          s.choice = uni;
-          s.costs = evaluate(p, uni);
-        }
-      }
-      break;
+  if (!o.no_verify) {
+    const UniformCheck c = check_against_uniform(g, *ds, plan, points, table, p, s, o.bits, o.data.batch);
+    if (c.uniform_bits > 0) {
+      char line[256];
+      std::snprintf(line, sizeof line,
+                    "measured distortion of the whole plan: ILP %.6g, uniform %d-bit %.6g%s", c.ilp,
+                    c.uniform_bits, c.uniform, c.kept_uniform ? " — keeping the uniform allocation" : "");
+      verification = line;
     }
   }
   std::fprintf(

@@ -371,5 +371,49 @@ TEST(MixedPlan, PinsBudgetAndPlanWrittenBack) {
   EXPECT_THROW(build_problem(f.g, f.plan, f.points, t, setup, f.data->sample_shape()), Error);
 }
 
+// The check against uniform measures both plans whole (as measure_distortion does, recomputed here) and
+// takes the uniform allocation only when it measures smaller: an all-2-bit allocation loses to uniform
+// 4 bits at the 4-bit budget; the ILP's own allocation is kept when it measures no worse.
+TEST(MixedPlan, CheckAgainstUniformKeepsTheAllocationThatMeasuresBetter) {
+  Fixture f;
+  SensitivityOptions o;
+  o.weight_bits = {2, 4, 8};
+  o.batch = 8;
+  const SensitivityTable t = compute_sensitivity(f.g, *f.data, f.plan, f.points, o);
+  MixedProblem p = build_problem(f.g, f.plan, f.points, t, MixedSetup{}, f.data->sample_shape());
+  double uniform4 = 0;
+  for (const auto& e : f.plan.entries)
+    if (e.kind == TensorKind::Weight) uniform4 += f.g.initializer(e.tensor)->numel() * 0.5;
+  p.budget.weight_bytes = uniform4;
+  const std::vector<int> uni4 = uniform_choice(p, 4), uni2 = uniform_choice(p, 2);
+  auto measured = [&](const std::vector<int>& choice) {
+    return measure_distortion(f.g, *f.data, apply_choice(f.g, f.plan, p, choice), f.points, t, 8);
+  };
+
+  MixedSolution worse;
+  worse.feasible = true;
+  worse.choice = uni2;
+  worse.costs = evaluate(p, uni2);
+  const UniformCheck c = check_against_uniform(f.g, *f.data, f.plan, f.points, t, p, worse, {2, 4, 8}, 8);
+  EXPECT_EQ(c.uniform_bits, 4);  // 8 bits does not fit the budget
+  EXPECT_DOUBLE_EQ(c.ilp, measured(uni2));
+  EXPECT_DOUBLE_EQ(c.uniform, measured(uni4));
+  EXPECT_GT(c.ilp, c.uniform);
+  EXPECT_TRUE(c.kept_uniform);
+  EXPECT_EQ(worse.choice, uni4);
+  EXPECT_DOUBLE_EQ(worse.costs.weight_bytes, uniform4);
+
+  MixedSolution s = solve_mixed(p);
+  ASSERT_TRUE(s.feasible);
+  const std::vector<int> ilp = s.choice;
+  const UniformCheck d = check_against_uniform(f.g, *f.data, f.plan, f.points, t, p, s, {2, 4, 8}, 8);
+  if (ilp == uni4) {
+    EXPECT_EQ(d.uniform_bits, 0);  // nothing to compare
+  } else {
+    EXPECT_EQ(d.kept_uniform, d.uniform < d.ilp);
+    EXPECT_EQ(s.choice, d.kept_uniform ? uni4 : ilp);
+  }
+}
+
 }  // namespace
 }  // namespace qs

@@ -205,6 +205,30 @@ std::vector<int> uniform_choice(const MixedProblem& p, int bits) {
   return choice;
 }
 
+UniformCheck check_against_uniform(const Graph& g, Dataset& data, const QuantPlan& plan,
+                                   const QuantPoints& points, const SensitivityTable& table,
+                                   const MixedProblem& p, MixedSolution& s, std::vector<int> widths,
+                                   int64_t batch) {
+  UniformCheck c;
+  if (!s.feasible) return c;
+  std::sort(widths.rbegin(), widths.rend());
+  for (int b : widths) {
+    const std::vector<int> uni = uniform_choice(p, b);
+    if (uni.empty() || !within_budget(p, evaluate(p, uni))) continue;
+    if (uni == s.choice) return c;
+    c.uniform_bits = b;
+    c.ilp = measure_distortion(g, data, apply_choice(g, plan, p, s.choice), points, table, batch);
+    c.uniform = measure_distortion(g, data, apply_choice(g, plan, p, uni), points, table, batch);
+    if (c.uniform < c.ilp) {
+      c.kept_uniform = true;
+      s.choice = uni;
+      s.costs = evaluate(p, uni);
+    }
+    return c;
+  }
+  return c;
+}
+
 std::string solution_to_json(const MixedProblem& p, const MixedSolution& s) {
   nlohmann::json j{{"feasible", s.feasible}, {"budget", budget_json(p.budget)}, {"solve_seconds", s.seconds}};
   if (s.feasible) {

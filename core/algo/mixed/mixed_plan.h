@@ -51,6 +51,20 @@ QuantPlan apply_choice(const Graph& g, const QuantPlan& plan, const MixedProblem
 // such a group lacks that width or an activation group has a choice. The uniform plan a mixed one must beat.
 std::vector<int> uniform_choice(const MixedProblem& p, int bits);
 
+// The ILP adds single-tensor sensitivities; this checks its allocation against the widest uniform one in
+// `widths` that fits the same budget: both plans are measured whole (measure_distortion) and `s` takes the
+// uniform allocation when it measures smaller. uniform_bits is 0 when no uniform allocation fits or it is
+// the ILP's own (nothing measured).
+struct UniformCheck {
+  int uniform_bits = 0;
+  double ilp = 0, uniform = 0;  // measured distortions
+  bool kept_uniform = false;
+};
+UniformCheck check_against_uniform(const Graph& g, Dataset& data, const QuantPlan& plan,
+                                   const QuantPoints& points, const SensitivityTable& table,
+                                   const MixedProblem& p, MixedSolution& s, std::vector<int> widths,
+                                   int64_t batch);
+
 std::string solution_to_json(const MixedProblem& p, const MixedSolution& s);
 std::string pareto_to_json(const MixedProblem& p, const std::vector<ParetoPoint>& points);
 

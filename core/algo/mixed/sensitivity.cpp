@@ -73,11 +73,15 @@ Graph downstream_graph(const Graph& g, const Downstream& d, const std::map<std::
   return s;
 }
 
-// Σ (q − f)² and Σ f² in double.
-double sq_diff(const Tensor& f, const Tensor& q, const std::string& name) {
+void check_observable(const Tensor& f, const Tensor& q, const std::string& name) {
   if (f.dtype() != DType::Float32 || q.dtype() != DType::Float32 || f.numel() != q.numel())
     throw Error("sensitivity: observed tensor '" + name + "' is " + f.str() + " in float and " + q.str() +
                 " quantized; only float32 tensors can be observed");
+}
+
+// Σ (q − f)² in double.
+double sq_diff(const Tensor& f, const Tensor& q, const std::string& name) {
+  check_observable(f, q, name);
   const float* a = f.data<float>();
   const float* b = q.data<float>();
   double s = 0;
@@ -88,15 +92,20 @@ double sq_diff(const Tensor& f, const Tensor& q, const std::string& name) {
   return s;
 }
 
-// Σ over distributions of KL(softmax(f) ‖ softmax(q)) along axis 1, every sample and position after axis
-// 1 being one distribution; `distributions` gets their count.
-double kl_sum(const Tensor& f, const Tensor& q, const std::string& name, int64_t* distributions) {
-  sq_diff(f, q, name);  // the same type and size checks
+// Distributions along axis 1 of a class-score tensor: every sample and position after axis 1 is one.
+int64_t kl_distributions(const Tensor& f, const std::string& name) {
   const Shape& sh = f.shape();
   if (sh.size() < 2 || sh[1] < 2)
     throw Error("sensitivity: output '" + name + "' has shape " + f.str() +
                 "; the KL distortion needs class scores along axis 1 (at least 2)");
-  const int64_t classes = sh[1], inner = f.numel() / (sh[0] * classes);
+  return f.numel() / sh[1];
+}
+
+// Σ over distributions of KL(softmax(f) ‖ softmax(q)) along axis 1.
+double kl_sum(const Tensor& f, const Tensor& q, const std::string& name) {
+  check_observable(f, q, name);
+  const int64_t count = kl_distributions(f, name), classes = f.shape()[1];
+  const int64_t inner = count / f.shape()[0];
   const float* a = f.data<float>();
   const float* b = q.data<float>();
   std::vector<double> la(static_cast<size_t>(classes)), lb(static_cast<size_t>(classes));
@@ -110,14 +119,13 @@ double kl_sum(const Tensor& f, const Tensor& q, const std::string& name, int64_t
       out[static_cast<size_t>(c)] = static_cast<double>(x[c * stride]) - lz;
   };
   double s = 0;
-  for (int64_t n = 0; n < sh[0]; ++n)
+  for (int64_t n = 0; n < f.shape()[0]; ++n)
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t base = n * classes * inner + i;
       log_softmax(a + base, inner, la);
       log_softmax(b + base, inner, lb);
       for (size_t c = 0; c < la.size(); ++c) s += std::exp(la[c]) * (la[c] - lb[c]);
     }
-  *distributions += sh[0] * inner;
   return s;
 }
 
@@ -127,6 +135,42 @@ double sq_sum(const Tensor& f) {
   for (float v : f.span<float>()) s += static_cast<double>(v) * v;
   return s;
 }
+
+// How the distortion of each observed tensor is measured, for the table and for whole plans alike:
+// NMSE = Σ (q − f)² / Σ f² (the plain mean squared error for a tensor that is all zeros in float), or, for
+// a graph output with output_kl, the mean softmax KL over its distributions.
+class Metric {
+ public:
+  Metric(const Graph& g, const SensitivityTable& table) {
+    if (table.output_kl)
+      for (const auto& out : g.outputs)
+        if (table.observe.count(out.name)) kl_.insert(out.name);
+  }
+  // The distortion summed over a batch (the numerator).
+  double sum(const std::string& k, const Tensor& f, const Tensor& q) const {
+    return kl_.count(k) ? kl_sum(f, q, k) : sq_diff(f, q, k);
+  }
+  // The float side of a batch: Σ f² and the element (or distribution) count.
+  void add_reference(const std::string& k, const Tensor& f) {
+    if (kl_.count(k)) {
+      count_[k] += kl_distributions(f, k);
+    } else {
+      den_[k] += sq_sum(f);
+      count_[k] += f.numel();
+    }
+  }
+  double normalized(const std::string& k, double s) const {
+    auto d = den_.find(k);
+    if (d != den_.end() && d->second > 0) return s / d->second;
+    auto c = count_.find(k);
+    return s / static_cast<double>(std::max<int64_t>(c == count_.end() ? 0 : c->second, 1));
+  }
+
+ private:
+  std::set<std::string> kl_;
+  std::map<std::string, double> den_;
+  std::map<std::string, int64_t> count_;
+};
 
 struct Row {
   SensitivityRow out;
@@ -182,14 +226,7 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
   }
 
   table.output_kl = o.output_kl;
-  std::set<std::string> kl;  // observed tensors measured by softmax KL
-  if (o.output_kl)
-    for (const auto& out : g.outputs)
-      if (table.observe.count(out.name)) kl.insert(out.name);
-  auto distortion = [&](const std::string& k, const Tensor& f, const Tensor& q) {
-    int64_t unused = 0;
-    return kl.count(k) ? kl_sum(f, q, k, &unused) : sq_diff(f, q, k);
-  };
+  Metric metric(g, table);
 
   std::map<std::string, std::set<int>> consumers;  // value → nodes reading it
   for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -263,10 +300,8 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     for (size_t k = 0; k < rows[r].out.bits.size(); ++k)
       if (rows[r].out.bits[k] != 32 && (!rows[r].down.observed.empty() || rows[r].observed_itself))
         units.push_back({r, k});
-  // Σ (q − f)² per unit and observed tensor; Σ f² and element counts per observed tensor.
+  // The distortion summed per unit and observed tensor (the metric keeps the float side).
   std::vector<std::map<std::string, double>> num(units.size());
-  std::map<std::string, double> den;
-  std::map<std::string, int64_t> count;
   const int64_t chunks = (n + chunk - 1) / chunk;
   const int64_t total = static_cast<int64_t>(units.size()) * chunks;
   std::atomic<int64_t> done{0};
@@ -281,15 +316,7 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     for (int64_t b0 = c0; b0 < c0 + cn; b0 += o.batch) {
       Batch b = data.read(b0, std::min(o.batch, c0 + cn - b0));
       cache.push_back(fex.run({{input, b.images}}, keep));
-      for (const auto& [name, w] : table.observe) {
-        const Tensor& f = cache.back().at(name);
-        if (kl.count(name)) {
-          kl_sum(f, f, name, &count[name]);  // validates the shape and counts the distributions
-        } else {
-          den[name] += sq_sum(f);
-          count[name] += f.numel();
-        }
-      }
+      for (const auto& [name, w] : table.observe) metric.add_reference(name, cache.back().at(name));
     }
     table.float_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
 
@@ -314,11 +341,11 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
           if (!w) {
             aq = fake_quantize(batch.at(e.tensor), e.params);
             if (feeds.count(e.tensor)) feeds[e.tensor] = aq;
-            if (r.observed_itself) acc[e.tensor] += distortion(e.tensor, batch.at(e.tensor), aq);
+            if (r.observed_itself) acc[e.tensor] += metric.sum(e.tensor, batch.at(e.tensor), aq);
           }
           if (!ex) continue;
           const auto outs = ex->run(feeds, r.down.observed);
-          for (const auto& k : r.down.observed) acc[k] += distortion(k, batch.at(k), outs.at(k));
+          for (const auto& k : r.down.observed) acc[k] += metric.sum(k, batch.at(k), outs.at(k));
         }
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);
@@ -339,10 +366,7 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     SensitivityRow& row = rows[units[ui].row].out;
     double loss = 0;
     for (const auto& [k, s] : num[ui]) {
-      // NMSE; a tensor that is all zeros in float falls back to the plain mean squared error. KL: the mean
-      // over distributions.
-      const double nmse =
-          den[k] > 0 && !kl.count(k) ? s / den[k] : s / static_cast<double>(std::max<int64_t>(count[k], 1));
+      const double nmse = metric.normalized(k, s);
       row.nmse[units[ui].bit][k] = nmse;
       loss += table.observe.at(k) * nmse;
     }
@@ -367,30 +391,19 @@ double measure_distortion(const Graph& g, Dataset& data, const QuantPlan& plan, 
   const std::string input = g.inputs[0].name;
   const Executor fex(g);
   const SimulatedModel sim(g, plan, points);
-  std::map<std::string, double> num, den;
-  std::map<std::string, int64_t> count;
+  Metric metric(g, table);
+  std::map<std::string, double> num;
   for (int64_t b0 = 0; b0 < n; b0 += batch) {
     Batch b = data.read(b0, std::min(batch, n - b0));
     const auto f = fex.run({{input, b.images}}, fetch);
     const auto q = sim.run({{input, b.images}}, fetch);
     for (const auto& k : fetch) {
-      const bool kl = table.output_kl && std::any_of(g.outputs.begin(), g.outputs.end(),
-                                                     [&](const ValueInfo& o) { return o.name == k; });
-      if (kl) {
-        num[k] += kl_sum(f.at(k), q.at(k), k, &count[k]);
-      } else {
-        num[k] += sq_diff(f.at(k), q.at(k), k);
-        den[k] += sq_sum(f.at(k));
-        count[k] += f.at(k).numel();
-      }
+      metric.add_reference(k, f.at(k));
+      num[k] += metric.sum(k, f.at(k), q.at(k));
     }
   }
   double loss = 0;
-  for (const auto& [k, w] : table.observe) {
-    const double d =
-        den[k] > 0 ? num[k] / den[k] : num[k] / static_cast<double>(std::max<int64_t>(count[k], 1));
-    loss += w * d;
-  }
+  for (const auto& [k, w] : table.observe) loss += w * metric.normalized(k, num[k]);
   return loss;
 }
 
