@@ -6,8 +6,9 @@
 #   - simulation vs integer engine on the 10,000 test images: share of equal output elements, largest
 #     difference in LSBs, share of equal top-1 (qs_int_tool compare);
 #   - our integer engine vs ONNX Runtime on our QDQ and QOperator exports: top-1 agreement on the test set
-#     (and each one's accuracy); also QDQ with 7-bit weights (ORT's reduce_range: its x86 u8 x s8 kernels
-#     without AVX-VNNI saturate pairs of 8-bit products, see core/export/qdq.cpp);
+#     (and each one's accuracy); also QDQ with the same weights stored as uint8 (export --uint8-weights: ORT
+#     multiplies u8 x u8 exactly, while its x86 u8 x s8 kernels without AVX-VNNI saturate pairs of 8-bit
+#     products, see core/export/export.h) and QDQ with 7-bit weights (ORT's reduce_range);
 #   - speed, ours / ORT-on-our-QDQ-export, batch 1 and 64, 1 and 2 threads: ROUNDS alternating rounds, each
 #     the median of RUNS runs on the same input; the ratio of the medians of rounds (one run, one machine);
 #   - our int8 / our float at batch 64, the same way.
@@ -73,16 +74,18 @@ for name in models:
         "--std", "0.5", "--out", plan])
     for fmt in ("qdq", "qop"):
         sh([cli, "export", model, "--plan", plan, "--format", fmt, "--out", w("%s.%s.onnx" % (name, fmt))])
+    sh([cli, "export", model, "--plan", plan, "--format", "qdq", "--uint8-weights", "--out", w(name + ".u8w.qdq.onnx")])
     test, labels = w(ds + ".test.npy"), w(ds + ".labels.npy")
     if not os.path.exists(test):
         sh([tool, "npy", os.path.join(data, "t10k-images-idx3-ubyte.gz"), test, "--labels",
             os.path.join(data, "t10k-labels-idx1-ubyte.gz"), labels, "--mean", "0.5", "--std", "0.5"])
     r = {}
     r["sim_vs_int"] = js([tool, "compare", model, plan, test, "--out", w(name + ".int.npy")])
-    for fmt in ("qdq", "qop"):
+    for fmt in ("qdq", "qop", "u8w.qdq"):
         js(["node", ort, w("%s.%s.onnx" % (name, fmt)), test, "--threads", "2", "--runs", "1", "--warmup", "0",
             "--out", w("%s.ort_%s.npy" % (name, fmt))])
-        r["int_vs_ort_" + fmt] = js([tool, "agree", w(name + ".int.npy"), w("%s.ort_%s.npy" % (name, fmt)), "--labels", labels])
+        key = "int_vs_ort_" + ("qdq_u8w" if fmt == "u8w.qdq" else fmt)
+        r[key] = js([tool, "agree", w(name + ".int.npy"), w("%s.ort_%s.npy" % (name, fmt)), "--labels", labels])
     # ORT on x86 without AVX-VNNI runs QDQ models in u8 x s8 with saturating 16-bit pair sums (VPMADDUBSW);
     # 7-bit weights (its reduce_range) cannot saturate, so this row separates its rounding from ours.
     plan7 = w(name + ".w7.plan.json")
@@ -94,9 +97,10 @@ for name in models:
         "--out", w(name + ".w7.ort_qdq.npy")])
     r["int_vs_ort_qdq_w7"] = js([tool, "agree", w(name + ".w7.int.npy"), w(name + ".w7.ort_qdq.npy"), "--labels", labels])
     print("%-16s sim=int: %.6f of elements equal (max %.2f LSB), top-1 equal %.4f; int vs ORT top-1: qdq %.4f, qop %.4f, "
-          "qdq with 7-bit weights %.4f; top-1 int %.4f, ORT qdq %.4f" % (name, r["sim_vs_int"]["equal_share"], r["sim_vs_int"]["max_lsb_diff"],
+          "qdq with uint8-stored weights %.4f, qdq with 7-bit weights %.4f; top-1 int %.4f, ORT qdq %.4f" % (name,
+          r["sim_vs_int"]["equal_share"], r["sim_vs_int"]["max_lsb_diff"],
           r["sim_vs_int"]["top1_equal_share"], r["int_vs_ort_qdq"]["top1_agreement"], r["int_vs_ort_qop"]["top1_agreement"],
-          r["int_vs_ort_qdq_w7"]["top1_agreement"],
+          r["int_vs_ort_qdq_u8w"]["top1_agreement"], r["int_vs_ort_qdq_w7"]["top1_agreement"],
           r["int_vs_ort_qdq"]["top1_a"], r["int_vs_ort_qdq"]["top1_b"]), flush=True)
     speed = []
     for batch in (1, 64):

@@ -1,4 +1,4 @@
-// `export MODEL --plan PLAN.json --format qdq|qop --out OUT.onnx [--input-shape N,C,H,W]`
+// `export MODEL --plan PLAN.json --format qdq|qop --out OUT.onnx [--uint8-weights] [--input-shape N,C,H,W]`
 #include <iostream>
 
 #include "app/cli/commands.h"
@@ -14,13 +14,15 @@ namespace {
 struct ExportCmdOptions {
   std::string model, plan, format = "qdq", out;
   std::vector<std::string> input_shapes;
+  bool uint8_weights = false;
 };
 
 // The per-sample input shape ([C, H, W]) for finding the quantization points: from --input-shape, or from
 // the model's input when only its batch dimension is unknown.
 Shape sample_shape(const Graph& g, const ExportCmdOptions& o) {
   if (g.inputs.size() != 1)
-    throw Error(o.model + ": the model has " + std::to_string(g.inputs.size()) + " inputs; export handles models with one input");
+    throw Error(o.model + ": the model has " + std::to_string(g.inputs.size()) +
+                " inputs; export handles models with one input");
   const ValueInfo& in = g.inputs[0];
   if (!o.input_shapes.empty()) {
     const Shape s = parse_input_shapes(o.input_shapes, g).at(in.name);
@@ -31,7 +33,8 @@ Shape sample_shape(const Graph& g, const ExportCmdOptions& o) {
   for (size_t i = 1; i < in.shape->size(); ++i) {
     const Dim& d = (*in.shape)[i];
     if (!d.known())
-      throw Error(o.model + ": input '" + in.name + "' dimension " + std::to_string(i) + " is not fixed; give --input-shape");
+      throw Error(o.model + ": input '" + in.name + "' dimension " + std::to_string(i) +
+                  " is not fixed; give --input-shape");
     s.push_back(d.value);
   }
   return s;
@@ -45,10 +48,12 @@ void run_export(const ExportCmdOptions& o) {
   validate_plan(plan, m.graph, points);
   ExportOptions eo;
   eo.format = parse_export_format(o.format);
+  eo.weights = o.uint8_weights ? WeightStorage::UInt8 : WeightStorage::AsPlan;
   eo.source_model = o.model;
   eo.source_plan = o.plan;
   eo.settings = {{"format", o.format}, {"plan", o.plan}, {"model", o.model}};
   if (!o.input_shapes.empty()) eo.settings.emplace_back("input_shape", o.input_shapes[0]);
+  if (o.uint8_weights) eo.settings.emplace_back("weight_storage", "uint8");
   const ExportResult r = export_model(m.graph, plan, points, o.out, eo);
   for (const auto& f : r.float_islands) std::cerr << "float island: " << f << "\n";
   for (const auto& n : r.notes) std::cerr << "note: " << n << "\n";
@@ -59,12 +64,21 @@ void run_export(const ExportCmdOptions& o) {
 
 void add_export(CLI::App& app) {
   auto o = std::make_shared<ExportCmdOptions>();
-  CLI::App* c = app.add_subcommand("export", "Write the quantized model as ONNX (QDQ or QOperator), with its plan and a manifest");
+  CLI::App* c = app.add_subcommand(
+      "export", "Write the quantized model as ONNX (QDQ or QOperator), with its plan and a manifest");
   c->add_option("model", o->model, "ONNX model")->required();
   c->add_option("--plan", o->plan, "Quantization plan (from `quantize`)")->required();
-  c->add_option("--format", o->format, "qdq (QuantizeLinear/DequantizeLinear pairs) or qop (QLinearConv, QLinearMatMul, ...)")
+  c->add_option("--format", o->format,
+                "qdq (QuantizeLinear/DequantizeLinear pairs) or qop (QLinearConv, QLinearMatMul, ...)")
       ->check(CLI::IsMember({"qdq", "qop"}));
-  c->add_option("--out", o->out, "ONNX file to write (OUT.plan.json and OUT.manifest.json go beside it)")->check(OutputPath)->required();
+  c->add_option("--out", o->out, "ONNX file to write (OUT.plan.json and OUT.manifest.json go beside it)")
+      ->check(OutputPath)
+      ->required();
+  c->add_flag(
+      "--uint8-weights", o->uint8_weights,
+      "QDQ: store int8 weight grids as uint8 with zero point + 128 (the same values); ONNX Runtime on "
+      "x86 without AVX-VNNI then multiplies exactly, as the integer engine does, instead of in saturating "
+      "u8 x s8 pairs");
   c->add_option("--input-shape", o->input_shapes, "Input shape N,C,H,W when the model's is not fixed");
   c->callback([o] { run_export(*o); });
 }

@@ -32,6 +32,7 @@ namespace {
 
 const QString kDirKey = QStringLiteral("files/lastExportDir");
 const QString kFormatKey = QStringLiteral("defaults/exportFormat");
+const QString kUint8Key = QStringLiteral("defaults/exportUint8Weights");
 
 }  // namespace
 
@@ -42,6 +43,7 @@ ExportRequest exportRequestDefaults(const Session& s) {
       dir + QLatin1Char('/') + QFileInfo(s.modelPath()).completeBaseName() + QStringLiteral("_int8.onnx");
   r.format = QSettings().value(kFormatKey, QStringLiteral("qdq")).toString();
   r.report = static_cast<bool>(s.report());
+  r.uint8Weights = QSettings().value(kUint8Key, false).toBool();
   return r;
 }
 
@@ -62,13 +64,17 @@ void startExport(Workbench& w, const ExportRequest& req) {
         auto report = req.report ? s->report() : nullptr;
         const std::string out = req.path.toStdString();
         const ExportFormat format = parse_export_format(req.format.toStdString());
-        return [graph, plan, points, model, report, out, format](JobContext& ctx) {
+        const WeightStorage weights =
+            req.uint8Weights && format == ExportFormat::QDQ ? WeightStorage::UInt8 : WeightStorage::AsPlan;
+        return [graph, plan, points, model, report, out, format, weights](JobContext& ctx) {
           ctx.setStage(
               0, 1, QCoreApplication::translate("qs::gui::Export", "building and checking the ONNX model"));
           ExportOptions o;
           o.format = format;
+          o.weights = weights;
           o.source_model = model;
           o.settings = {{"tool", "quantscope (desktop)"}};
+          if (weights == WeightStorage::UInt8) o.settings.emplace_back("weight_storage", "uint8");
           ExportResult r = export_model(*graph, plan, points, out, o);
           if (report) save_report(*report, export_sidecar_path(out, ".report.json"));
           return r;
@@ -109,6 +115,23 @@ class ExportDialog : public QDialog {
                      QStringLiteral("qop"));
     format_->setCurrentIndex(format_->findData(r.format));
     f->addRow(QCoreApplication::translate("qs::gui::Export", "Form:"), format_);
+    uint8_ =
+        new QCheckBox(QCoreApplication::translate(
+                          "qs::gui::Export", "Store int8 weights as uint8 (exact in ONNX Runtime on x86)"),
+                      this);
+    uint8_->setToolTip(QCoreApplication::translate(
+        "qs::gui::Export",
+        "The same weight values with the zero point moved by 128. ONNX Runtime on x86 CPUs without AVX-VNNI "
+        "multiplies uint8 by int8 in saturating 16-bit pairs, so its results can differ slightly from the "
+        "integer engine; uint8 weights it multiplies exactly. Leave off for runtimes that require int8 "
+        "weights."));
+    uint8_->setChecked(r.uint8Weights);
+    f->addRow(QString(), uint8_);
+    const auto qdqOnly = [this] {
+      uint8_->setEnabled(format_->currentData().toString() == QStringLiteral("qdq"));
+    };
+    connect(format_, &QComboBox::currentIndexChanged, this, qdqOnly);
+    qdqOnly();
     report_ = new QCheckBox(
         QCoreApplication::translate("qs::gui::Export", "Also write the analysis report (.report.json)"),
         this);
@@ -138,6 +161,7 @@ class ExportDialog : public QDialog {
     r.path = path_->text().trimmed();
     r.format = format_->currentData().toString();
     r.report = report_->isChecked();
+    r.uint8Weights = uint8_->isChecked();
     return r;
   }
 
@@ -145,6 +169,7 @@ class ExportDialog : public QDialog {
   QLineEdit* path_;
   QComboBox* format_;
   QCheckBox* report_;
+  QCheckBox* uint8_;
 };
 
 }  // namespace
@@ -165,6 +190,7 @@ void installExport(Workbench& w) {
       const ExportRequest r = d->request();
       QSettings().setValue(kDirKey, QFileInfo(r.path).absolutePath());
       QSettings().setValue(kFormatKey, r.format);
+      QSettings().setValue(kUint8Key, r.uint8Weights);
       startExport(w, r);
     });
     d->open();

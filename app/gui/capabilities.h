@@ -48,6 +48,7 @@ struct ExportRequest {
   QString path;                            // OUT.onnx
   QString format = QStringLiteral("qdq");  // "qdq" | "qop"
   bool report = false;                     // also OUT.report.json
+  bool uint8Weights = false;               // QDQ: int8 weights stored as uint8 (WeightStorage::UInt8)
 };
 ExportRequest exportRequestDefaults(const Session& s);
 void startExport(Workbench& w, const ExportRequest& r);

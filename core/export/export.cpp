@@ -1,7 +1,6 @@
 // export_model(): the three files, written atomically, never over the source model or plan.
 #include "core/export/export.h"
 
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -55,7 +54,7 @@ ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoin
       throw Error(target + ": is the input plan; the export never overwrites it (choose another --out)");
   }
 
-  const ExportedGraph e = build_export_graph(g, plan, points, o.format);
+  const ExportedGraph e = build_export_graph(g, plan, points, o.format, o.weights);
   const std::string bytes = write_onnx_bytes(e.graph);
   check_onnx_bytes(bytes, out);
   r.float_islands = e.float_islands;

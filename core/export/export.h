@@ -37,6 +37,15 @@ const char* export_format_name(ExportFormat f);  // "qdq", "qop"
 // Throws Error for anything but "qdq" / "qop".
 ExportFormat parse_export_format(const std::string& s);
 
+// How QDQ weight initializers are stored. AsPlan: in the plan's storage type (int8 for signed grids).
+// UInt8: every int8 weight grid re-expressed as uint8 with its zero point moved by +128 — the same values
+// after DequantizeLinear. ONNX Runtime on x86 without AVX-VNNI multiplies uint8 activations by int8
+// weights with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767), and uint8 × uint8 with
+// exact 16-bit products; uint8 weights therefore make its results equal the integer engine's (at some
+// speed). Runtimes that require symmetric int8 weights (TensorRT, for one) need AsPlan. QDQ form only:
+// QOperator's int8 × int8 kernels are exact already.
+enum class WeightStorage { AsPlan, UInt8 };
+
 struct ExportedGraph {
   Graph graph;
   std::vector<std::string> float_islands;  // describe_island() lines
@@ -44,13 +53,16 @@ struct ExportedGraph {
 };
 
 // The quantized model as a graph (not yet serialized). `plan` must have passed validate_plan.
-ExportedGraph build_export_graph(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f);
+ExportedGraph build_export_graph(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                                 ExportFormat f, WeightStorage weights = WeightStorage::AsPlan);
 
 // Serialized ONNX bytes of build_export_graph(), checked with ONNX's checker (Error when it refuses).
-std::string export_bytes(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f);
+std::string export_bytes(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f,
+                         WeightStorage weights = WeightStorage::AsPlan);
 
 struct ExportOptions {
   ExportFormat format = ExportFormat::QDQ;
+  WeightStorage weights = WeightStorage::AsPlan;
   std::string source_model;  // the model file: hashed into the manifest, never overwritten
   std::string source_plan;   // the plan file: never overwritten
   std::vector<std::pair<std::string, std::string>> settings;  // recorded in the manifest
@@ -64,7 +76,7 @@ struct ExportResult {
 // OUT.plan.json / OUT.manifest.json for OUT.onnx (a trailing ".onnx" is replaced).
 std::string export_sidecar_path(const std::string& out, const std::string& suffix);
 
-ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoints& points, const std::string& out,
-                          const ExportOptions& options);
+ExportResult export_model(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                          const std::string& out, const ExportOptions& options);
 
 }  // namespace qs

@@ -23,16 +23,26 @@ Tensor zp_tensor(const QuantParams& p, bool vector) {
   const Shape s = vector ? Shape{static_cast<int64_t>(z.size())} : Shape{};
   Tensor r(t, s);
   for (size_t i = 0; i < z.size(); ++i) {
-    if (t == DType::Int8) r.data<int8_t>()[i] = static_cast<int8_t>(z[i]);
-    else r.data<uint8_t>()[i] = static_cast<uint8_t>(z[i]);
+    if (t == DType::Int8)
+      r.data<int8_t>()[i] = static_cast<int8_t>(z[i]);
+    else
+      r.data<uint8_t>()[i] = static_cast<uint8_t>(z[i]);
   }
+  return r;
+}
+
+// int8 values v as uint8 v + 128 (with the zero point moved alike, (q − z)·s is unchanged).
+Tensor shift_to_uint8(const Tensor& t) {
+  Tensor r(DType::UInt8, t.shape());
+  for (int64_t i = 0; i < t.numel(); ++i)
+    r.data<uint8_t>()[i] = static_cast<uint8_t>(static_cast<int32_t>(t.data<int8_t>()[i]) + 128);
   return r;
 }
 
 }  // namespace
 
-Builder::Builder(const Graph& g, const QuantPlan& p, const QuantPoints& pts)
-    : src(g), plan(p), points(pts), L(lower(g, p, pts)), out(g) {
+Builder::Builder(const Graph& g, const QuantPlan& p, const QuantPoints& pts, WeightStorage ws)
+    : src(g), plan(p), points(pts), L(lower(g, p, pts)), out(g), weight_storage(ws) {
   for (const auto& in : g.inputs) used.insert(in.name);
   for (const auto& o : g.outputs) used.insert(o.name);
   for (const auto& [name, t] : g.initializers) used.insert(name);
@@ -42,9 +52,10 @@ Builder::Builder(const Graph& g, const QuantPlan& p, const QuantPoints& pts)
     for (const auto& v : n.outputs) used.insert(v);
   }
   if (g.opset < 13)
-    throw UnsupportedError("the model imports ONNX opset " + std::to_string(g.opset) +
-                           "; quantized export needs opset 13 or newer (per-axis DequantizeLinear, int8 MaxPool): "
-                           "convert the model first");
+    throw UnsupportedError(
+        "the model imports ONNX opset " + std::to_string(g.opset) +
+        "; quantized export needs opset 13 or newer (per-axis DequantizeLinear, int8 MaxPool): "
+        "convert the model first");
 }
 
 std::string Builder::fresh(const std::string& base) {
@@ -83,20 +94,24 @@ std::pair<std::string, std::string> Builder::scale_zp(const std::string& value, 
   return r;
 }
 
-void Builder::quantize(const std::string& x, const std::string& value, const QuantParams& p, const std::string& q_name) {
+void Builder::quantize(const std::string& x, const std::string& value, const QuantParams& p,
+                       const std::string& q_name) {
   const auto [s, z] = scale_zp(value, p);
   std::string in = x;
   if (narrow_grid(p)) {
     // QuantizeLinear saturates to the 8-bit range; a narrower grid is clipped first, in float, to its ends.
-    const std::string lo = add_init(value + "_grid_min", Tensor::scalar<float>(dequantize_value(p.qmin, p.scale[0], p.zero_point[0])));
-    const std::string hi = add_init(value + "_grid_max", Tensor::scalar<float>(dequantize_value(p.qmax, p.scale[0], p.zero_point[0])));
+    const std::string lo = add_init(
+        value + "_grid_min", Tensor::scalar<float>(dequantize_value(p.qmin, p.scale[0], p.zero_point[0])));
+    const std::string hi = add_init(
+        value + "_grid_max", Tensor::scalar<float>(dequantize_value(p.qmax, p.scale[0], p.zero_point[0])));
     in = fresh(value + "_clipped");
     add_node("Clip", {x, lo, hi}, {in}, value + "_grid_clip");
   }
   add_node("QuantizeLinear", {in, s, z}, {q_name}, value + "_QuantizeLinear");
 }
 
-void Builder::dequantize(const std::string& q, const std::string& value, const QuantParams& p, const std::string& x_name) {
+void Builder::dequantize(const std::string& q, const std::string& value, const QuantParams& p,
+                         const std::string& x_name) {
   const auto [s, z] = scale_zp(value, p);
   add_node("DequantizeLinear", {q, s, z}, {x_name}, value + "_DequantizeLinear");
 }
@@ -112,11 +127,17 @@ const Builder::QWeight& Builder::quantized_weight(const std::string& w) {
   const DType st = storage_dtype(e.params);
   if (st != DType::Int8 && st != DType::UInt8)
     throw UnsupportedError("weight '" + w + "': its grid does not fit 8 bits");
-  q.q = add_init(w + "_quantized", qs::quantize(t, e.params, st));
+  Tensor values = qs::quantize(t, e.params, st);
+  Tensor zp = zp_tensor(e.params, q.axis >= 0);
+  if (weight_storage == WeightStorage::UInt8 && st == DType::Int8) {
+    values = shift_to_uint8(values);
+    zp = shift_to_uint8(zp);
+  }
+  q.q = add_init(w + "_quantized", std::move(values));
   Tensor scale(DType::Float32, q.axis < 0 ? Shape{} : Shape{e.params.channels()});
   for (int64_t c = 0; c < scale.numel(); ++c) scale.data<float>()[c] = e.params.scale[static_cast<size_t>(c)];
   q.scale = add_init(w + "_scale", scale);
-  q.zp = add_init(w + "_zero_point", zp_tensor(e.params, q.axis >= 0));
+  q.zp = add_init(w + "_zero_point", std::move(zp));
   return qweights[w] = q;
 }
 
@@ -172,7 +193,8 @@ std::string Builder::bias_float_name(const WeightPoint& wp) {
   QBias* q = quantized_bias(wp);
   if (!q) return wp.bias;
   if (!q->float_name.empty()) return q->float_name;
-  const bool uniform = std::all_of(q->scale.begin(), q->scale.end(), [&](float s) { return s == q->scale[0]; });
+  const bool uniform =
+      std::all_of(q->scale.begin(), q->scale.end(), [&](float s) { return s == q->scale[0]; });
   Tensor scale(DType::Float32, uniform ? Shape{} : Shape{static_cast<int64_t>(q->scale.size())});
   for (int64_t c = 0; c < scale.numel(); ++c) scale.data<float>()[c] = q->scale[static_cast<size_t>(c)];
   const std::string s = add_init(wp.bias + "_scale", scale);
@@ -200,9 +222,10 @@ void check_exportable(const QuantPlan& plan, const QuantPoints& points) {
     if (!e) continue;
     const DType t = storage_dtype(e->params);
     if (t != DType::Int8 && t != DType::UInt8)
-      throw UnsupportedError("plan entry '" + a.tensor + "': " + std::to_string(e->spec.bits) +
-                             "-bit activations cannot be exported (ONNX's QuantizeLinear takes int16 only from opset "
-                             "21); use 4-8 bit activations");
+      throw UnsupportedError(
+          "plan entry '" + a.tensor + "': " + std::to_string(e->spec.bits) +
+          "-bit activations cannot be exported (ONNX's QuantizeLinear takes int16 only from opset "
+          "21); use 4-8 bit activations");
   }
 }
 
@@ -218,15 +241,20 @@ ExportFormat parse_export_format(const std::string& s) {
   throw Error("export format '" + s + "' is not known (qdq, qop)");
 }
 
-ExportedGraph build_export_graph(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f) {
+ExportedGraph build_export_graph(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                                 ExportFormat f, WeightStorage weights) {
   validate_plan(plan, g, points);
   exportx::check_exportable(plan, points);
-  exportx::Builder b(g, plan, points);
+  if (f == ExportFormat::QOperator && weights != WeightStorage::AsPlan)
+    throw Error(
+        "export: uint8 weight storage is for the QDQ form (QOperator's int8 kernels are exact already)");
+  exportx::Builder b(g, plan, points, weights);
   return f == ExportFormat::QDQ ? exportx::build_qdq(b) : exportx::build_qop(b);
 }
 
-std::string export_bytes(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f) {
-  const ExportedGraph e = build_export_graph(g, plan, points, f);
+std::string export_bytes(const Graph& g, const QuantPlan& plan, const QuantPoints& points, ExportFormat f,
+                         WeightStorage weights) {
+  const ExportedGraph e = build_export_graph(g, plan, points, f, weights);
   std::string bytes = write_onnx_bytes(e.graph);
   check_onnx_bytes(bytes, std::string("the ") + export_format_name(f) + " export");
   return bytes;

@@ -22,7 +22,10 @@ struct Builder {
   std::set<std::string> used;
   std::vector<std::string> notes;
 
-  Builder(const Graph& g, const QuantPlan& p, const QuantPoints& pts);
+  WeightStorage weight_storage = WeightStorage::AsPlan;
+
+  Builder(const Graph& g, const QuantPlan& p, const QuantPoints& pts,
+          WeightStorage ws = WeightStorage::AsPlan);
 
   std::string fresh(const std::string& base);
   Node& add_node(const std::string& op, std::vector<std::string> in, std::vector<std::string> outs,
@@ -34,9 +37,11 @@ struct Builder {
   std::pair<std::string, std::string> scale_zp(const std::string& value, const QuantParams& p);
 
   // x (float) → [Clip to the grid when narrower than 8 bits] → QuantizeLinear → q_name.
-  void quantize(const std::string& x, const std::string& value, const QuantParams& p, const std::string& q_name);
+  void quantize(const std::string& x, const std::string& value, const QuantParams& p,
+                const std::string& q_name);
   // q (int) → DequantizeLinear → x_name.
-  void dequantize(const std::string& q, const std::string& value, const QuantParams& p, const std::string& x_name);
+  void dequantize(const std::string& q, const std::string& value, const QuantParams& p,
+                  const std::string& x_name);
 
   // A quantized weight: int8/uint8 initializer + scale + zero point (1-D per axis, scalar per tensor).
   struct QWeight {
@@ -53,7 +58,7 @@ struct Builder {
 
   // The int32 bias of `layer` if the simulation quantizes it (same conditions and rounding), else nullptr.
   struct QBias {
-    std::string q;  // int32 initializer
+    std::string q;           // int32 initializer
     std::string float_name;  // DequantizeLinear output ("" until asked)
     Tensor values;
     std::vector<float> scale;  // per output channel (or one)

@@ -20,18 +20,22 @@ ExportedGraph build_qdq(Builder& b) {
     }
   }
   // ONNX Runtime on x86 rewrites int8 QDQ activations to uint8 and, on CPUs without AVX-VNNI, multiplies
-  // u8×s8 with VPMADDUBSW, which saturates the sum of two products at 32767: with 8-bit weights its
+  // u8×s8 with VPMADDUBSW, which saturates the sum of two products at 32767: with 8-bit int8 weights its
   // results can differ from the exact int32 arithmetic here (measured on MobileNetV2: top-1 agreement
-  // 99.4% at 8 bits, 100% at 7). ORT's own quantizer offers reduce_range for this; say so once.
-  for (const auto& wp : b.points.weights)
-    if (const PlanEntry* e = b.plan.active(wp.tensor); e && e->spec.bits >= 8) {
-      b.notes.push_back(
-          "8-bit weights in QDQ form: ONNX Runtime on x86 CPUs without AVX-VNNI computes uint8 x "
-          "int8 products in saturating 16-bit pairs, so its outputs can differ slightly from the "
-          "integer engine; for equal results there use 7-bit weights (quantize --weight-bits 7, "
-          "ONNX Runtime's reduce_range) or --format qop");
-      break;
-    }
+  // 99.4% at 8 bits; 100% with 7-bit weights or with the same weights stored as uint8, which it multiplies
+  // exactly). Say so once.
+  if (b.weight_storage == WeightStorage::AsPlan)
+    for (const auto& wp : b.points.weights)
+      if (const PlanEntry* e = b.plan.active(wp.tensor);
+          e && e->spec.bits >= 8 && storage_dtype(e->params) == DType::Int8) {
+        b.notes.push_back(
+            "8-bit int8 weights in QDQ form: ONNX Runtime on x86 CPUs without AVX-VNNI computes uint8 x "
+            "int8 products in saturating 16-bit pairs, so its outputs can differ slightly from the "
+            "integer engine; for equal results there store the weights as uint8 (export "
+            "--uint8-weights: the same values), use 7-bit weights (quantize --weight-bits 7) or --format "
+            "qop");
+        break;
+      }
   // Activation points.
   for (const auto& a : b.points.activations) {
     const PlanEntry* e = b.plan.active(a.tensor);

@@ -1,6 +1,7 @@
 // The capabilities plugged into the window (app/gui/cap_*.cpp), each run as a user runs it on the demo,
 // its result checked against a property of the engine it wraps or the engine called directly.
 #include <QDir>
+#include <QFile>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -226,6 +227,14 @@ class TestCapabilities : public QObject {
               .entries.size(),
           s()->plan()->plan().entries.size());
     }
+    // uint8 weight storage (QDQ): the weight initializers become uint8; the manifest records it.
+    const QString u8 = dir.filePath(QStringLiteral("demo_u8.onnx"));
+    startExport(*w_, {u8, QStringLiteral("qdq"), false, true});
+    QVERIFY(test::waitUntil([&] { return !w_->jobs()->busy(); }));
+    QCOMPARE(errors_->count(), 0);
+    QFile manifest(dir.filePath(QStringLiteral("demo_u8.manifest.json")));
+    QVERIFY(manifest.open(QIODevice::ReadOnly));
+    QVERIFY(manifest.readAll().contains("\"weight_storage\": \"uint8\""));
     startExport(*w_, {s()->modelPath(), QStringLiteral("qdq"), false});
     QVERIFY(test::waitUntil([&] { return !w_->jobs()->busy(); }));
     QCOMPARE(errors_->count(), 1);
