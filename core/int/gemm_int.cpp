@@ -201,6 +201,21 @@ void widen_row_blocks(IntIsa isa, const T* src, int64_t n, int64_t stride, int32
       return detail::widen_row_blocks8_avx2(src, std::is_signed_v<T>, n, stride, zp, dst);
   widen_row(isa, src, n, stride, zp, dst);
 }
+template <typename T>
+void widen_rows(IntIsa isa, const T* src, const RowCopy* copies, size_t count, int64_t stride, int32_t zp,
+                int16_t* dst) {
+  if constexpr (sizeof(T) == 1)
+    if (isa == IntIsa::Avx2 && (stride == 1 || stride == 2))
+      return detail::widen_rows8_avx2(src, std::is_signed_v<T>, copies, count, stride, zp, dst);
+  for (size_t i = 0; i < count; ++i)
+    widen_row_blocks(isa, src + copies[i].src, copies[i].n, stride, zp, dst + copies[i].dst);
+}
+template void widen_rows<int8_t>(IntIsa, const int8_t*, const RowCopy*, size_t, int64_t, int32_t, int16_t*);
+template void widen_rows<uint8_t>(IntIsa, const uint8_t*, const RowCopy*, size_t, int64_t, int32_t, int16_t*);
+template void widen_rows<int16_t>(IntIsa, const int16_t*, const RowCopy*, size_t, int64_t, int32_t, int16_t*);
+template void widen_rows<uint16_t>(IntIsa, const uint16_t*, const RowCopy*, size_t, int64_t, int32_t,
+                                   int16_t*);
+
 template void widen_row_blocks<int8_t>(IntIsa, const int8_t*, int64_t, int64_t, int32_t, int16_t*);
 template void widen_row_blocks<uint8_t>(IntIsa, const uint8_t*, int64_t, int64_t, int32_t, int16_t*);
 template void widen_row_blocks<int16_t>(IntIsa, const int16_t*, int64_t, int64_t, int32_t, int16_t*);

@@ -67,6 +67,14 @@ void gather_row(IntIsa isa, const int16_t* src, int64_t n, int64_t stride, int16
 inline int64_t widen_span(int64_t n, int64_t stride) { return 16 * ((n + 15) / 16) * stride; }
 template <typename T>
 void widen_row_blocks(IntIsa isa, const T* src, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
+// widen_row_blocks for a list of rows of one source: dst + c.dst ← src + c.src, c.n values, for each copy c
+// in order (one call per plane instead of one per row: at 7×7 the calls cost more than the rows).
+struct RowCopy {
+  int64_t dst, src, n;
+};
+template <typename T>
+void widen_rows(IntIsa isa, const T* src, const RowCopy* copies, size_t count, int64_t stride, int32_t zp,
+                int16_t* dst);
 
 // Per-channel requantization constants laid out for 8-lane vectors (see gemm_int.cpp).
 // Channels are padded to a multiple of 16. The *_lanes arrays hold the 64-bit constants of each group of
@@ -103,7 +111,9 @@ void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const i
 //   Σ_t w[t] · buf[off[t] + oh·RS + ow]
 // over the taps t, with buf the channel's zero-point-subtracted, zero-padded input as int16 phase planes
 // (one per stride phase, so every tap reads a contiguous run) and every row readable 16 values past OW.
-// The result goes through the epilogue with channel e.channel0 into y (OH × OW, row stride e.ldy).
+// The result goes through the epilogue with channel e.channel0 into y (OH × OW, row stride e.ldy); when
+// e.ldy == OW, a row's store may write past its end into the next row (always written after it), never
+// past the last row.
 struct DepthwisePlane {
   const int16_t* buf = nullptr;
   const int64_t* off = nullptr;     // per tap
@@ -140,6 +150,8 @@ int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, in
 int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst);
 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
+void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
+                      int32_t zp, int16_t* dst);
 // Elements [0, n − n % 8); returns how many it did.
 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipliers& m);
 }  // namespace detail

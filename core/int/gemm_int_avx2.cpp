@@ -430,37 +430,43 @@ QS_AVX2 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_
   }
 }
 
-// 16 outputs at base: Σ over tap pairs, the pair weights already broadcast.
-QS_AVX2 inline void dw_block(const int16_t* base, const int64_t* off, int64_t taps, const __m256i* w,
-                             const LaneConsts& k, __m256i zp, __m256i lo, __m256i hi, __m256i& v0,
-                             __m256i& v1) {
-  __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
-  const int64_t pairs = (taps + 1) / 2;
-  for (int64_t t = 0; t < pairs; ++t) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t]));
-    // An odd last tap pairs with a zero weight (its data is read from the same place).
-    const int64_t o1 = 2 * t + 1 < taps ? off[2 * t + 1] : off[2 * t];
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o1));
-    al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[t]));
-    ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[t]));
-  }
-  // al holds positions 0-3 | 8-11, ah 4-7 | 12-15.
-  v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
-  v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
-  v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-  v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
-}
+namespace {
 
-// The 3×3 case with the nine offsets and five weight pairs in registers.
-QS_AVX2 inline void dw_block9(const int16_t* base, const int64_t* off, const __m256i* w, const LaneConsts& k,
-                              __m256i zp, __m256i lo, __m256i hi, __m256i& v0, __m256i& v1) {
+constexpr int64_t kMaxHeldPairs = 32;  // tap pairs kept broadcast in a local array (8×8 kernels)
+
+// Loads of 16 int16 values at base + o: one output row's 16 consecutive positions (Row), or 8 positions
+// of each of two rows RS apart (TwoRows: the lower 128-bit lane holds the first row, the upper the second).
+struct Row {
+  QS_AVX2 __m256i operator()(const int16_t* base, int64_t o) const {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o));
+  }
+};
+struct TwoRows {
+  int64_t RS;
+  QS_AVX2 __m256i operator()(const int16_t* base, int64_t o) const {
+    return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(base + RS + o),
+                               reinterpret_cast<const __m128i*>(base + o));
+  }
+};
+
+// 16 outputs at base: Σ over tap pairs, the pair weights already broadcast (w), or broadcast here (wp).
+// Both loads interleave within 128-bit lanes, so al holds the positions 0-3 | 8-11 of the load order and ah
+// 4-7 | 12-15: v0 gets positions 0-7 (the first row of TwoRows), v1 8-15.
+template <typename Load, int kTaps, bool kHeld>
+QS_AVX2 inline void dw_block(const Load& ld, const int16_t* base, const int64_t* off, int64_t taps,
+                             const __m256i* w, const int32_t* wp, const LaneConsts& k, __m256i zp, __m256i lo,
+                             __m256i hi, __m256i& v0, __m256i& v1) {
   __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
+  const int64_t n = kTaps > 0 ? kTaps : taps;
+  const int64_t pairs = (n + 1) / 2;
 #pragma GCC unroll 5
-  for (int t = 0; t < 5; ++t) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t]));
-    const __m256i b = t < 4 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + off[2 * t + 1])) : a;
-    al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[t]));
-    ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[t]));
+  for (int64_t t = 0; t < pairs; ++t) {
+    const __m256i a = ld(base, off[2 * t]);
+    // An odd last tap pairs with a zero weight (its data is read from the same place).
+    const __m256i b = 2 * t + 1 < n ? ld(base, off[2 * t + 1]) : a;
+    const __m256i wt = kHeld ? w[t] : _mm256_set1_epi32(wp[t]);
+    al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt));
+    ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt));
   }
   v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
   v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
@@ -468,42 +474,116 @@ QS_AVX2 inline void dw_block9(const int16_t* base, const int64_t* off, const __m
   v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
 }
 
-QS_AVX2 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e) {
+// v0, v1 (already in the output range) narrowed to the output type, in memory order: 16 elements.
+template <DType OT>
+QS_AVX2 inline void narrow16(__m256i v0, __m256i v1, unsigned char* out) {
+  if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
+    const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+    const __m128i lo = _mm256_castsi256_si128(p16), hi = _mm256_extracti128_si256(p16, 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
+                     OT == DType::Int8 ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi));
+  } else {
+    const __m256i p = OT == DType::Int16 ? _mm256_packs_epi32(v0, v1) : _mm256_packus_epi32(v0, v1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute4x64_epi64(p, 0xD8));
+  }
+}
+
+// Stores n of the `whole` bytes at src to dst. `spill`: writing all `whole` bytes is allowed (they land on
+// output that is written again later), which saves the variable-length copy.
+QS_AVX2 inline void put(unsigned char* dst, const unsigned char* src, size_t n, size_t whole, bool spill) {
+  if (n == whole || spill) {
+    if (whole == 32)
+      std::memcpy(dst, src, 32);
+    else if (whole == 16)
+      std::memcpy(dst, src, 16);
+    else
+      std::memcpy(dst, src, 8);
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
+template <DType OT, int kTaps, bool kHeld>
+QS_AVX2 void depthwise_t(const DepthwisePlane& p, const Epilogue& e) {
   const LaneConsts k = row_consts(*e.rq, static_cast<size_t>(e.channel0));
   const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
-  const size_t es = e.out == DType::Int8 || e.out == DType::UInt8 ? 1 : 2;
+  constexpr size_t es = OT == DType::Int8 || OT == DType::UInt8 ? 1 : 2;
   const int64_t pairs = (p.taps + 1) / 2;
-  constexpr int64_t kMaxPairs = 32;  // 8×8 kernels; larger ones broadcast per block
-  __m256i w[kMaxPairs];
-  const bool held = pairs <= kMaxPairs;
-  if (held)
+  __m256i w[kMaxHeldPairs];
+  if constexpr (kHeld)
     for (int64_t t = 0; t < pairs; ++t) w[t] = _mm256_set1_epi32(p.wpairs[t]);
+  // The offsets of a fixed tap count in locals, so the blocks need not reload them through p.
+  int64_t fixed[kTaps > 0 ? kTaps : 1];
+  const int64_t* off = p.off;
+  if constexpr (kTaps > 0) {
+    for (int t = 0; t < kTaps; ++t) fixed[t] = p.off[t];
+    off = fixed;
+  }
+  unsigned char* y = static_cast<unsigned char*>(e.y);
+  // Rows are contiguous in y: a row's last partial store may spill into the next row, written after it.
+  const bool contiguous = e.ldy == p.OW;
+  alignas(32) unsigned char tmp[32];
+  __m256i v0, v1;
+  if (p.OW <= 8 && p.OH > 1) {
+    // Two output rows per block, 8 positions each (at the widths of late MobileNet stages, 7, a block per
+    // row would leave 9 of 16 lanes idle).
+    const TwoRows ld{p.RS};
+    for (int64_t oh = 0; oh < p.OH; oh += 2) {
+      const int64_t rows = std::min<int64_t>(2, p.OH - oh);
+      dw_block<TwoRows, kTaps, kHeld>(ld, p.buf + oh * p.RS, off, p.taps, w, p.wpairs, k, zp, lo, hi, v0, v1);
+      narrow16<OT>(v0, v1, tmp);
+      for (int64_t r = 0; r < rows; ++r)
+        put(y + static_cast<size_t>((oh + r) * e.ldy) * es, tmp + r * 8 * es, static_cast<size_t>(p.OW) * es,
+            8 * es, contiguous && oh + r + 1 < p.OH);
+    }
+    return;
+  }
+  const Row ld;
   for (int64_t oh = 0; oh < p.OH; ++oh)
     for (int64_t ow = 0; ow < p.OW; ow += 16) {
-      const int16_t* base = p.buf + oh * p.RS + ow;
-      __m256i v0, v1;
-      if (p.taps == 9) {
-        dw_block9(base, p.off, w, k, zp, lo, hi, v0, v1);
-      } else if (held) {
-        dw_block(base, p.off, p.taps, w, k, zp, lo, hi, v0, v1);
+      dw_block<Row, kTaps, kHeld>(ld, p.buf + oh * p.RS + ow, off, p.taps, w, p.wpairs, k, zp, lo, hi, v0,
+                                  v1);
+      unsigned char* dst = y + static_cast<size_t>(oh * e.ldy + ow) * es;
+      const int64_t cols = std::min<int64_t>(16, p.OW - ow);
+      if (cols == 16) {
+        narrow16<OT>(v0, v1, dst);
       } else {
-        __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
-        for (int64_t t = 0; t < pairs; ++t) {
-          const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + p.off[2 * t]));
-          const int64_t o1 = 2 * t + 1 < p.taps ? p.off[2 * t + 1] : p.off[2 * t];
-          const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base + o1));
-          const __m256i wt = _mm256_set1_epi32(p.wpairs[t]);
-          al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt));
-          ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt));
-        }
-        v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
-        v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
-        v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-        v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
+        narrow16<OT>(v0, v1, tmp);
+        put(dst, tmp, static_cast<size_t>(cols) * es, 16 * es, contiguous && oh + 1 < p.OH);
       }
-      store16(e.out, static_cast<char*>(e.y) + static_cast<size_t>(oh * e.ldy + ow) * es,
-              std::min<int64_t>(16, p.OW - ow), v0, v1);
     }
+}
+
+template <DType OT>
+QS_AVX2 void depthwise_taps(const DepthwisePlane& p, const Epilogue& e) {
+  if (p.taps == 9) return depthwise_t<OT, 9, true>(p, e);
+  if ((p.taps + 1) / 2 <= kMaxHeldPairs) return depthwise_t<OT, 0, true>(p, e);
+  depthwise_t<OT, 0, false>(p, e);  // kernels over 8×8: weights broadcast per block
+}
+
+}  // namespace
+
+QS_AVX2 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e) {
+  switch (e.out) {
+    case DType::Int8:
+      return depthwise_taps<DType::Int8>(p, e);
+    case DType::UInt8:
+      return depthwise_taps<DType::UInt8>(p, e);
+    case DType::Int16:
+      return depthwise_taps<DType::Int16>(p, e);
+    case DType::UInt16:
+      return depthwise_taps<DType::UInt16>(p, e);
+    default:
+      throw Error("integer depthwise: output type " + dtype_name(e.out) + " is not supported");
+  }
+}
+
+QS_AVX2 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
+                              int32_t zp, int16_t* dst) {
+  for (size_t i = 0; i < count; ++i) {
+    const RowCopy& c = copies[i];
+    widen_row_blocks8_avx2(static_cast<const char*>(src) + c.src, sgn, c.n, stride, zp, dst + c.dst);
+  }
 }
 
 // Eight 8-bit values as int32 lanes.

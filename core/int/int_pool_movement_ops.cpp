@@ -35,7 +35,8 @@ class IntPoolKernel final : public Kernel {
     const Tensor& x = *in[0];
     PoolPlan p;
     if (global_) {
-      if (x.rank() < 3) throw Error(where_ + ": X has shape " + shape_str(x.shape()) + ", expected N x C x D...");
+      if (x.rank() < 3)
+        throw Error(where_ + ": X has shape " + shape_str(x.shape()) + ", expected N x C x D...");
       WindowAttrs a;
       a.kernel.assign(x.shape().begin() + 2, x.shape().end());
       a.strides.assign(a.kernel.size(), 1);
@@ -58,7 +59,8 @@ class IntPoolKernel final : public Kernel {
     const int32_t dmax = div.empty() ? 0 : *std::max_element(div.begin(), div.end());
     std::vector<FixedMultiplier> f(static_cast<size_t>(dmax) + 1);
     for (int32_t d = 1; d <= dmax; ++d)
-      f[static_cast<size_t>(d)] = fixed_multiplier(static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * d), where_);
+      f[static_cast<size_t>(d)] =
+          fixed_multiplier(static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * d), where_);
     std::vector<int32_t> y(sums.size());
     const int64_t op = numel(p.out), zo = o_.zero_point[0];
     for (size_t i = 0; i < y.size(); ++i) {
@@ -73,8 +75,9 @@ class IntPoolKernel final : public Kernel {
   // One contiguous plane per output: the sum of x − zp over it, requantized once.
   void global_average(const Tensor& x, const Shape& ys, std::span<Tensor> out) const {
     const int64_t planes = x.dim(0) * x.dim(1), size = planes ? x.numel() / planes : 0;
-    const FixedMultiplier f =
-        fixed_multiplier(static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * static_cast<double>(size)), where_);
+    const FixedMultiplier f = fixed_multiplier(
+        static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * static_cast<double>(size)),
+        where_);
     std::vector<int32_t> y(static_cast<size_t>(planes));
     const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
     auto sum_planes = [&](auto tag) {
@@ -87,11 +90,20 @@ class IntPoolKernel final : public Kernel {
       }
     };
     switch (x.dtype()) {
-      case DType::Int8: sum_planes(int8_t{}); break;
-      case DType::UInt8: sum_planes(uint8_t{}); break;
-      case DType::Int16: sum_planes(int16_t{}); break;
-      case DType::UInt16: sum_planes(uint16_t{}); break;
-      default: throw Error(where_ + ": integer input of type " + dtype_name(x.dtype()));
+      case DType::Int8:
+        sum_planes(int8_t{});
+        break;
+      case DType::UInt8:
+        sum_planes(uint8_t{});
+        break;
+      case DType::Int16:
+        sum_planes(int16_t{});
+        break;
+      case DType::UInt16:
+        sum_planes(uint16_t{});
+        break;
+      default:
+        throw Error(where_ + ": integer input of type " + dtype_name(x.dtype()));
     }
     out[0] = from_int32(y, storage_dtype(o_), ys);
   }
@@ -111,8 +123,10 @@ class MovementKernel final : public Kernel {
     if (node_.op_type == "Pad" && p && node_.attr_string("mode", "constant") == "constant") {
       // The constant (0 when omitted) becomes its level on the grid; lowering made sure it is on it.
       float v = 0;
-      if (node_.has_attr("value")) v = node_.attr_float("value", 0.f);
-      else if (node_.has_input(2)) v = static_cast<float>(c.g.initializer(node_.inputs[2])->value_as_double(0));
+      if (node_.has_attr("value"))
+        v = node_.attr_float("value", 0.f);
+      else if (node_.has_input(2))
+        v = static_cast<float>(c.g.initializer(node_.inputs[2])->value_as_double(0));
       const int32_t q = quantize_value(v, p->scale[0], p->zero_point[0], p->qmin, p->qmax);
       if (c.opset < 11) {
         node_.attrs["value"] = Attribute::of_float(static_cast<float>(q));
@@ -146,16 +160,53 @@ class MovementKernel final : public Kernel {
   std::unique_ptr<Kernel> kernel_;
 };
 
+// 2-D MaxPool on 8-bit storage: the AVX2 plane kernel (pool_int.h), else the float kernel on the integers.
+class MaxPool8Kernel final : public Kernel {
+ public:
+  MaxPool8Kernel(const IntNodeContext& c, std::unique_ptr<Kernel> fallback)
+      : where_(c.ln.node->describe()), isa_(c.isa), fallback_(std::move(fallback)) {
+    const Node& n = *c.ln.node;
+    KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
+    attrs_ = read_window_attrs(init, n.attr_ints("kernel_shape"), c.opset >= 10);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[0];
+    if (x.rank() == 4) {
+      const PoolPlan p = pool_plan_for(attrs_, x.shape(), where_, false);
+      Tensor y(x.dtype(), pool_output_shape(x.shape(), p));
+      if (max_pool_8bit(isa_, x, y, p)) {
+        out[0] = std::move(y);
+        return;
+      }
+    }
+    fallback_->run(in, out);
+  }
+
+ private:
+  std::string where_;
+  IntIsa isa_;
+  WindowAttrs attrs_;
+  std::unique_ptr<Kernel> fallback_;
+};
+
 }  // namespace
 
-std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c) { return std::make_unique<IntPoolKernel>(c); }
+std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c) {
+  return std::make_unique<IntPoolKernel>(c);
+}
 
 std::unique_ptr<Kernel> make_int_movement_kernel(const IntNodeContext& c) {
   const Node& n = *c.ln.node;
   if (n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool") {
     const QuantParams* p = c.L.params_of(n.inputs[0]);
     const DType t = p ? storage_dtype(*p) : DType::Float32;
-    if (n.op_type == "GlobalMaxPool" || (t != DType::Int8 && t != DType::UInt8)) return make_int_pool_kernel(c);
+    if (n.op_type == "GlobalMaxPool" || (t != DType::Int8 && t != DType::UInt8))
+      return make_int_pool_kernel(c);
+    const bool indices = n.outputs.size() > 1 && !n.outputs[1].empty();
+    if (c.isa == IntIsa::Avx2 && !indices && n.has_attr("kernel_shape") &&
+        n.attr_ints("kernel_shape").size() == 2)
+      return std::make_unique<MaxPool8Kernel>(c, std::make_unique<MovementKernel>(c));
   }
   return std::make_unique<MovementKernel>(c);
 }

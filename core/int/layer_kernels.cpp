@@ -199,14 +199,13 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   const int64_t N = g.batch, C = g.in_channels, P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
   const int64_t sh = geo.sh, sw = geo.sw;
   // Phase planes: phase (a, b) holds the padded input at (i·sh + a, j·sw + b), RP rows of RS columns, one
-  // after the other. Output (oh, ow) reads tap (kh, kw) at off[tap] + oh·RS + ow, so the outputs are
-  // computed over the flattened grid q = oh·RS + ow, q < Q, 16 at a time: the columns ow ≥ OW are computed
-  // and dropped, which at the small widths of MobileNet-like models wastes far fewer lanes than one vector
-  // per output row. The buffer has kTail zeros after the planes for the reads of the last vector.
+  // after the other. Output (oh, ow) reads tap (kh, kw) at off[tap] + oh·RS + ow: every tap of an output
+  // row is a contiguous run, so the kernel computes 16 outputs of a row per step (or 8 of two rows, for
+  // rows of at most 8) straight into y. The buffer has kTail zeros after the planes for the whole-vector
+  // reads of the last row.
   const int64_t PH = (geo.OH - 1) * sh + (geo.KH - 1) * geo.dh + 1,
                 PWt = (geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1;
   const int64_t RP = ceil_div(PH, sh), RS = ceil_div(PWt, sw);
-  const int64_t Q = (geo.OH - 1) * RS + geo.OW;
   constexpr int64_t kTail = 32;
   const int64_t planes = sh * sw * RP * RS;
   std::vector<int64_t> off(static_cast<size_t>(K_));
@@ -219,9 +218,6 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   // The rows of the phase planes that hold input data, the same for every channel: phase column j holds
   // input column j·sw + b − pw, data for j in [lo, hi); everything else is zero padding, written once per
   // work item (the copies never write there but zeros).
-  struct RowCopy {
-    int64_t dst, src, n;
-  };
   std::vector<RowCopy> copies;
   int64_t reach = 0;  // how far past a plane's start the whole-vector reads of its rows go
   for (int64_t a = 0; a < sh; ++a)
@@ -236,10 +232,12 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
         reach = std::max(reach, copies.back().src + widen_span(hi - lo, sw));
       }
     }
+  // In increasing dst order: the zeros a row may write past its end land on padding or on rows written
+  // after it (and on the kTail zeros).
+  std::sort(copies.begin(), copies.end(), [](const RowCopy& l, const RowCopy& r) { return l.dst < r.dst; });
   const DType out_t = storage_dtype(q_.out);
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
-  const bool direct = RS == geo.OW;  // no dropped columns: the flattened grid is the output plane
   // Channels per work item: enough items for every thread, few enough to zero the padding rarely.
   const int64_t total = N * C;
   const int64_t per = std::clamp<int64_t>(total / (4 * num_threads()), 1, 16);
@@ -266,25 +264,16 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
               std::memcpy(copy, plane, static_cast<size_t>(IS) * sizeof(T));
               plane = copy;
             }
-            // In increasing dst order: the zeros a row may write past its end land on padding or on rows
-            // written after it (and on the kTail zeros).
-            for (const RowCopy& rc : copies)
-              widen_row_blocks(isa, plane + rc.src, rc.n, sw, zx, buf + rc.dst);
-            char* yc = yp + static_cast<size_t>(item * P) * es;
-            char* tmp = direct ? yc
-                               : static_cast<char*>(
-                                     thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Q + 16) * es));
+            widen_rows(isa, plane, copies.data(), copies.size(), sw, zx, buf);
             DepthwisePlane p;
             p.buf = buf;
             p.off = off.data();
             p.wpairs = dw_[static_cast<size_t>(c)].data();
             p.taps = K_;
-            p.OH = 1;
-            p.OW = Q;
-            p.RS = 0;
-            depthwise(isa, p, epilogue(q_, rq_, true, c, tmp, Q));
-            if (direct) continue;
-            copy_rows(yc, tmp, static_cast<size_t>(RS) * es, geo.OH, static_cast<size_t>(geo.OW) * es);
+            p.OH = geo.OH;
+            p.OW = geo.OW;
+            p.RS = RS;
+            depthwise(isa, p, epilogue(q_, rq_, true, c, yp + static_cast<size_t>(item * P) * es, geo.OW));
           }
         },
         per * P * K_);

@@ -123,4 +123,11 @@ std::vector<int32_t> window_max(const std::vector<int32_t>& x, const PoolPlan& p
   return m;
 }
 
+bool max_pool_8bit(IntIsa isa, const Tensor& x, Tensor& y, const PoolPlan& p) {
+  if (isa != IntIsa::Avx2 || p.in.size() != 2 || (x.dtype() != DType::Int8 && x.dtype() != DType::UInt8))
+    return false;
+  detail::max_pool_8bit_avx2(x.raw(), y.raw(), x.dtype() == DType::Int8, p);
+  return true;
+}
+
 }  // namespace qs

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/int/isa.h"
 #include "core/ops/pool_kernels.h"
 #include "core/ops/window.h"
 #include "core/tensor/tensor.h"
@@ -27,5 +28,14 @@ std::vector<int32_t> average_pool_divisors(const PoolPlan& p, bool count_include
 std::vector<int64_t> window_sums(const std::vector<int32_t>& x, int32_t zp, const PoolPlan& p);
 // Window maxima (padding ignored): [planes, outputs].
 std::vector<int32_t> window_max(const std::vector<int32_t>& x, const PoolPlan& p);
+
+// 2-D MaxPool of an 8-bit tensor (int8 or uint8) into y (allocated, pool_output_shape) with AVX2: equal to
+// max_pool<T> of core/ops/pool_kernels.h. Returns false, doing nothing, when `isa` is not Avx2 or the
+// pooling is not 2-D or x is not 8-bit: the caller then runs the float kernel on the integers.
+bool max_pool_8bit(IntIsa isa, const Tensor& x, Tensor& y, const PoolPlan& p);
+
+namespace detail {
+void max_pool_8bit_avx2(const void* x, void* y, bool sgn, const PoolPlan& p);  // pool_int_avx2.cpp
+}  // namespace detail
 
 }  // namespace qs

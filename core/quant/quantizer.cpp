@@ -40,7 +40,9 @@ void for_each_run(const ChannelLayout& l, const QuantParams& p, F&& f) {
 // fake_quantize_value over a run, written so that GCC vectorizes it (rint → vroundps; the quiet isnan
 // select and std::max/min become blends and vmaxps/vminps, where `<`-based selects would not). Equal to the
 // scalar path: every intermediate is an integer-valued float below 2^24, so nothing rounds differently.
-void fake_quantize_run(float* x, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
+// The baseline x86-64 ISA has no vector rounding (SSE4.1), so the loop is also compiled for AVX2 and that
+// copy is called after a run-time check.
+inline void fake_quantize_body(float* x, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
   const float z = static_cast<float>(zp), lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
   for (int64_t i = 0; i < n; ++i) {
     float v = std::rint(x[i] / s);
@@ -48,6 +50,46 @@ void fake_quantize_run(float* x, int64_t n, float s, int32_t zp, int32_t qmin, i
     v = std::min(std::max(v + z, lo), hi);
     x[i] = (v - z) * s;
   }
+}
+__attribute__((target("avx2"))) void fake_quantize_avx2(float* x, int64_t n, float s, int32_t zp,
+                                                        int32_t qmin, int32_t qmax) {
+  fake_quantize_body(x, n, s, zp, qmin, qmax);
+}
+void fake_quantize_run(float* x, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2)
+    fake_quantize_avx2(x, n, s, zp, qmin, qmax);
+  else
+    fake_quantize_body(x, n, s, zp, qmin, qmax);
+}
+
+// quantize_value over a run into T, in the form fake_quantize_run explains (NaN → 0 + zp, which
+// validate_params keeps inside [qmin, qmax], as quantize_value returns). Compiled twice: for the baseline ISA
+// and, called after a run-time check, for AVX2, where rint becomes vroundps and the loop runs 8 values per
+// step (the baseline has no vector rounding instruction, so there it is a libm call per value).
+template <typename T>
+inline void quantize_run_body(const float* x, T* y, int64_t n, float s, int32_t zp, int32_t qmin,
+                              int32_t qmax) {
+  const float z = static_cast<float>(zp), lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = std::rint(x[i] / s);
+    v = std::isnan(v) ? 0.0f : v;
+    v = std::min(std::max(v + z, lo), hi);
+    y[i] = static_cast<T>(static_cast<int32_t>(v));
+  }
+}
+template <typename T>
+__attribute__((target("avx2"))) void quantize_run_avx2(const float* x, T* y, int64_t n, float s, int32_t zp,
+                                                       int32_t qmin, int32_t qmax) {
+  quantize_run_body(x, y, n, s, zp, qmin, qmax);
+}
+template <typename T>
+void quantize_run(const float* x, T* y, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2)
+    quantize_run_avx2(x, y, n, s, zp, qmin, qmax);
+  else
+    quantize_run_body(x, y, n, s, zp, qmin, qmax);
 }
 
 bool fits(DType t, int32_t qmin, int32_t qmax) {
@@ -216,7 +258,7 @@ Tensor quantize(const Tensor& t, const QuantParams& p, DType out) {
     using T = decltype(tag);
     T* y = q.data<T>();
     for_each_run(l, p, [&](int64_t b, int64_t e, float s, int32_t zp) {
-      for (int64_t i = b; i < e; ++i) y[i] = static_cast<T>(quantize_value(x[i], s, zp, p.qmin, p.qmax));
+      quantize_run(x + b, y + b, e - b, s, zp, p.qmin, p.qmax);
     });
   });
   return q;
