@@ -122,6 +122,25 @@ struct DepthwisePlane {
 };
 void depthwise(IntIsa isa, const DepthwisePlane& p, const Epilogue& e);
 
+// Depthwise convolution of up to 16 channels of one image at once, channel-interleaved (one position of
+// the 16 channels per vector, as NCHWc layouts do): every lane is used whatever the plane size, where a
+// 7×7 plane leaves most lanes of DepthwisePlane's rows idle and pays per-plane setup for 49 outputs.
+// 8-bit input (channel c's plane at x + c·H·W) and 8-bit output (e.y: channel e.channel0's plane, the next
+// ones OH·OW apart); taps at most 2·kMaxChannelPairs. Scratch: `in` Hp·Wp·16 int16 and `out` OH·OW·16
+// bytes, Hp = (OH−1)·sh + (KH−1)·dh + 1, Wp likewise. AVX2 only (the caller checks): the result equals
+// depthwise() on the same data.
+inline constexpr int64_t kMaxChannelPairs = 32;
+struct DepthwiseChannels {
+  const void* x = nullptr;
+  bool x_signed = true;
+  int64_t channels = 0;  // 1..16
+  int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, ph = 0, pw = 0;
+  int32_t zx = 0;
+  const int32_t* const* wpairs = nullptr;  // per channel, as DepthwisePlane::wpairs
+  int16_t* in = nullptr;
+  unsigned char* out = nullptr;
+};
+
 // Add/Sub of two equally shaped 8-bit tensors: y = clamp(zo + add_requantize(a − za, b − zb, m), lo, hi)
 // (requant.h), a/b/y int8 or uint8 as the flags say. |m.ma|, |m.mb| < 2^31.
 struct AddOperands {
@@ -150,6 +169,7 @@ int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, in
 int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst);
 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
+void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e);
 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
                       int32_t zp, int16_t* dst);
 // Elements [0, n − n % 8); returns how many it did.

@@ -578,6 +578,142 @@ QS_AVX2 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e) {
   }
 }
 
+namespace {
+
+// In-place transpose of a 16×16 byte matrix held as 16 rows.
+QS_AVX2 inline void transpose16x16(__m128i r[16]) {
+  __m128i a[16], b[16];
+  for (int i = 0; i < 8; ++i) {
+    a[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 2; ++j) {
+      b[4 * i + j] = _mm_unpacklo_epi16(a[4 * i + j], a[4 * i + 2 + j]);
+      b[4 * i + 2 + j] = _mm_unpackhi_epi16(a[4 * i + j], a[4 * i + 2 + j]);
+    }
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      a[8 * i + j] = _mm_unpacklo_epi32(b[8 * i + j], b[8 * i + 4 + j]);
+      a[8 * i + 4 + j] = _mm_unpackhi_epi32(b[8 * i + j], b[8 * i + 4 + j]);
+    }
+  for (int j = 0; j < 8; ++j) {
+    b[j] = _mm_unpacklo_epi64(a[j], a[8 + j]);
+    b[8 + j] = _mm_unpackhi_epi64(a[j], a[8 + j]);
+  }
+  // b[k] now holds column order k' = bit-reversal-like permutation of k: undo it.
+  static constexpr int kOrder[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+  for (int k = 0; k < 16; ++k) r[kOrder[k]] = b[k];
+}
+
+// V output positions (step int16 apart in `in`) of the 16 interleaved channels: Σ over tap pairs of the
+// pairs' weights (channels 0-3, 8-11 in wl; 4-7, 12-15 in wh, the order VPUNPCK gives), requantized with
+// the channel constants k0 (channels 0-7) and k1 (8-15), narrowed to 8 bits, 16 bytes per position at out.
+template <int V, DType OT>
+QS_AVX2 inline void channel_positions(const int16_t* in, int64_t step, const int64_t* off, int64_t pairs,
+                                      int64_t taps, const __m256i* wl, const __m256i* wh,
+                                      const LaneConsts& k0, const LaneConsts& k1, __m256i zp, __m256i lo,
+                                      __m256i hi, unsigned char* out) {
+  __m256i al[V], ah[V];
+  for (int v = 0; v < V; ++v) al[v] = ah[v] = _mm256_setzero_si256();
+  for (int64_t t = 0; t < pairs; ++t) {
+    const int64_t o0 = off[2 * t], o1 = 2 * t + 1 < taps ? off[2 * t + 1] : o0;
+    for (int v = 0; v < V; ++v) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + v * step + o0));
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + v * step + o1));
+      al[v] = _mm256_add_epi32(al[v], _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wl[t]));
+      ah[v] = _mm256_add_epi32(ah[v], _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wh[t]));
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    __m256i v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al[v], ah[v], 0x20), k0), zp);
+    __m256i v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al[v], ah[v], 0x31), k1), zp);
+    v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
+    v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
+    narrow16<OT>(v0, v1, out + v * 16);
+  }
+}
+
+template <DType OT>
+QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e) {
+  const int64_t HW = d.H * d.W, P = d.OH * d.OW, taps = d.KH * d.KW, pairs = (taps + 1) / 2;
+  const int64_t Hp = (d.OH - 1) * d.sh + (d.KH - 1) * d.dh + 1,
+                Wp = (d.OW - 1) * d.sw + (d.KW - 1) * d.dw + 1;
+  // 1. The input as [row][column][16 channels] of x − zp in int16, zero padding around it.
+  std::fill(d.in, d.in + Hp * Wp * 16, int16_t{0});
+  const unsigned char* x = static_cast<const unsigned char*>(d.x);
+  const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(d.zx));
+  auto put_position = [&](int64_t p, __m128i bytes) {
+    const int64_t ih = p / d.W + d.ph, iw = p % d.W + d.pw;
+    if (ih >= Hp || iw >= Wp) return;  // input the outputs never reach (a stride's last rows)
+    const __m256i w =
+        _mm256_sub_epi16(d.x_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d.in + (ih * Wp + iw) * 16), w);
+  };
+  int64_t p0 = 0;
+  for (; p0 + 16 <= HW; p0 += 16) {
+    __m128i r[16];
+    for (int64_t c = 0; c < 16; ++c)
+      r[c] = c < d.channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + p0))
+                            : _mm_setzero_si128();
+    transpose16x16(r);
+    for (int64_t j = 0; j < 16; ++j) put_position(p0 + j, r[j]);
+  }
+  for (; p0 < HW; ++p0) {
+    alignas(16) unsigned char col[16] = {};
+    for (int64_t c = 0; c < d.channels; ++c) col[c] = x[c * HW + p0];
+    put_position(p0, _mm_load_si128(reinterpret_cast<const __m128i*>(col)));
+  }
+  // 2. Weights in the lane order of the pair products, the channel constants, tap offsets.
+  __m256i wl[kMaxHeldPairs], wh[kMaxHeldPairs];
+  for (int64_t t = 0; t < pairs; ++t) {
+    alignas(32) int32_t w[16] = {};
+    for (int64_t c = 0; c < d.channels; ++c) w[c] = d.wpairs[c][t];
+    wl[t] = _mm256_setr_epi32(w[0], w[1], w[2], w[3], w[8], w[9], w[10], w[11]);
+    wh[t] = _mm256_setr_epi32(w[4], w[5], w[6], w[7], w[12], w[13], w[14], w[15]);
+  }
+  const LaneConsts k0 = col_consts(*e.rq, static_cast<size_t>(e.channel0)),
+                   k1 = col_consts(*e.rq, static_cast<size_t>(e.channel0 + 8));
+  const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
+  int64_t off[2 * kMaxHeldPairs];
+  for (int64_t kh = 0; kh < d.KH; ++kh)
+    for (int64_t kw = 0; kw < d.KW; ++kw) off[kh * d.KW + kw] = (kh * d.dh * Wp + kw * d.dw) * 16;
+  // 3. Outputs [position][16 channels], 8 bits each.
+  const int64_t step = d.sw * 16;
+  for (int64_t oh = 0; oh < d.OH; ++oh) {
+    const int16_t* row = d.in + oh * d.sh * Wp * 16;
+    unsigned char* orow = d.out + oh * d.OW * 16;
+    int64_t ow = 0;
+    for (; ow + 2 <= d.OW; ow += 2)
+      channel_positions<2, OT>(row + ow * step, step, off, pairs, taps, wl, wh, k0, k1, zp, lo, hi,
+                               orow + ow * 16);
+    if (ow < d.OW)
+      channel_positions<1, OT>(row + ow * step, step, off, pairs, taps, wl, wh, k0, k1, zp, lo, hi,
+                               orow + ow * 16);
+  }
+  // 4. Back to planes: y + c·P.
+  unsigned char* y = static_cast<unsigned char*>(e.y);
+  int64_t q0 = 0;
+  for (; q0 + 16 <= P; q0 += 16) {
+    __m128i r[16];
+    for (int64_t j = 0; j < 16; ++j)
+      r[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d.out + (q0 + j) * 16));
+    transpose16x16(r);
+    for (int64_t c = 0; c < d.channels; ++c)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c * P + q0), r[c]);
+  }
+  for (; q0 < P; ++q0)
+    for (int64_t c = 0; c < d.channels; ++c) y[c * P + q0] = d.out[q0 * 16 + c];
+}
+
+}  // namespace
+
+QS_AVX2 void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e) {
+  if (e.out == DType::Int8) return depthwise_channels_t<DType::Int8>(d, e);
+  if (e.out == DType::UInt8) return depthwise_channels_t<DType::UInt8>(d, e);
+  throw Error("integer depthwise (channel-interleaved): output type " + dtype_name(e.out) + " is not 8-bit");
+}
+
 QS_AVX2 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
                               int32_t zp, int16_t* dst) {
   for (size_t i = 0; i < count; ++i) {

@@ -38,6 +38,7 @@ class PackedConv {
   bool depthwise_ = false;
   std::vector<std::vector<int32_t>> dw_;
   void run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  void run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise_images(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y,
                             int64_t images) const;

@@ -283,8 +283,9 @@ TEST(IntGemm, PackedConvMatchesReferenceConv) {
 // The shapes of MobileNetV2/ResNet-like models on the paths written for them: 1×1 convolutions packed
 // straight from the input planes (odd channel counts, 7×7/14×14/28×28 grids, batch 1 to 8, small grids
 // with several images per GEMM), the direct
-// depthwise kernel over flattened phase planes (strides 1 and 2, rows shorter and longer than a vector,
-// dilation, many channels per work item, the last planes of the input read through a copy), and strided
+// depthwise kernels (per plane over phase planes: strides 1 and 2, rows shorter and longer than a vector,
+// dilation, many channels per work item, the last planes of the input read through a copy; 16 channels
+// interleaved for rows of at most 8: channel counts off 16, dilation, stride 2), and strided
 // 3×3 / 1×1 convolutions on the im2col path, each on 1 and 2 threads.
 TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
   std::mt19937 rng(5);
@@ -311,6 +312,8 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
                                        dw(130, 14, 14, 1, 1, 1, 1),
                                        dw(9, 5, 3, 2, 0, 1, 3),
                                        dw(64, 2, 2, 1, 1, 1, 2),
+                                       dw(20, 8, 8, 1, 2, 2, 2),    // channel-interleaved: dilated,
+                                       dw(18, 13, 13, 2, 1, 1, 2),  // strided, 16 + 2 channels
                                        {20, 40, 1, 28, 28, 3, 2, 1, 1, false, 2, false},
                                        {20, 40, 1, 14, 14, 1, 2, 0, 1, false, 3, false},
                                        {20, 20, 1, 28, 28, 3, 1, 1, 1, false, 1, false},
