@@ -62,15 +62,34 @@ TEST(IntEngine, CnnAgreesWithSimulationOnEveryElement) {
   const Tensor calib = testing::random_images(rng, 64, {1, 10, 10});
   const Tensor x = testing::random_images(rng, 37, {1, 10, 10});
   expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, true, true)), x, "W8A8 int8");
-  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, false, false)), x, "W8A8 uint8 per tensor");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, false, false)), x,
+                           "W8A8 uint8 per tensor");
   expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 6, true, true)), x, "W4A6");
   expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, true)), x, "W8A16");
+}
+
+// GlobalAveragePool over planes longer than its exact int32 partial sums (2^15 values) at 16-bit
+// activations: the chunked sums equal the simulation.
+TEST(IntEngine, GlobalAveragePoolOverLongPlanesAgreesWithSimulation) {
+  std::mt19937 rng(12);
+  Graph g = testing::empty_graph({1, 1, 190, 190});
+  g.outputs.push_back({"y", DType::Float32, std::nullopt});
+  g.initializers["w"] = testing::normal({2, 1, 1, 1}, rng, 0.5f);
+  g.nodes = {testing::make_node("conv", "Conv", {"x", "w"}, {"a"}),
+             testing::make_node("relu", "Relu", {"a"}, {"r"}),
+             testing::make_node("gap", "GlobalAveragePool", {"r"}, {"y"})};
+  const Tensor calib = testing::random_images(rng, 4, {1, 190, 190});
+  const Tensor x = testing::random_images(rng, 2, {1, 190, 190});
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, false)), x,
+                           "W8A16 uint16");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, true)), x, "W8A16 int16");
 }
 
 TEST(IntEngine, CnnHasNoFloatIslandAndFusesActivations) {
   std::mt19937 rng(10);
   const Graph g = testing::int_cnn(rng);
-  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
+  const Calibrated c =
+      testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
   const IntegerModel m(g, c.plan, c.points);
   EXPECT_TRUE(m.lowering().float_islands().empty());
   std::map<std::string, IntKind> kind;
@@ -115,7 +134,8 @@ TEST(IntEngine, MixedOpsAndFloatIslandsAgreeWithSimulation) {
   EXPECT_EQ(kind.at("convt"), IntKind::Layer);
   EXPECT_EQ(kind.at("left"), IntKind::Layer);
   expect_engine_equals_sim(g, c, x, "mixed W8A8");
-  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 8, false, false)), x, "mixed W4A8 uint8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 8, false, false)), x,
+                           "mixed W4A8 uint8");
   expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 16, true, true)), x, "mixed W8A16");
 }
 
@@ -140,7 +160,8 @@ TEST(IntEngine, EntriesLeftInFloatBecomeListedIslands) {
 TEST(IntEngine, RefusesBadInputsNamingThem) {
   std::mt19937 rng(40);
   const Graph g = testing::int_cnn(rng);
-  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 16, {1, 10, 10}), options(8, 8, true, true));
+  const Calibrated c =
+      testing::calibrate_on(g, testing::random_images(rng, 16, {1, 10, 10}), options(8, 8, true, true));
   const IntegerModel m(g, c.plan, c.points);
   try {
     m.run({Tensor::zeros(DType::Float32, {1, 2, 10, 10})});
@@ -159,7 +180,8 @@ TEST(IntEngine, RefusesBadInputsNamingThem) {
 TEST(IntEngine, ResultsDoNotDependOnBatchOrThreads) {
   std::mt19937 rng(50);
   const Graph g = testing::int_cnn(rng);
-  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
+  const Calibrated c =
+      testing::calibrate_on(g, testing::random_images(rng, 32, {1, 10, 10}), options(8, 8, true, true));
   const IntegerModel m(g, c.plan, c.points);
   const Tensor x = testing::random_images(rng, 5, {1, 10, 10});
   const std::vector<float> all = m.run({x})[0].to_vector<float>();
@@ -167,7 +189,8 @@ TEST(IntEngine, ResultsDoNotDependOnBatchOrThreads) {
     Tensor one(DType::Float32, {1, 1, 10, 10});
     std::copy(x.data<float>() + i * 100, x.data<float>() + (i + 1) * 100, one.data<float>());
     const std::vector<float> y = m.run({one})[0].to_vector<float>();
-    for (int64_t k = 0; k < 10; ++k) ASSERT_EQ(y[static_cast<size_t>(k)], all[static_cast<size_t>(i * 10 + k)]);
+    for (int64_t k = 0; k < 10; ++k)
+      ASSERT_EQ(y[static_cast<size_t>(k)], all[static_cast<size_t>(i * 10 + k)]);
   }
 }
 
