@@ -317,6 +317,16 @@ void add_8bit(IntIsa isa, int64_t n, const AddOperands& o, const AddMultipliers&
   }
 }
 
+void gemm_rows(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+               const Epilogue& e) {
+  detail::gemm_rows_avx2(M, N, K, A, Bp, e);
+}
+
+void interleave_rows8(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
+                      int16_t* dst) {
+  detail::interleave_rows8_avx2(r0, r1, sgn, n, stride, zp, dst);
+}
+
 void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B,
           const Epilogue& e) {
   if (M <= 0 || N <= 0) return;

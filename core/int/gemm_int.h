@@ -107,6 +107,18 @@ struct Epilogue {
 // C[M×N] = A·B (packed, K columns/rows), then the epilogue writes y. `isa` is Portable or Avx2.
 void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
 
+// The same with B in rows instead of packed panels: k pair p's pairs (b[2p][j], b[2p+1][j]) are Bp[p][2j],
+// Bp[p][2j+1] for every column j (the layout of a packed panel, continued along the row), so a B whose
+// k pairs are runs of one interleaved buffer (a convolution's window with channels interleaved in pairs)
+// needs no packing. Reads columns up to round_up(N, kNR) of every row (the caller keeps them readable).
+// AVX2 only.
+void gemm_rows(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+               const Epilogue& e);
+// dst[2j] = r0[j·stride] − zp, dst[2j+1] = r1[j·stride] − zp for j < n (r1 nullptr: 0), 8-bit rows (signed
+// when `sgn`): two channels' rows as the pairs gemm_rows reads. Never reads past r[(n−1)·stride]. AVX2 only.
+void interleave_rows8(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
+                      int16_t* dst);
+
 // Direct depthwise convolution of one channel (no im2col): output (oh, ow) is
 //   Σ_t w[t] · buf[off[t] + oh·RS + ow]
 // over the taps t, with buf the channel's zero-point-subtracted, zero-padded input as int16 phase planes
@@ -170,6 +182,10 @@ int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst);
 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
 void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e);
+void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+                    const Epilogue& e);
+void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
+                           int16_t* dst);
 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
                       int32_t zp, int16_t* dst);
 // Elements [0, n − n % 8); returns how many it did.

@@ -176,6 +176,64 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const int16_t* B, 
 #undef QS_ROW
 }
 
+// kernel_6x16 with B read through a table: k pair p's 16 pairs at Bp[p] + off bytes (B in rows, see
+// gemm_rows in gemm_int.h).
+QS_AVX2 inline void kernel_6x16_rows(int64_t Kp, const int32_t* A, const int16_t* const* Bp, int64_t off,
+                                     int32_t* tile) {
+#define QS_ROW(off, c0, c1)             \
+  "vpbroadcastd " #off                  \
+  "(%[a]), %%ymm2\n\t"                  \
+  "vpmaddwd %%ymm0, %%ymm2, %%ymm3\n\t" \
+  "vpaddd %%ymm3, %%" #c0 ", %%" #c0    \
+  "\n\t"                                \
+  "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t" \
+  "vpaddd %%ymm3, %%" #c1 ", %%" #c1 "\n\t"
+  const int16_t* b = nullptr;
+  asm volatile(
+      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
+      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
+      "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
+      "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"
+      "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"
+      "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
+      "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
+      "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
+      "vpxor %%ymm12, %%ymm12, %%ymm12\n\t"
+      "vpxor %%ymm13, %%ymm13, %%ymm13\n\t"
+      "vpxor %%ymm14, %%ymm14, %%ymm14\n\t"
+      "vpxor %%ymm15, %%ymm15, %%ymm15\n\t"
+      "test %[n], %[n]\n\t"
+      "jle 2f\n\t"
+      "1:\n\t"
+      "mov (%[t]), %[b]\n\t"
+      "vmovdqu (%[b],%[o]), %%ymm0\n\t"
+      "vmovdqu 32(%[b],%[o]), %%ymm1\n\t"
+      QS_ROW(0, ymm4, ymm5) QS_ROW(4, ymm6, ymm7) QS_ROW(8, ymm8, ymm9) QS_ROW(12, ymm10, ymm11)
+      QS_ROW(16, ymm12, ymm13) QS_ROW(20, ymm14, ymm15)
+      "add $8, %[t]\n\t"
+      "add $24, %[a]\n\t"
+      "dec %[n]\n\t"
+      "jnz 1b\n\t"
+      "2:\n\t"
+      "vmovdqu %%ymm4, (%[c])\n\t"
+      "vmovdqu %%ymm5, 32(%[c])\n\t"
+      "vmovdqu %%ymm6, 64(%[c])\n\t"
+      "vmovdqu %%ymm7, 96(%[c])\n\t"
+      "vmovdqu %%ymm8, 128(%[c])\n\t"
+      "vmovdqu %%ymm9, 160(%[c])\n\t"
+      "vmovdqu %%ymm10, 192(%[c])\n\t"
+      "vmovdqu %%ymm11, 224(%[c])\n\t"
+      "vmovdqu %%ymm12, 256(%[c])\n\t"
+      "vmovdqu %%ymm13, 288(%[c])\n\t"
+      "vmovdqu %%ymm14, 320(%[c])\n\t"
+      "vmovdqu %%ymm15, 352(%[c])\n\t"
+      : [a] "+r"(A), [t] "+r"(Bp), [n] "+r"(Kp), [b] "=&r"(b)
+      : [c] "r"(tile), [o] "r"(off)
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+        "xmm13", "xmm14", "xmm15", "memory", "cc");
+#undef QS_ROW
+}
+
 // R(acc + bias) + zp for the 8 lanes of row-mode channel c (one channel for all lanes).
 QS_AVX2 inline __m256i requant_row(__m256i v, const RequantTable& t, size_t c, __m256i zp) {
   if (t.shift[c] >= 32) {
@@ -318,7 +376,130 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, 
   epilogue_rows<R, OT>(c, cols, r0, c0, e);
 }
 
+// tile() with B read through the table (gemm_rows): column panel at byte offset `off` of every k pair.
+template <int R, DType OT>
+QS_AVX2 void tile_rows(int64_t Kp, const int32_t* A, const int16_t* const* Bp, int64_t off, int64_t cols,
+                       int64_t r0, int64_t c0, const Epilogue& e) {
+  __m256i c[R][2];
+  if constexpr (R == 6) {
+    alignas(32) int32_t acc[6][16];
+    kernel_6x16_rows(Kp, A, Bp, off, &acc[0][0]);
+    for (int i = 0; i < 6; ++i) {
+      c[i][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i]));
+      c[i][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8));
+    }
+  } else {
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
+    for (int64_t p = 0; p < Kp; ++p) {
+      const char* b = reinterpret_cast<const char*>(Bp[p]) + off;
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
+#pragma GCC unroll 6
+      for (int i = 0; i < R; ++i) {
+        const __m256i a = _mm256_set1_epi32(A[i]);
+        c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(a, b0));
+        c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(a, b1));
+      }
+      A += kMR;
+    }
+  }
+  epilogue_rows<R, OT>(c, cols, r0, c0, e);
+}
+
+template <DType OT>
+QS_AVX2 void gemm_rows_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+                         const Epilogue& e) {
+  const int64_t Kp = k_pairs(K);
+  for (int64_t jp = 0; jp < col_panels(N); ++jp) {
+    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0), off = c0 * 4;  // 4 bytes per column pair
+    for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
+      const int32_t* Ab = A + ib * Kp * kMR;
+      const int64_t r0 = ib * kMR;
+      switch (std::min(kMR, M - r0)) {
+        case 1:
+          tile_rows<1, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+        case 2:
+          tile_rows<2, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+        case 3:
+          tile_rows<3, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+        case 4:
+          tile_rows<4, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+        case 5:
+          tile_rows<5, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+        default:
+          tile_rows<6, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
+          break;
+      }
+    }
+  }
+}
+
 }  // namespace
+
+QS_AVX2 void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+                            const Epilogue& e) {
+  switch (e.out) {
+    case DType::Int8:
+      return gemm_rows_t<DType::Int8>(M, N, K, A, Bp, e);
+    case DType::UInt8:
+      return gemm_rows_t<DType::UInt8>(M, N, K, A, Bp, e);
+    case DType::Int16:
+      return gemm_rows_t<DType::Int16>(M, N, K, A, Bp, e);
+    case DType::UInt16:
+      return gemm_rows_t<DType::UInt16>(M, N, K, A, Bp, e);
+    default:
+      throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
+  }
+}
+
+// Two 8-bit rows interleaved into int16 pairs minus zp: dst[2j] = r0[j·stride] − zp, dst[2j+1] =
+// r1[j·stride] − zp (r1 nullptr: zeros). Whole vectors of 16 while their loads stay within the rows
+// (stride 2: 32 bytes, the even ones kept), then single values.
+QS_AVX2 void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride,
+                                   int32_t zp, int16_t* dst) {
+  const auto* a8 = static_cast<const char*>(r0);
+  const auto* b8 = static_cast<const char*>(r1);
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
+                                        10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  auto widen16 = [&](const char* p) {
+    __m128i v;
+    if (stride == 1) {
+      v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    } else {
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+      v = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8(w, even), 0xD8));
+    }
+    return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), z);
+  };
+  int64_t j = 0;
+  if (stride == 1 || stride == 2)
+    // A vector at j reads bytes [j·stride, j·stride + 16·stride): inside the row while that is at most
+    // (n − 1)·stride + 1.
+    for (; (j + 16) * stride <= (n - 1) * stride + 1; j += 16) {
+      const __m256i a = widen16(a8 + j * stride);
+      const __m256i b = b8 ? widen16(b8 + j * stride) : _mm256_setzero_si256();
+      const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+      // lo = pairs 0-3 | 8-11, hi = 4-7 | 12-15.
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * j), _mm256_permute2x128_si256(lo, hi, 0x20));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * j + 16),
+                          _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
+  auto at = [&](const char* r, int64_t i) {
+    return sgn ? static_cast<int32_t>(static_cast<int8_t>(r[i]))
+               : static_cast<int32_t>(static_cast<uint8_t>(r[i]));
+  };
+  for (; j < n; ++j) {
+    dst[2 * j] = static_cast<int16_t>(at(a8, j * stride) - zp);
+    dst[2 * j + 1] = static_cast<int16_t>(b8 ? at(b8, j * stride) - zp : 0);
+  }
+}
 
 QS_AVX2 void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,
                               int16_t* dst) {

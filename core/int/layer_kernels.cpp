@@ -183,6 +183,27 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
     pack_a(Mg_, K_, rows.data(), K_, a.data());
     a_.push_back(std::move(a));
   }
+  if (q.wshape.size() == 4 && q.wshape[1] >= 2) {
+    const int64_t Cg = q.wshape[1], KS = q.wshape[2] * q.wshape[3], Cp = (Cg + 1) / 2;
+    k_rows_ = 2 * Cp * KS;
+    std::vector<int32_t> r(static_cast<size_t>(Mg_ * k_rows_));
+    for (int64_t gi = 0; gi < group; ++gi) {
+      for (int64_t m = 0; m < Mg_; ++m) {
+        const int64_t oc = gi * Mg_ + m;
+        for (int64_t cp = 0; cp < Cp; ++cp)
+          for (int64_t t = 0; t < KS; ++t)
+            for (int64_t h = 0; h < 2; ++h) {
+              const int64_t c = 2 * cp + h;
+              r[static_cast<size_t>(m * k_rows_ + 2 * (cp * KS + t) + h)] =
+                  c < Cg ? q.w[static_cast<size_t>(oc * K_ + c * KS + t)] - q.w_zp[static_cast<size_t>(oc)]
+                         : 0;
+            }
+      }
+      std::vector<int32_t> a(static_cast<size_t>(packed_a_size(Mg_, k_rows_)));
+      pack_a(Mg_, k_rows_, r.data(), k_rows_, a.data());
+      a_rows_.push_back(std::move(a));
+    }
+  }
   depthwise_ = Mg_ == 1 && q.wshape.size() == 4 && q.wshape[1] == 1;
   if (depthwise_)
     for (int64_t c = 0; c < M; ++c) {
@@ -318,6 +339,88 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   });
 }
 
+// B in rows (gemm_rows): per block of output rows, the input window as phase planes (phase (a, b) holds
+// the padded window at (i·sh + a, j·sw + b), RP rows of RS columns) with the group's channels interleaved in
+// pairs, zero padding around. Columns are the output grid widened to RS (q = oh·RS + ow; the columns
+// ow >= OW are computed and dropped), so k pair (cp, kh, kw) of column q is the pair at
+//   win + 2·(((cp·sh + a)·sw + b)·RP + kh·dh / sh)·RS + kw·dw / sw + q),  a = kh·dh mod sh, b = kw·dw mod sw,
+// one run of the window: nothing is packed, and the strided case needs no gather.
+void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  const Geo2 geo(g);
+  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
+  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, sh = geo.sh, sw = geo.sw;
+  const size_t es = elem(storage_dtype(q_.out));
+  const int32_t zx = q_.in.zero_point[0];
+  const bool sgn = x.dtype() == DType::Int8;
+  const int64_t Cp = (Cg + 1) / 2, Kp = k_pairs(k_rows_);
+  const int64_t RS = ceil_div((geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1, sw);
+  const int64_t nc_max = column_block(k_rows_, geo.OH * RS, N * G);
+  const int64_t rows_per_block = std::max<int64_t>(1, nc_max / RS);
+  const int64_t blocks = ceil_div(geo.OH, rows_per_block);
+  // Phase column j of phase b holds input column j·sw + b − pw: data for j in [lo[b], hi[b]).
+  std::vector<int64_t> lo(static_cast<size_t>(sw)), hi(static_cast<size_t>(sw));
+  for (int64_t b = 0; b < sw; ++b) {
+    lo[static_cast<size_t>(b)] = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(geo.pw - b, sw)));
+    hi[static_cast<size_t>(b)] =
+        std::max(lo[static_cast<size_t>(b)], std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw)));
+  }
+  const auto* xp = static_cast<const char*>(x.raw());
+  char* yp = static_cast<char*>(y.raw());
+  parallel_for(
+      0, N * G * blocks,
+      [&](int64_t item) {
+        const int64_t n = item / (G * blocks), gi = item / blocks % G, blk = item % blocks;
+        const char* xg = xp + (n * C + gi * Cg) * IS;
+        char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * P) * es;
+        const int64_t oh0 = blk * rows_per_block, oh1 = std::min(geo.OH, oh0 + rows_per_block);
+        const int64_t nq = (oh1 - oh0 - 1) * RS + geo.OW;
+        const int64_t r0 = oh0 * sh - geo.ph;  // input row of window row 0
+        const int64_t RP = ceil_div((oh1 - oh0 - 1) * sh + (geo.KH - 1) * geo.dh + 1, sh);
+        const int64_t plane = RP * RS, pair_planes = sh * sw * plane;
+        // Every read ends within the last pair's planes plus whole panels past the last column.
+        const int64_t span = 2 * (Cp * pair_planes + round_up(nq, kNR) + RS);
+        int16_t* win = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(span));
+        for (int64_t cp = 0; cp < Cp; ++cp) {
+          const bool two = 2 * cp + 1 < Cg;
+          for (int64_t a = 0; a < sh; ++a)
+            for (int64_t b = 0; b < sw; ++b) {
+              const int64_t l = lo[static_cast<size_t>(b)], h = hi[static_cast<size_t>(b)];
+              for (int64_t i = 0; i < RP; ++i) {
+                int16_t* d = win + 2 * (cp * pair_planes + (a * sw + b) * plane + i * RS);
+                const int64_t ir = r0 + i * sh + a;
+                if (ir < 0 || ir >= geo.IH || h == l) {
+                  std::fill(d, d + 2 * RS, int16_t{0});
+                  continue;
+                }
+                std::fill(d, d + 2 * l, int16_t{0});
+                const char* row0 = xg + (2 * cp * geo.IH + ir) * geo.IW + (l * sw + b - geo.pw);
+                interleave_rows8(row0, two ? row0 + IS : nullptr, sgn, h - l, sw, zx, d + 2 * l);
+                std::fill(d + 2 * h, d + 2 * RS, int16_t{0});
+              }
+            }
+        }
+        std::fill(win + 2 * Cp * pair_planes, win + span, int16_t{0});
+        thread_local std::vector<const int16_t*> bp;
+        bp.resize(static_cast<size_t>(Kp));
+        for (int64_t cp = 0, p = 0; cp < Cp; ++cp)
+          for (int64_t kh = 0; kh < geo.KH; ++kh)
+            for (int64_t kw = 0; kw < geo.KW; ++kw) {
+              const int64_t a = kh * geo.dh % sh, b = kw * geo.dw % sw;
+              bp[static_cast<size_t>(p++)] = win + 2 * (cp * pair_planes + (a * sw + b) * plane +
+                                                        kh * geo.dh / sh * RS + kw * geo.dw / sw);
+            }
+        char* tmp =
+            static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
+        gemm_rows(Mg_, nq, k_rows_, a_rows_[static_cast<size_t>(gi)].data(), bp.data(),
+                  epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
+        for (int64_t m = 0; m < Mg_; ++m)
+          copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
+                    tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(RS) * es, oh1 - oh0,
+                    static_cast<size_t>(geo.OW) * es);
+      },
+      Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
+}
+
 void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
@@ -330,6 +433,9 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
   const bool unit_stride = geo.sh == 1 && geo.sw == 1;
   if (KS == 1 && unit_stride && geo.ph == 0 && geo.pw == 0 && geo.OH == geo.IH && geo.OW == geo.IW)
     return run_pointwise(isa, g, x, y);
+  if (isa == IntIsa::Avx2 && !a_rows_.empty() && g.spatial_rank() == 2 &&
+      (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
+    return run_rows(g, x, y);
   // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
   // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window
   // and B is packed straight from it. Otherwise: columns are output positions, rows gathered per segment.

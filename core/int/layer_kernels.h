@@ -37,6 +37,12 @@ class PackedConv {
   // kernel (intgemm::depthwise), which needs no im2col.
   bool depthwise_ = false;
   std::vector<std::vector<int32_t>> dw_;
+  // 2-D convolutions with several input channels per group, 8-bit input, on AVX2: the weights with K in
+  // the order (channel pair, kh, kw, channel of the pair), so that each k pair of B is a run of the input
+  // window with channels interleaved in pairs (intgemm::gemm_rows) and B needs no packing.
+  std::vector<std::vector<int32_t>> a_rows_;  // per group; empty when not applicable
+  int64_t k_rows_ = 0;                        // K of a_rows_: 2 · ⌈Cg/2⌉ · KH · KW
+  void run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
