@@ -323,8 +323,8 @@ void gemm_rows(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t*
 }
 
 void interleave_rows8(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
-                      int16_t* dst) {
-  detail::interleave_rows8_avx2(r0, r1, sgn, n, stride, zp, dst);
+                      int16_t* dst, int64_t readable) {
+  detail::interleave_rows8_avx2(r0, r1, sgn, n, stride, zp, dst, readable);
 }
 
 void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B,

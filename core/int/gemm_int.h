@@ -115,9 +115,11 @@ void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const i
 void gemm_rows(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
                const Epilogue& e);
 // dst[2j] = r0[j·stride] − zp, dst[2j+1] = r1[j·stride] − zp for j < n (r1 nullptr: 0), 8-bit rows (signed
-// when `sgn`): two channels' rows as the pairs gemm_rows reads. Never reads past r[(n−1)·stride]. AVX2 only.
+// when `sgn`): two channels' rows as the pairs gemm_rows reads. Reads at most max((n−1)·stride + 1,
+// readable) bytes of each row, and where it reads past the row it also writes whole vectors of pairs past
+// dst[2n] (up to dst[2·round_up(n, 16)]). AVX2 only.
 void interleave_rows8(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
-                      int16_t* dst);
+                      int16_t* dst, int64_t readable);
 
 // Direct depthwise convolution of one channel (no im2col): output (oh, ow) is
 //   Σ_t w[t] · buf[off[t] + oh·RS + ow]
@@ -185,7 +187,7 @@ void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e);
 void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
                     const Epilogue& e);
 void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride, int32_t zp,
-                           int16_t* dst);
+                           int16_t* dst, int64_t readable);
 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
                       int32_t zp, int16_t* dst);
 // Elements [0, n − n % 8); returns how many it did.

@@ -458,44 +458,68 @@ QS_AVX2 void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, c
   }
 }
 
-// Two 8-bit rows interleaved into int16 pairs minus zp: dst[2j] = r0[j·stride] − zp, dst[2j+1] =
-// r1[j·stride] − zp (r1 nullptr: zeros). Whole vectors of 16 while their loads stay within the rows
-// (stride 2: 32 bytes, the even ones kept), then single values.
-QS_AVX2 void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride,
-                                   int32_t zp, int16_t* dst) {
-  const auto* a8 = static_cast<const char*>(r0);
-  const auto* b8 = static_cast<const char*>(r1);
+namespace {
+
+template <bool kSigned, int kStride>
+QS_AVX2 void interleave_t(const char* a8, const char* b8, int64_t n, int32_t zp, int16_t* dst,
+                          int64_t readable) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
   const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
                                         10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   auto widen16 = [&](const char* p) {
     __m128i v;
-    if (stride == 1) {
+    if constexpr (kStride == 1) {
       v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     } else {
       const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
       v = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8(w, even), 0xD8));
     }
-    return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), z);
+    return _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), z);
   };
+  auto put = [&](const char* a, const char* b, int16_t* d) {
+    const __m256i va = widen16(a);
+    const __m256i vb = b ? widen16(b) : _mm256_setzero_si256();
+    const __m256i lo = _mm256_unpacklo_epi16(va, vb), hi = _mm256_unpackhi_epi16(va, vb);
+    // lo = pairs 0-3 | 8-11, hi = 4-7 | 12-15.
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+  };
+  // A vector at j reads bytes [j·stride, (j + 16)·stride) of each row: whole vectors while that stays
+  // readable (writing whole vectors of pairs past n), the rest through zero-padded copies.
+  const int64_t limit = std::max((n - 1) * kStride + 1, readable);
   int64_t j = 0;
-  if (stride == 1 || stride == 2)
-    // A vector at j reads bytes [j·stride, j·stride + 16·stride): inside the row while that is at most
-    // (n − 1)·stride + 1.
-    for (; (j + 16) * stride <= (n - 1) * stride + 1; j += 16) {
-      const __m256i a = widen16(a8 + j * stride);
-      const __m256i b = b8 ? widen16(b8 + j * stride) : _mm256_setzero_si256();
-      const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
-      // lo = pairs 0-3 | 8-11, hi = 4-7 | 12-15.
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * j), _mm256_permute2x128_si256(lo, hi, 0x20));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 2 * j + 16),
-                          _mm256_permute2x128_si256(lo, hi, 0x31));
-    }
+  for (; j < n && (j + 16) * kStride <= limit; j += 16)
+    put(a8 + j * kStride, b8 ? b8 + j * kStride : nullptr, dst + 2 * j);
+  if (j < n) {
+    alignas(32) char ta[32] = {}, tb[32] = {};
+    const size_t bytes = static_cast<size_t>((n - 1 - j) * kStride + 1);
+    std::memcpy(ta, a8 + j * kStride, bytes);
+    if (b8) std::memcpy(tb, b8 + j * kStride, bytes);
+    alignas(32) int16_t out[32];
+    put(ta, b8 ? tb : nullptr, out);
+    std::memcpy(dst + 2 * j, out, static_cast<size_t>(2 * (n - j)) * sizeof(int16_t));
+  }
+}
+
+}  // namespace
+
+// Two 8-bit rows interleaved into int16 pairs minus zp (gemm_int.h, interleave_rows8); strides other than 1
+// and 2 value by value.
+QS_AVX2 void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, int64_t stride,
+                                   int32_t zp, int16_t* dst, int64_t readable) {
+  const auto* a8 = static_cast<const char*>(r0);
+  const auto* b8 = static_cast<const char*>(r1);
+  if (stride == 1)
+    return sgn ? interleave_t<true, 1>(a8, b8, n, zp, dst, readable)
+               : interleave_t<false, 1>(a8, b8, n, zp, dst, readable);
+  if (stride == 2)
+    return sgn ? interleave_t<true, 2>(a8, b8, n, zp, dst, readable)
+               : interleave_t<false, 2>(a8, b8, n, zp, dst, readable);
   auto at = [&](const char* r, int64_t i) {
     return sgn ? static_cast<int32_t>(static_cast<int8_t>(r[i]))
                : static_cast<int32_t>(static_cast<uint8_t>(r[i]));
   };
-  for (; j < n; ++j) {
+  for (int64_t j = 0; j < n; ++j) {
     dst[2 * j] = static_cast<int16_t>(at(a8, j * stride) - zp);
     dst[2 * j + 1] = static_cast<int16_t>(b8 ? at(b8, j * stride) - zp : 0);
   }

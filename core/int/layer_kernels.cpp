@@ -365,6 +365,7 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
         std::max(lo[static_cast<size_t>(b)], std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw)));
   }
   const auto* xp = static_cast<const char*>(x.raw());
+  const char* x_end = xp + x.numel();
   char* yp = static_cast<char*>(y.raw());
   parallel_for(
       0, N * G * blocks,
@@ -378,7 +379,7 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
         const int64_t RP = ceil_div((oh1 - oh0 - 1) * sh + (geo.KH - 1) * geo.dh + 1, sh);
         const int64_t plane = RP * RS, pair_planes = sh * sw * plane;
         // Every read ends within the last pair's planes plus whole panels past the last column.
-        const int64_t span = 2 * (Cp * pair_planes + round_up(nq, kNR) + RS);
+        const int64_t span = 2 * (Cp * pair_planes + round_up(nq, kNR) + RS + kNR);
         int16_t* win = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(span));
         for (int64_t cp = 0; cp < Cp; ++cp) {
           const bool two = 2 * cp + 1 < Cg;
@@ -394,7 +395,10 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
                 }
                 std::fill(d, d + 2 * l, int16_t{0});
                 const char* row0 = xg + (2 * cp * geo.IH + ir) * geo.IW + (l * sw + b - geo.pw);
-                interleave_rows8(row0, two ? row0 + IS : nullptr, sgn, h - l, sw, zx, d + 2 * l);
+                const char* row1 = two ? row0 + IS : nullptr;
+                // Whole-vector writes past h land on this row's padding (zeroed next) or on rows and
+                // planes written after this one, or on the tail zeroed last.
+                interleave_rows8(row0, row1, sgn, h - l, sw, zx, d + 2 * l, x_end - (two ? row1 : row0));
                 std::fill(d + 2 * h, d + 2 * RS, int16_t{0});
               }
             }
