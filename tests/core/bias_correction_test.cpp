@@ -1,15 +1,16 @@
 // Empirical bias correction (core/quant/bias_correction.h) against a brute-force computation: plain loops
 // for Conv/Gemm with the quantizer's scalar functions applied by hand at the plan's points (first layer), and
 // for later layers the same loops fed the layer input the simulation produces (the sequential form's
-// definition). Properties: after correction every corrected channel's mean output error on the calibration
-// data is ~0 (at most half a unit of the int32 bias grid); a layer without bias gets one, and it travels
-// through the plan's weights model.
+// definition); after OBQ, the same loops with the tuned weights. Properties: after correction every corrected
+// channel's mean output error on the calibration data is ~0 (at most half a unit of the int32 bias grid); a
+// layer without bias gets one, and it travels through the plan's weights model.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <random>
 
+#include "core/algo/obc/compress.h"
 #include "core/algo/obc/weights_model.h"
 #include "core/common/error.h"
 #include "core/onnx/save.h"
@@ -363,6 +364,76 @@ TEST(BiasCorrection, ProgressCancelsAndFloatWeightsAreSkipped) {
   EXPECT_FALSE(report(r, "conv2").skipped.empty());
   EXPECT_EQ(*r.graph.initializer("b2")->data<float>(), *f.g.initializer("b2")->data<float>());
   EXPECT_EQ(report(r, "fc").pass, 2);  // fc waits only for conv1 now
+}
+
+// OBC's pipeline, `quantize --algo obq --bias-correction`: correcting OBQ-tuned weights measures those
+// weights (not the float ones rounded to nearest) against the float model, changes only biases, and leaves
+// no mean error in the first and the last layer (brute force with the tuned weights, as above).
+TEST(BiasCorrection, AfterObqMeasuresTheTunedWeights) {
+  Fixture f;
+  const QuantPlan plan0 = make_plan(f.g, **f.ds, 3);
+  obc::CompressOptions co;
+  co.quant = obc::QuantAlgo::Obq;
+  co.calib_count = kN;
+  co.batch = kBatch;
+  const obc::CompressResult tuned = obc::compress_model(f.g, **f.ds, plan0, co);
+  const QuantPlan& plan = tuned.plan;
+  const std::vector<float> w1t = tuned.graph.initializer("w1")->to_vector<float>();
+  const std::vector<float> w3t = tuned.graph.initializer("w3")->to_vector<float>();
+  // Otherwise the test could not tell tuned weights from round-to-nearest.
+  ASSERT_NE(w1t, fake_quant(*f.g.initializer("w1"), plan.find("w1")->params, 9, 4));
+  ASSERT_NE(w3t, fake_quant(*f.g.initializer("w3"), plan.find("w3")->params, 36, 3));
+
+  const BiasCorrectionResult r = correct_biases(f.g, tuned.graph, **f.ds, plan, options());
+  for (const char* w : {"w1", "w2", "w3"})
+    EXPECT_EQ(r.graph.initializer(w)->to_vector<float>(), tuned.graph.initializer(w)->to_vector<float>())
+        << w;
+
+  const PlanEntry& xin = *plan.find("x");
+  const PlanEntry& w1 = *plan.find("w1");
+  const std::vector<float> xq = fake_quant(f.images, xin.params);
+  const auto y1 = conv3x3(f.images.to_vector<float>(), kN, 1, f.g.initializer("w1")->to_vector<float>(),
+                          f.g.initializer("b1")->to_vector<float>(), 4);
+  auto conv1_err = [&](const std::vector<float>& b) {
+    return mean_diff(y1, conv3x3(xq, kN, 1, w1t, quant_bias(b, xin.params.scale[0], w1.params), 4), kN, 4,
+                     36);
+  };
+  const auto expected1 = conv1_err(tuned.graph.initializer("b1")->to_vector<float>());
+  const auto after1 = conv1_err(r.graph.initializer("b1")->to_vector<float>());
+  double largest = 0, grid = 0;
+  for (size_t c = 0; c < 4; ++c) {
+    EXPECT_NEAR(report(r, "conv1").correction[c], expected1[c], 1e-5) << "channel " << c;
+    const double half = 0.5 * xin.params.scale[0] * w1.params.scale[c];
+    EXPECT_LE(std::abs(after1[c]), half + 1e-6) << "channel " << c;
+    largest = std::max(largest, std::abs(expected1[c]));
+    grid = std::max(grid, half);
+  }
+  EXPECT_GT(largest, 10 * grid) << "OBQ's weights must leave a visible mean error before correction";
+
+  // fc: input from the corrected tuned model's simulation.
+  const Tensor y = Executor(f.g).run({{"x", f.images}}, {"y"}).at("y");
+  const Tensor fin = simulated(r.graph, plan, f.images, "f");
+  const float s2 = plan.find("r2")->params.scale[0];
+  const PlanEntry& w3 = *plan.find("w3");
+  auto fc_err = [&](const std::vector<float>& b) {
+    const std::vector<float> bq = quant_bias(b, s2, w3.params);
+    const std::vector<float> x = fin.to_vector<float>();
+    std::vector<double> out(static_cast<size_t>(kN * 3));
+    for (int64_t i = 0; i < kN; ++i)
+      for (int64_t o = 0; o < 3; ++o) {
+        double s = bq[static_cast<size_t>(o)];
+        for (int64_t k = 0; k < 36; ++k)
+          s += static_cast<double>(x[static_cast<size_t>(i * 36 + k)]) * w3t[static_cast<size_t>(o * 36 + k)];
+        out[static_cast<size_t>(i * 3 + o)] = s;
+      }
+    return mean_diff(to_double(y), out, kN, 3, 1);
+  };
+  const auto expected3 = fc_err(tuned.graph.initializer("b3")->to_vector<float>());
+  const auto after3 = fc_err(r.graph.initializer("b3")->to_vector<float>());
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(report(r, "fc").correction[c], expected3[c], 1e-4) << "channel " << c;
+    EXPECT_LE(std::abs(after3[c]), 0.5 * s2 * w3.params.scale[c] + 1e-5) << "channel " << c;
+  }
 }
 
 }  // namespace
