@@ -6,8 +6,13 @@
 #   - pruning at 50% (unstructured) and 2:4, magnitude vs ExactOBS, evaluated in float, with the
 #     achieved sparsity of the prunable weights and the summed layer losses.
 # Calibration: the first CALIB (default 1024) images of the zoo's calibration set.
+# BIAS_CORRECTION: "0" (default), "1" or "0 1": each quantization row without and/or with `--bias-correction`
+#   after the algorithm (the statistics correction OBC applies after compression: each layer's mean output
+#   error on the calibration data, measured sequentially, goes into its bias); with "1" in it the table gets
+#   a BC column. The Σloss columns are the algorithms' layer losses, before bias correction.
 # Usage: bench/obc_zoo.sh [ZOO_DIR]   (env: CLI, OUT_DIR, MODELS, WBITS, ABITS, ALGOS, CALIB, PRUNE=0/1,
-#        QUANT=0/1, WEIGHT_METHOD, THREADS). Prints markdown tables and writes $OUT_DIR/obc_zoo.{json,md}.
+#        QUANT=0/1, WEIGHT_METHOD, BIAS_CORRECTION, THREADS). Prints markdown tables and writes
+#        $OUT_DIR/obc_zoo.{json,md}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ZOO=${1:-../shared/zoo}
@@ -17,6 +22,11 @@ CALIB=${CALIB:-1024}
 # Threads per command (0: all cores). On a crowded machine 1 avoids OpenMP threads waiting on each other.
 THREADS=${THREADS:-0}
 WM=${WEIGHT_METHOD:-minmax}
+BCS=${BIAS_CORRECTION:-0}
+BC_COL=0
+for bc in $BCS; do
+  case $bc in 0) ;; 1) BC_COL=1 ;; *) echo "BIAS_CORRECTION: 0, 1 or \"0 1\", not '$bc'" >&2; exit 2 ;; esac
+done
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 declare -A DATA=([mnist_lenet]=mnist [fashion_resnet]=fashion [fashion_mbv2]=fashion)
@@ -43,16 +53,20 @@ for model in ${MODELS:-mnist_lenet fashion_resnet fashion_mbv2}; do
   float=$($CLI eval "$m" "${test[@]}" --json | top1)
   echo "## $model (float top-1 $float)"
   if [ "${QUANT:-1}" = 1 ]; then
-    echo "| W | A | RTN | GPTQ | OBQ | Σloss RTN→GPTQ | Σloss RTN→OBQ | GPTQ s (wall/cpu) | OBQ s (wall/cpu) |"
-    echo "|---|---|---|---|---|---|---|---|---|"
+    bc_head="" bc_rule=""
+    [ $BC_COL = 1 ] && bc_head=" BC |" bc_rule="---|"
+    echo "| W | A |$bc_head RTN | GPTQ | OBQ | Σloss RTN→GPTQ | Σloss RTN→OBQ | GPTQ s (wall/cpu) | OBQ s (wall/cpu) |"
+    echo "|---|---|$bc_rule---|---|---|---|---|---|---|"
     for w in ${WBITS:-4 3 2}; do
       for a in ${ABITS:-32 8}; do
+       for bc in $BCS; do
         declare -A T=() L=() S=()
         for algo in ${ALGOS:-rtn gptq obq}; do
-          plan=$TMP/$model.w$w.a$a.$algo.json
-          rep=$TMP/$model.w$w.a$a.$algo.report.json
+          plan=$TMP/$model.w$w.a$a.bc$bc.$algo.json
+          rep=$TMP/$model.w$w.a$a.bc$bc.$algo.report.json
           extra=()
           [ "$algo" != rtn ] && extra=(--algo "$algo" --report "$rep")
+          [ "$bc" = 1 ] && extra+=(--bias-correction)
           timed "$TMP/time" $CLI quantize "$m" "${calib[@]}" --weight-bits "$w" --act-bits "$a" --weight-method "$WM" \
             "${extra[@]}" --out "$plan" 2>"$TMP/log" || { cat "$TMP/log"; exit 1; }
           S[$algo]=$(tr ' ' / < "$TMP/time")
@@ -64,11 +78,15 @@ for model in ${MODELS:-mnist_lenet fashion_resnet fashion_mbv2}; do
             after=$(lsum "$rep" loss_after)
             L[$algo]=$(printf '%.4g→%.4g' "$before" "$after")
           fi
-          printf '{"model":"%s","float_top1":%s,"weight_bits":%s,"act_bits":%s,"algo":"%s","weight_method":"%s","top1":%s,"loss_sum":%s,"rtn_loss_sum":%s,"wall_user_s":"%s"}\n' \
-            "$model" "$float" "$w" "$a" "$algo" "$WM" "${T[$algo]}" "$after" "$before" "${S[$algo]}" >> "$ROWS"
+          printf '{"model":"%s","float_top1":%s,"weight_bits":%s,"act_bits":%s,"algo":"%s","weight_method":"%s","bias_correction":%s,"top1":%s,"loss_sum":%s,"rtn_loss_sum":%s,"wall_user_s":"%s"}\n' \
+            "$model" "$float" "$w" "$a" "$algo" "$WM" "$([ "$bc" = 1 ] && echo true || echo false)" "${T[$algo]}" \
+            "$after" "$before" "${S[$algo]}" >> "$ROWS"
         done
-        echo "| $w | $a | ${T[rtn]:-} | ${T[gptq]:-} | ${T[obq]:-} | ${L[gptq]:-} | ${L[obq]:-} | ${S[gptq]:-} | ${S[obq]:-} |"
+        bc_cell=""
+        [ $BC_COL = 1 ] && bc_cell=" $([ "$bc" = 1 ] && echo yes || echo no) |"
+        echo "| $w | $a |$bc_cell ${T[rtn]:-} | ${T[gptq]:-} | ${T[obq]:-} | ${L[gptq]:-} | ${L[obq]:-} | ${S[gptq]:-} | ${S[obq]:-} |"
         unset T L S
+       done
       done
     done
   fi
