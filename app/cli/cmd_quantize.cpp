@@ -243,7 +243,8 @@ void add_quantize(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   c->add_flag("--bias-correction", o->bias_correction,
               "Empirical bias correction: add each layer's mean output error on the calibration data to its "
-              "bias (sequentially, after --algo); writes the corrected weights model");
+              "bias (sequentially, after --algo; with obq|gptq it is OBC's statistics correction, which "
+              "matters at 3 bits and below); writes the corrected weights model");
   c->add_option("--model-out", o->model_out,
                 "Where --algo obq|gptq|eptq or --bias-correction writes the weights (default: PLAN.onnx)")
       ->check(OutputPath);
