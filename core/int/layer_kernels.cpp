@@ -183,6 +183,24 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
     pack_a(Mg_, K_, rows.data(), K_, a.data());
     a_.push_back(std::move(a));
   }
+  if (q.wshape.size() == 4 && q.wshape[1] == 1 && q.wshape[3] >= 2 && Mg_ > 1) {
+    const int64_t KH = q.wshape[2], KW = q.wshape[3], KWp = (KW + 1) / 2;
+    k_cols_ = 2 * KH * KWp;
+    std::vector<int32_t> r(static_cast<size_t>(Mg_ * k_cols_));
+    for (int64_t gi = 0; gi < group; ++gi) {
+      for (int64_t m = 0; m < Mg_; ++m) {
+        const int64_t oc = gi * Mg_ + m;
+        for (int64_t kh = 0; kh < KH; ++kh)
+          for (int64_t kw = 0; kw < 2 * KWp; ++kw)
+            r[static_cast<size_t>(m * k_cols_ + kh * 2 * KWp + kw)] =
+                kw < KW ? q.w[static_cast<size_t>(oc * K_ + kh * KW + kw)] - q.w_zp[static_cast<size_t>(oc)]
+                        : 0;
+      }
+      std::vector<int32_t> a(static_cast<size_t>(packed_a_size(Mg_, k_cols_)));
+      pack_a(Mg_, k_cols_, r.data(), k_cols_, a.data());
+      a_cols_.push_back(std::move(a));
+    }
+  }
   if (q.wshape.size() == 4 && q.wshape[1] >= 2) {
     const int64_t Cg = q.wshape[1], KS = q.wshape[2] * q.wshape[3], Cp = (Cg + 1) / 2;
     k_rows_ = 2 * Cp * KS;
@@ -425,6 +443,67 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
       Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
 }
 
+void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  const Geo2 geo(g);
+  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_;
+  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, KWp = (geo.KW + 1) / 2;
+  const size_t es = elem(storage_dtype(q_.out));
+  const int32_t zx = q_.in.zero_point[0];
+  const bool sgn = x.dtype() == DType::Int8;
+  const int64_t PW = geo.OW + geo.KW - 1;  // window columns (unit stride and dilation)
+  const int64_t nc_max = column_block(k_cols_, geo.OH * PW, N * G);
+  const int64_t rows_per_block = std::max<int64_t>(1, nc_max / PW);
+  const int64_t blocks = ceil_div(geo.OH, rows_per_block);
+  // A padded input row as 8-bit levels: the zero point (0 after subtracting it) around the data, spare
+  // room after it for whole-vector reads. Pair j of a window row is (level j, level j + 1).
+  const int64_t row_bytes = 2 * KWp + PW + 64;
+  const auto* xp = static_cast<const char*>(x.raw());
+  char* yp = static_cast<char*>(y.raw());
+  parallel_for(
+      0, N * G * blocks,
+      [&](int64_t item) {
+        const int64_t n = item / (G * blocks), gi = item / blocks % G, blk = item % blocks;
+        const char* xg = xp + (n * C + gi) * IS;
+        char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * P) * es;
+        const int64_t oh0 = blk * rows_per_block, oh1 = std::min(geo.OH, oh0 + rows_per_block);
+        const int64_t nq = (oh1 - oh0 - 1) * PW + geo.OW;
+        const int64_t wrows = oh1 - oh0 + geo.KH - 1, r0 = oh0 - geo.ph;
+        // Reads end within the last row's pairs of the last tap plus whole panels past the last column.
+        const int64_t span = 2 * (wrows * PW + round_up(nq, kNR) + 2 * KWp + kNR);
+        int16_t* win = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(span));
+        char* level = thread_scratch_as<char>(ScratchSlot::kRow, static_cast<size_t>(row_bytes));
+        for (int64_t r = 0; r < wrows; ++r) {
+          int16_t* d = win + 2 * r * PW;
+          const int64_t ir = r0 + r;
+          if (ir < 0 || ir >= geo.IH) {
+            std::fill(d, d + 2 * PW, int16_t{0});
+            continue;
+          }
+          std::memset(level, zx, static_cast<size_t>(row_bytes));
+          // Window column j is input column j − pw.
+          const int64_t a = std::clamp<int64_t>(geo.pw, 0, PW + 1),
+                        b = std::clamp<int64_t>(geo.IW + geo.pw, a, PW + 1);
+          if (b > a) std::memcpy(level + a, xg + ir * geo.IW + (a - geo.pw), static_cast<size_t>(b - a));
+          // Whole-vector writes past PW land on the next rows (written after) or the tail zeroed below.
+          interleave_rows8(level, level + 1, sgn, PW, 1, zx, d, row_bytes - 1);
+        }
+        std::fill(win + 2 * wrows * PW, win + span, int16_t{0});
+        thread_local std::vector<const int16_t*> bp;
+        bp.resize(static_cast<size_t>(k_pairs(k_cols_)));
+        for (int64_t kh = 0, p = 0; kh < geo.KH; ++kh)
+          for (int64_t kp = 0; kp < KWp; ++kp) bp[static_cast<size_t>(p++)] = win + 2 * (kh * PW + 2 * kp);
+        char* tmp =
+            static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
+        gemm_rows(Mg_, nq, k_cols_, a_cols_[static_cast<size_t>(gi)].data(), bp.data(),
+                  epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
+        for (int64_t m = 0; m < Mg_; ++m)
+          copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
+                    tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(PW) * es, oh1 - oh0,
+                    static_cast<size_t>(geo.OW) * es);
+      },
+      Mg_ * k_cols_ * std::min(nc_max, geo.OH * PW));
+}
+
 void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
@@ -440,6 +519,9 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
   if (isa == IntIsa::Avx2 && !a_rows_.empty() && g.spatial_rank() == 2 &&
       (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
     return run_rows(g, x, y);
+  if (isa == IntIsa::Avx2 && !a_cols_.empty() && g.spatial_rank() == 2 && unit_stride && geo.dh == 1 &&
+      geo.dw == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
+    return run_cols(g, x, y);
   // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
   // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window
   // and B is packed straight from it. Otherwise: columns are output positions, rows gathered per segment.

@@ -43,6 +43,12 @@ class PackedConv {
   std::vector<std::vector<int32_t>> a_rows_;  // per group; empty when not applicable
   int64_t k_rows_ = 0;                        // K of a_rows_: 2 · ⌈Cg/2⌉ · KH · KW
   void run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  // One input channel per group (a grayscale model's first layer), unit stride and dilation: the same
+  // in-place B with k pairs formed along kw instead, (kh, kw, kw + 1), from a window whose element j holds
+  // the pair of columns j and j + 1. K = 2 · KH · ⌈KW/2⌉ (an odd KW pairs its last tap with a zero weight).
+  std::vector<std::vector<int32_t>> a_cols_;  // per group; empty when not applicable
+  int64_t k_cols_ = 0;
+  void run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;

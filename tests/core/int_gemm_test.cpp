@@ -314,6 +314,9 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
                                        dw(64, 2, 2, 1, 1, 1, 2),
                                        dw(20, 8, 8, 1, 2, 2, 2),    // channel-interleaved: dilated,
                                        dw(18, 13, 13, 2, 1, 1, 2),  // strided, 16 + 2 channels
+                                       {1, 16, 1, 28, 28, 3, 1, 1, 1, false, 2, false},  // grayscale stems:
+                                       {1, 6, 1, 28, 28, 5, 1, 2, 1, false, 3, false},   // pairs along kw
+                                       {2, 6, 2, 9, 11, 4, 1, 1, 1, false, 2, false},    // (even KW, groups)
                                        {20, 40, 1, 28, 28, 3, 2, 1, 1, false, 2, false},
                                        {20, 40, 1, 14, 14, 1, 2, 0, 1, false, 3, false},
                                        {20, 20, 1, 28, 28, 3, 1, 1, 1, false, 1, false},
