@@ -79,48 +79,6 @@ QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
   return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
 
-// Narrows 16 int32 values (already in the output range) and stores `cols` of them at y.
-template <DType OT>
-QS_AVX2 inline void store16t(void* y, int64_t cols, __m256i v0, __m256i v1) {
-  alignas(32) unsigned char tmp[64];
-  size_t es = 1;
-  if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
-    const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
-    const __m128i lo = _mm256_castsi256_si128(p16), hi = _mm256_extracti128_si256(p16, 1);
-    const __m128i p8 = OT == DType::Int8 ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
-    if (cols == 16) {
-      _mm_storeu_si128(static_cast<__m128i*>(y), p8);
-      return;
-    }
-    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), p8);
-  } else {
-    const __m256i p = OT == DType::Int16 ? _mm256_packs_epi32(v0, v1) : _mm256_packus_epi32(v0, v1);
-    const __m256i p16 = _mm256_permute4x64_epi64(p, 0xD8);
-    es = 2;
-    if (cols == 16) {
-      _mm256_storeu_si256(static_cast<__m256i*>(y), p16);
-      return;
-    }
-    _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), p16);
-  }
-  std::memcpy(y, tmp, static_cast<size_t>(cols) * es);
-}
-
-QS_AVX2 inline void store16(DType t, void* y, int64_t cols, __m256i v0, __m256i v1) {
-  switch (t) {
-    case DType::Int8:
-      return store16t<DType::Int8>(y, cols, v0, v1);
-    case DType::UInt8:
-      return store16t<DType::UInt8>(y, cols, v0, v1);
-    case DType::Int16:
-      return store16t<DType::Int16>(y, cols, v0, v1);
-    case DType::UInt16:
-      return store16t<DType::UInt16>(y, cols, v0, v1);
-    default:
-      throw Error("integer GEMM: output type " + dtype_name(t) + " is not supported");
-  }
-}
-
 // The full 6×16 tile in assembly: GCC spills four of the twelve accumulators of the intrinsics version
 // (12 accumulators + 2 B vectors + a broadcast + a product = all 16 registers). Writes the int32 tile.
 QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const int16_t* B, int32_t* tile) {
