@@ -811,12 +811,15 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   std::fill(d.in, d.in + Hp * Wp * 16, int16_t{0});
   const unsigned char* x = static_cast<const unsigned char*>(d.x);
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(d.zx));
-  auto put_position = [&](int64_t p, __m128i bytes) {
-    const int64_t ih = p / d.W + d.ph, iw = p % d.W + d.pw;
-    if (ih >= Hp || iw >= Wp) return;  // input the outputs never reach (a stride's last rows)
-    const __m256i w =
-        _mm256_sub_epi16(d.x_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d.in + (ih * Wp + iw) * 16), w);
+  // Positions are visited in order: (ih, iw) of position p advance with it (no division per position).
+  int64_t ih = d.ph, iw = d.pw;
+  auto put_next = [&](__m128i bytes) {
+    if (ih < Hp && iw < Wp) {  // else input the outputs never reach (a stride's last rows or columns)
+      const __m256i w =
+          _mm256_sub_epi16(d.x_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d.in + (ih * Wp + iw) * 16), w);
+    }
+    if (++iw == d.W + d.pw) iw = d.pw, ++ih;
   };
   int64_t p0 = 0;
   for (; p0 + 16 <= HW; p0 += 16) {
@@ -825,12 +828,12 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
       r[c] = c < d.channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + p0))
                             : _mm_setzero_si128();
     transpose16x16(r);
-    for (int64_t j = 0; j < 16; ++j) put_position(p0 + j, r[j]);
+    for (int64_t j = 0; j < 16; ++j) put_next(r[j]);
   }
   for (; p0 < HW; ++p0) {
     alignas(16) unsigned char col[16] = {};
     for (int64_t c = 0; c < d.channels; ++c) col[c] = x[c * HW + p0];
-    put_position(p0, _mm_load_si128(reinterpret_cast<const __m128i*>(col)));
+    put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
   }
   // 2. Weights in the lane order of the pair products, the channel constants, tap offsets.
   __m256i wl[kMaxHeldPairs], wh[kMaxHeldPairs];
