@@ -66,26 +66,7 @@ void gemm_portable(int64_t M, int64_t N, int64_t K, const int32_t* A, const int1
     for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
       const int32_t* Ab = A + ib * Kp * kMR;
       const int64_t r0 = ib * kMR, rows = std::min(kMR, M - r0);
-      switch (rows) {
-        case 1:
-          tile_portable<1>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 2:
-          tile_portable<2>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 3:
-          tile_portable<3>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 4:
-          tile_portable<4>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 5:
-          tile_portable<5>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        default:
-          tile_portable<6>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-      }
+      detail::with_rows(rows, [&](auto R) { tile_portable<R()>(Kp, Ab, Bp, rows, cols, r0, c0, e); });
     }
   }
 }

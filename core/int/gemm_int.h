@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/int/isa.h"
@@ -170,6 +171,27 @@ void add_8bit(IntIsa isa, int64_t n, const AddOperands& o, const AddMultipliers&
 int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e);
 
 namespace detail {
+// f(std::integral_constant<int, R>{}) for a row block of `rows` rows (1..kMR): the tile kernels are
+// templates on their row count.
+template <typename F>
+void with_rows(int64_t rows, F&& f) {
+  switch (rows) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 5:
+      return f(std::integral_constant<int, 5>{});
+    default:
+      return f(std::integral_constant<int, 6>{});
+  }
+}
+static_assert(kMR == 6, "with_rows dispatches row blocks of up to 6 rows");
+
 // The AVX2 implementation (gemm_int_avx2.cpp); only called when the CPU has AVX2.
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
 void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,

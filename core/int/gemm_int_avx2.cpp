@@ -79,65 +79,22 @@ QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
   return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
 
-// The full 6×16 tile in assembly: GCC spills four of the twelve accumulators of the intrinsics version
-// (12 accumulators + 2 B vectors + a broadcast + a product = all 16 registers). Writes the int32 tile.
-QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const int16_t* B, int32_t* tile) {
-#define QS_ROW(off, c0, c1)             \
-  "vpbroadcastd " #off                  \
-  "(%[a]), %%ymm2\n\t"                  \
-  "vpmaddwd %%ymm0, %%ymm2, %%ymm3\n\t" \
-  "vpaddd %%ymm3, %%" #c0 ", %%" #c0    \
-  "\n\t"                                \
-  "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t" \
-  "vpaddd %%ymm3, %%" #c1 ", %%" #c1 "\n\t"
-  asm volatile(
-      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
-      "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"
-      "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"
-      "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
-      "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
-      "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
-      "vpxor %%ymm12, %%ymm12, %%ymm12\n\t"
-      "vpxor %%ymm13, %%ymm13, %%ymm13\n\t"
-      "vpxor %%ymm14, %%ymm14, %%ymm14\n\t"
-      "vpxor %%ymm15, %%ymm15, %%ymm15\n\t"
-      "test %[n], %[n]\n\t"
-      "jle 2f\n\t"
-      "1:\n\t"
-      "vmovdqu (%[b]), %%ymm0\n\t"
-      "vmovdqu 32(%[b]), %%ymm1\n\t"
-      QS_ROW(0, ymm4, ymm5) QS_ROW(4, ymm6, ymm7) QS_ROW(8, ymm8, ymm9) QS_ROW(12, ymm10, ymm11)
-      QS_ROW(16, ymm12, ymm13) QS_ROW(20, ymm14, ymm15)
-      "add $64, %[b]\n\t"
-      "add $24, %[a]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      "2:\n\t"
-      "vmovdqu %%ymm4, (%[c])\n\t"
-      "vmovdqu %%ymm5, 32(%[c])\n\t"
-      "vmovdqu %%ymm6, 64(%[c])\n\t"
-      "vmovdqu %%ymm7, 96(%[c])\n\t"
-      "vmovdqu %%ymm8, 128(%[c])\n\t"
-      "vmovdqu %%ymm9, 160(%[c])\n\t"
-      "vmovdqu %%ymm10, 192(%[c])\n\t"
-      "vmovdqu %%ymm11, 224(%[c])\n\t"
-      "vmovdqu %%ymm12, 256(%[c])\n\t"
-      "vmovdqu %%ymm13, 288(%[c])\n\t"
-      "vmovdqu %%ymm14, 320(%[c])\n\t"
-      "vmovdqu %%ymm15, 352(%[c])\n\t"
-      : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp)
-      : [c] "r"(tile)
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-        "xmm13", "xmm14", "xmm15", "memory", "cc");
-#undef QS_ROW
-}
+// One column panel of B: packed (k pair p's 16 column pairs at packed + 32p) or in rows (at rows[p] + off
+// bytes, gemm_rows in gemm_int.h).
+struct PanelB {
+  const int16_t* packed = nullptr;
+  const int16_t* const* rows = nullptr;
+  int64_t off = 0;
+  const int16_t* at(int64_t p) const {
+    return packed ? packed + p * 2 * kNR
+                  : reinterpret_cast<const int16_t*>(reinterpret_cast<const char*>(rows[p]) + off);
+  }
+};
 
-// kernel_6x16 with B read through a table: k pair p's 16 pairs at Bp[p] + off bytes (B in rows, see
-// gemm_rows in gemm_int.h).
-QS_AVX2 inline void kernel_6x16_rows(int64_t Kp, const int32_t* A, const int16_t* const* Bp, int64_t off,
-                                     int32_t* tile) {
+// The full 6×16 tile in assembly: GCC spills four of the twelve accumulators of the intrinsics version
+// (12 accumulators + 2 B vectors + a broadcast + a product = all 16 registers). Writes the int32 tile. The
+// two forms of B differ only in how a k pair's two vectors are found: the next 64 bytes, or the next
+// pointer of the table plus the panel's offset.
 #define QS_ROW(off, c0, c1)             \
   "vpbroadcastd " #off                  \
   "(%[a]), %%ymm2\n\t"                  \
@@ -146,51 +103,72 @@ QS_AVX2 inline void kernel_6x16_rows(int64_t Kp, const int32_t* A, const int16_t
   "\n\t"                                \
   "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t" \
   "vpaddd %%ymm3, %%" #c1 ", %%" #c1 "\n\t"
-  const int16_t* b = nullptr;
-  asm volatile(
-      "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"
-      "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"
-      "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"
-      "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"
-      "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"
-      "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"
-      "vpxor %%ymm10, %%ymm10, %%ymm10\n\t"
-      "vpxor %%ymm11, %%ymm11, %%ymm11\n\t"
-      "vpxor %%ymm12, %%ymm12, %%ymm12\n\t"
-      "vpxor %%ymm13, %%ymm13, %%ymm13\n\t"
-      "vpxor %%ymm14, %%ymm14, %%ymm14\n\t"
-      "vpxor %%ymm15, %%ymm15, %%ymm15\n\t"
-      "test %[n], %[n]\n\t"
-      "jle 2f\n\t"
-      "1:\n\t"
-      "mov (%[t]), %[b]\n\t"
-      "vmovdqu (%[b],%[o]), %%ymm0\n\t"
-      "vmovdqu 32(%[b],%[o]), %%ymm1\n\t"
-      QS_ROW(0, ymm4, ymm5) QS_ROW(4, ymm6, ymm7) QS_ROW(8, ymm8, ymm9) QS_ROW(12, ymm10, ymm11)
-      QS_ROW(16, ymm12, ymm13) QS_ROW(20, ymm14, ymm15)
-      "add $8, %[t]\n\t"
-      "add $24, %[a]\n\t"
-      "dec %[n]\n\t"
-      "jnz 1b\n\t"
-      "2:\n\t"
-      "vmovdqu %%ymm4, (%[c])\n\t"
-      "vmovdqu %%ymm5, 32(%[c])\n\t"
-      "vmovdqu %%ymm6, 64(%[c])\n\t"
-      "vmovdqu %%ymm7, 96(%[c])\n\t"
-      "vmovdqu %%ymm8, 128(%[c])\n\t"
-      "vmovdqu %%ymm9, 160(%[c])\n\t"
-      "vmovdqu %%ymm10, 192(%[c])\n\t"
-      "vmovdqu %%ymm11, 224(%[c])\n\t"
-      "vmovdqu %%ymm12, 256(%[c])\n\t"
-      "vmovdqu %%ymm13, 288(%[c])\n\t"
-      "vmovdqu %%ymm14, 320(%[c])\n\t"
-      "vmovdqu %%ymm15, 352(%[c])\n\t"
-      : [a] "+r"(A), [t] "+r"(Bp), [n] "+r"(Kp), [b] "=&r"(b)
-      : [c] "r"(tile), [o] "r"(off)
-      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-        "xmm13", "xmm14", "xmm15", "memory", "cc");
-#undef QS_ROW
+#define QS_ZERO                         \
+  "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"    \
+  "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"    \
+  "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"    \
+  "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"    \
+  "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"    \
+  "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"    \
+  "vpxor %%ymm10, %%ymm10, %%ymm10\n\t" \
+  "vpxor %%ymm11, %%ymm11, %%ymm11\n\t" \
+  "vpxor %%ymm12, %%ymm12, %%ymm12\n\t" \
+  "vpxor %%ymm13, %%ymm13, %%ymm13\n\t" \
+  "vpxor %%ymm14, %%ymm14, %%ymm14\n\t" \
+  "vpxor %%ymm15, %%ymm15, %%ymm15\n\t" \
+  "test %[n], %[n]\n\t"                 \
+  "jle 2f\n\t"                          \
+  "1:\n\t"
+#define QS_MADD                                                           \
+  QS_ROW(0, ymm4, ymm5)                                                   \
+  QS_ROW(4, ymm6, ymm7)                                                   \
+  QS_ROW(8, ymm8, ymm9) QS_ROW(12, ymm10, ymm11) QS_ROW(16, ymm12, ymm13) \
+      QS_ROW(20, ymm14, ymm15) "add $24, %[a]\n\t"
+#define QS_STORE                   \
+  "dec %[n]\n\t"                   \
+  "jnz 1b\n\t"                     \
+  "2:\n\t"                         \
+  "vmovdqu %%ymm4, (%[c])\n\t"     \
+  "vmovdqu %%ymm5, 32(%[c])\n\t"   \
+  "vmovdqu %%ymm6, 64(%[c])\n\t"   \
+  "vmovdqu %%ymm7, 96(%[c])\n\t"   \
+  "vmovdqu %%ymm8, 128(%[c])\n\t"  \
+  "vmovdqu %%ymm9, 160(%[c])\n\t"  \
+  "vmovdqu %%ymm10, 192(%[c])\n\t" \
+  "vmovdqu %%ymm11, 224(%[c])\n\t" \
+  "vmovdqu %%ymm12, 256(%[c])\n\t" \
+  "vmovdqu %%ymm13, 288(%[c])\n\t" \
+  "vmovdqu %%ymm14, 320(%[c])\n\t" \
+  "vmovdqu %%ymm15, 352(%[c])\n\t"
+#define QS_CLOBBERS                                                                                          \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+      "xmm13", "xmm14", "xmm15", "memory", "cc"
+QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, int32_t* tile) {
+  if (pb.packed) {
+    const int16_t* B = pb.packed;
+    asm volatile(QS_ZERO
+                 "vmovdqu (%[b]), %%ymm0\n\t"
+                 "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD "add $64, %[b]\n\t" QS_STORE
+                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp)
+                 : [c] "r"(tile)
+                 : QS_CLOBBERS);
+  } else {
+    const int16_t* const* t = pb.rows;
+    const int16_t* b = nullptr;
+    asm volatile(QS_ZERO
+                 "mov (%[t]), %[b]\n\t"
+                 "vmovdqu (%[b],%[o]), %%ymm0\n\t"
+                 "vmovdqu 32(%[b],%[o]), %%ymm1\n\t" QS_MADD "add $8, %[t]\n\t" QS_STORE
+                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(Kp), [b] "=&r"(b)
+                 : [c] "r"(tile), [o] "r"(pb.off)
+                 : QS_CLOBBERS);
+  }
 }
+#undef QS_ROW
+#undef QS_ZERO
+#undef QS_MADD
+#undef QS_STORE
+#undef QS_CLOBBERS
 
 // R(acc + bias) + zp for the 16 lanes (v0, v1) of row-mode channel c: the channel's constants broadcast
 // once for both halves, inlined into the tile's epilogue (a call per half cost 14% of MobileNetV2's
@@ -310,12 +288,12 @@ QS_AVX2 inline void epilogue_rows(__m256i (&c)[R][2], int64_t cols, int64_t r0, 
 }
 
 template <int R, DType OT>
-QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, int64_t cols, int64_t r0,
-                  int64_t c0, const Epilogue& e) {
+QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
+                  const Epilogue& e) {
   __m256i c[R][2];
   if constexpr (R == 6) {
     alignas(32) int32_t acc[6][16];
-    kernel_6x16(Kp, A, B, &acc[0][0]);
+    kernel_6x16(Kp, A, pb, &acc[0][0]);
     for (int i = 0; i < 6; ++i) {
       c[i][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i]));
       c[i][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8));
@@ -324,9 +302,9 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, 
 #pragma GCC unroll 6
     for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
     for (int64_t p = 0; p < Kp; ++p) {
+      const int16_t* B = pb.at(p);
       const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B));
       const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 16));
-      B += 2 * kNR;
 #pragma GCC unroll 6
       for (int i = 0; i < R; ++i) {
         const __m256i a = _mm256_set1_epi32(A[i]);
@@ -339,86 +317,51 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows, 
   epilogue_rows<R, OT>(c, cols, r0, c0, e);
 }
 
-// tile() with B read through the table (gemm_rows): column panel at byte offset `off` of every k pair.
-template <int R, DType OT>
-QS_AVX2 void tile_rows(int64_t Kp, const int32_t* A, const int16_t* const* Bp, int64_t off, int64_t cols,
-                       int64_t r0, int64_t c0, const Epilogue& e) {
-  __m256i c[R][2];
-  if constexpr (R == 6) {
-    alignas(32) int32_t acc[6][16];
-    kernel_6x16_rows(Kp, A, Bp, off, &acc[0][0]);
-    for (int i = 0; i < 6; ++i) {
-      c[i][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i]));
-      c[i][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8));
-    }
-  } else {
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
-    for (int64_t p = 0; p < Kp; ++p) {
-      const char* b = reinterpret_cast<const char*>(Bp[p]) + off;
-      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
-      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
-#pragma GCC unroll 6
-      for (int i = 0; i < R; ++i) {
-        const __m256i a = _mm256_set1_epi32(A[i]);
-        c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(a, b0));
-        c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(a, b1));
-      }
-      A += kMR;
-    }
-  }
-  epilogue_rows<R, OT>(c, cols, r0, c0, e);
-}
-
+// B packed (`packed`) or in rows (`rows`, gemm_rows).
 template <DType OT>
-QS_AVX2 void gemm_rows_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
-                         const Epilogue& e) {
+QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* packed,
+                    const int16_t* const* rows, const Epilogue& e) {
   const int64_t Kp = k_pairs(K);
   for (int64_t jp = 0; jp < col_panels(N); ++jp) {
-    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0), off = c0 * 4;  // 4 bytes per column pair
+    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0);
+    PanelB pb;
+    if (packed)
+      pb.packed = packed + jp * Kp * kNR * 2;
+    else
+      pb.rows = rows, pb.off = c0 * 4;  // 4 bytes per column pair
     for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
       const int32_t* Ab = A + ib * Kp * kMR;
       const int64_t r0 = ib * kMR;
-      switch (std::min(kMR, M - r0)) {
-        case 1:
-          tile_rows<1, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-        case 2:
-          tile_rows<2, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-        case 3:
-          tile_rows<3, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-        case 4:
-          tile_rows<4, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-        case 5:
-          tile_rows<5, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-        default:
-          tile_rows<6, OT>(Kp, Ab, Bp, off, cols, r0, c0, e);
-          break;
-      }
+      with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e); });
     }
+  }
+}
+
+QS_AVX2 void gemm_any(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* packed,
+                      const int16_t* const* rows, const Epilogue& e) {
+  switch (e.out) {
+    case DType::Int8:
+      return gemm_t<DType::Int8>(M, N, K, A, packed, rows, e);
+    case DType::UInt8:
+      return gemm_t<DType::UInt8>(M, N, K, A, packed, rows, e);
+    case DType::Int16:
+      return gemm_t<DType::Int16>(M, N, K, A, packed, rows, e);
+    case DType::UInt16:
+      return gemm_t<DType::UInt16>(M, N, K, A, packed, rows, e);
+    default:
+      throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
   }
 }
 
 }  // namespace
 
-QS_AVX2 void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
-                            const Epilogue& e) {
-  switch (e.out) {
-    case DType::Int8:
-      return gemm_rows_t<DType::Int8>(M, N, K, A, Bp, e);
-    case DType::UInt8:
-      return gemm_rows_t<DType::UInt8>(M, N, K, A, Bp, e);
-    case DType::Int16:
-      return gemm_rows_t<DType::Int16>(M, N, K, A, Bp, e);
-    case DType::UInt16:
-      return gemm_rows_t<DType::UInt16>(M, N, K, A, Bp, e);
-    default:
-      throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
-  }
+void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
+  gemm_any(M, N, K, A, B, nullptr, e);
+}
+
+void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
+                    const Epilogue& e) {
+  gemm_any(M, N, K, A, nullptr, Bp, e);
 }
 
 namespace {
@@ -925,55 +868,6 @@ QS_AVX2 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipli
     _mm_storel_epi64(reinterpret_cast<__m128i*>(static_cast<char*>(o.y) + i), p8);
   }
   return body;
-}
-
-template <DType OT>
-QS_AVX2 void gemm_avx2_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B,
-                         const Epilogue& e) {
-  const int64_t Kp = k_pairs(K);
-  for (int64_t jp = 0; jp < col_panels(N); ++jp) {
-    const int16_t* Bp = B + jp * Kp * kNR * 2;
-    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0);
-    for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
-      const int32_t* Ab = A + ib * Kp * kMR;
-      const int64_t r0 = ib * kMR, rows = std::min(kMR, M - r0);
-      switch (rows) {
-        case 1:
-          tile<1, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 2:
-          tile<2, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 3:
-          tile<3, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 4:
-          tile<4, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        case 5:
-          tile<5, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-        default:
-          tile<6, OT>(Kp, Ab, Bp, rows, cols, r0, c0, e);
-          break;
-      }
-    }
-  }
-}
-
-void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
-  switch (e.out) {
-    case DType::Int8:
-      return gemm_avx2_t<DType::Int8>(M, N, K, A, B, e);
-    case DType::UInt8:
-      return gemm_avx2_t<DType::UInt8>(M, N, K, A, B, e);
-    case DType::Int16:
-      return gemm_avx2_t<DType::Int16>(M, N, K, A, B, e);
-    case DType::UInt16:
-      return gemm_avx2_t<DType::UInt16>(M, N, K, A, B, e);
-    default:
-      throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
-  }
 }
 
 }  // namespace qs::intgemm::detail
