@@ -357,6 +357,25 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   });
 }
 
+// The GEMM of group gi over output rows [oh0, oh1) whose columns are the output grid widened to `pitch`
+// (nq = (oh1 − oh0 − 1)·pitch + OW of them; B packed, or in rows when `packed` is null), into a temporary,
+// then its first OW columns of each grid row copied into the group's output planes at yg.
+void PackedConv::gemm_grid_rows(IntIsa isa, const int32_t* A, int64_t K, const int16_t* packed,
+                                const int16_t* const* rows, int64_t gi, int64_t nq, int64_t pitch,
+                                int64_t oh0, int64_t oh1, int64_t OW, int64_t P, char* yg) const {
+  const size_t es = elem(storage_dtype(q_.out));
+  char* tmp =
+      static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
+  const Epilogue e = epilogue(q_, rq_, true, gi * Mg_, tmp, nq);
+  if (packed)
+    gemm(isa, Mg_, nq, K, A, packed, e);
+  else
+    gemm_rows(Mg_, nq, K, A, rows, e);
+  for (int64_t m = 0; m < Mg_; ++m)
+    copy_rows(yg + static_cast<size_t>(m * P + oh0 * OW) * es, tmp + static_cast<size_t>(m * nq) * es,
+              static_cast<size_t>(pitch) * es, oh1 - oh0, static_cast<size_t>(OW) * es);
+}
+
 // B in rows (gemm_rows): per block of output rows, the input window as phase planes (phase (a, b) holds
 // the padded window at (i·sh + a, j·sw + b), RP rows of RS columns) with the group's channels interleaved in
 // pairs, zero padding around. Columns are the output grid widened to RS (q = oh·RS + ow; the columns
@@ -431,14 +450,8 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
               bp[static_cast<size_t>(p++)] = win + 2 * (cp * pair_planes + (a * sw + b) * plane +
                                                         kh * geo.dh / sh * RS + kw * geo.dw / sw);
             }
-        char* tmp =
-            static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
-        gemm_rows(Mg_, nq, k_rows_, a_rows_[static_cast<size_t>(gi)].data(), bp.data(),
-                  epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
-        for (int64_t m = 0; m < Mg_; ++m)
-          copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
-                    tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(RS) * es, oh1 - oh0,
-                    static_cast<size_t>(geo.OW) * es);
+        gemm_grid_rows(IntIsa::Avx2, a_rows_[static_cast<size_t>(gi)].data(), k_rows_, nullptr, bp.data(), gi,
+                       nq, RS, oh0, oh1, geo.OW, P, yg);
       },
       Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
 }
@@ -492,14 +505,8 @@ void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) con
         bp.resize(static_cast<size_t>(k_pairs(k_cols_)));
         for (int64_t kh = 0, p = 0; kh < geo.KH; ++kh)
           for (int64_t kp = 0; kp < KWp; ++kp) bp[static_cast<size_t>(p++)] = win + 2 * (kh * PW + 2 * kp);
-        char* tmp =
-            static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
-        gemm_rows(Mg_, nq, k_cols_, a_cols_[static_cast<size_t>(gi)].data(), bp.data(),
-                  epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
-        for (int64_t m = 0; m < Mg_; ++m)
-          copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
-                    tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(PW) * es, oh1 - oh0,
-                    static_cast<size_t>(geo.OW) * es);
+        gemm_grid_rows(IntIsa::Avx2, a_cols_[static_cast<size_t>(gi)].data(), k_cols_, nullptr, bp.data(), gi,
+                       nq, PW, oh0, oh1, geo.OW, P, yg);
       },
       Mg_ * k_cols_ * std::min(nc_max, geo.OH * PW));
 }
@@ -561,14 +568,8 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
             for (int64_t p = 0; p < k_pairs(K_); ++p)
               pack_b_pair(isa, nq, K_, p, wb + koff[static_cast<size_t>(2 * p)],
                           2 * p + 1 < K_ ? wb + koff[static_cast<size_t>(2 * p + 1)] : nullptr, B);
-            char* tmp = static_cast<char*>(
-                thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
-            gemm(isa, Mg_, nq, K_, a_[static_cast<size_t>(gi)].data(), B,
-                 epilogue(q_, rq_, true, gi * Mg_, tmp, nq));
-            for (int64_t m = 0; m < Mg_; ++m)
-              copy_rows(yg + static_cast<size_t>(m * P + oh0 * geo.OW) * es,
-                        tmp + static_cast<size_t>(m * nq) * es, static_cast<size_t>(PW) * es, oh1 - oh0,
-                        static_cast<size_t>(geo.OW) * es);
+            gemm_grid_rows(isa, a_[static_cast<size_t>(gi)].data(), K_, B, nullptr, gi, nq, PW, oh0, oh1,
+                           geo.OW, P, yg);
             return;
           }
           const int64_t p0 = blk * nc_max, nc = std::min(nc_max, P - p0);

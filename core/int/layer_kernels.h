@@ -43,6 +43,9 @@ class PackedConv {
   std::vector<std::vector<int32_t>> a_rows_;  // per group; empty when not applicable
   int64_t k_rows_ = 0;                        // K of a_rows_: 2 · ⌈Cg/2⌉ · KH · KW
   void run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  void gemm_grid_rows(IntIsa isa, const int32_t* A, int64_t K, const int16_t* packed,
+                      const int16_t* const* rows, int64_t gi, int64_t nq, int64_t pitch, int64_t oh0,
+                      int64_t oh1, int64_t OW, int64_t P, char* yg) const;
   // One input channel per group (a grayscale model's first layer), unit stride and dilation: the same
   // in-place B with k pairs formed along kw instead, (kh, kw, kw + 1), from a window whose element j holds
   // the pair of columns j and j + 1. K = 2 · KH · ⌈KW/2⌉ (an odd KW pairs its last tap with a zero weight).
