@@ -14,8 +14,8 @@ namespace qs {
 namespace {
 
 // Σ p[0..n) exactly: int32 partial sums over chunks of 2^15 values (2^15 · 65535 < 2^31 for the widest
-// storage type, uint16), added in int64. Compiled also for AVX2 (the widening adds vectorize there) and
-// picked at run time.
+// storage type, uint16), added in int64. Compiled also for AVX2 (the widening adds vectorize there), used
+// when the engine runs its AVX2 kernels.
 template <typename T>
 inline int64_t plane_sum_body(const T* p, int64_t n) {
   int64_t s = 0;
@@ -32,14 +32,13 @@ __attribute__((target("avx2"))) int64_t plane_sum_avx2(const T* p, int64_t n) {
   return plane_sum_body(p, n);
 }
 template <typename T>
-int64_t plane_sum(const T* p, int64_t n) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  return avx2 ? plane_sum_avx2(p, n) : plane_sum_body(p, n);
+int64_t plane_sum(IntIsa isa, const T* p, int64_t n) {
+  return isa == IntIsa::Avx2 ? plane_sum_avx2(p, n) : plane_sum_body(p, n);
 }
 
 class IntPoolKernel final : public Kernel {
  public:
-  explicit IntPoolKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+  explicit IntPoolKernel(const IntNodeContext& c) : where_(c.ln.node->describe()), isa_(c.isa) {
     const Node& n = *c.ln.node;
     KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
     global_ = n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool";
@@ -108,30 +107,16 @@ class IntPoolKernel final : public Kernel {
       using T = decltype(tag);
       const T* p = x.data<T>();
       for (int64_t c = 0; c < planes; ++c) {
-        const int64_t s = plane_sum(p + c * size, size);
+        const int64_t s = plane_sum(isa_, p + c * size, size);
         y[static_cast<size_t>(c)] = clamp_q(zo + requantize(s - zx * size, f), o_.qmin, o_.qmax);
       }
     };
-    switch (x.dtype()) {
-      case DType::Int8:
-        sum_planes(int8_t{});
-        break;
-      case DType::UInt8:
-        sum_planes(uint8_t{});
-        break;
-      case DType::Int16:
-        sum_planes(int16_t{});
-        break;
-      case DType::UInt16:
-        sum_planes(uint16_t{});
-        break;
-      default:
-        throw Error(where_ + ": integer input of type " + dtype_name(x.dtype()));
-    }
+    dispatch_act(x.dtype(), where_, sum_planes);
     out[0] = from_int32(y, storage_dtype(o_), ys);
   }
 
   std::string where_;
+  IntIsa isa_;
   bool global_ = false, max_ = false, cip_ = false;
   WindowAttrs attrs_;
   QuantParams x_, o_;

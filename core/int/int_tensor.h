@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/common/error.h"
 #include "core/tensor/tensor.h"
 
 namespace qs {
@@ -14,5 +15,23 @@ bool is_int_storage(DType t);  // Int8, UInt8, Int16, UInt16, Int32
 std::vector<int32_t> to_int32(const Tensor& t);
 // A tensor of type `t` holding `v` (each value must fit; callers clamp first).
 Tensor from_int32(const std::vector<int32_t>& v, DType t, const Shape& shape);
+
+// f(T{}) for an activation storage type T (int8_t, uint8_t, int16_t, uint16_t); Error naming `where`
+// otherwise.
+template <typename F>
+void dispatch_act(DType t, const std::string& where, F&& f) {
+  switch (t) {
+    case DType::Int8:
+      return f(int8_t{});
+    case DType::UInt8:
+      return f(uint8_t{});
+    case DType::Int16:
+      return f(int16_t{});
+    case DType::UInt16:
+      return f(uint16_t{});
+    default:
+      throw Error(where + ": integer input of type " + dtype_name(t) + " is not supported");
+  }
+}
 
 }  // namespace qs

@@ -5,6 +5,7 @@
 
 #include "core/common/error.h"
 #include "core/common/parallel.h"
+#include "core/int/int_tensor.h"
 #include "core/ops/gemm_eigen.h"
 
 namespace qs {
@@ -20,22 +21,6 @@ using namespace intgemm;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-template <typename F>
-void dispatch_act(DType t, const std::string& where, F&& f) {
-  switch (t) {
-    case DType::Int8:
-      return f(int8_t{});
-    case DType::UInt8:
-      return f(uint8_t{});
-    case DType::Int16:
-      return f(int16_t{});
-    case DType::UInt16:
-      return f(uint16_t{});
-    default:
-      throw Error(where + ": integer input of type " + dtype_name(t) + " is not supported");
-  }
-}
 
 // Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~160 KB (L2-resident:
 // the GEMM reads each 16-column panel once, from L2, and keeps it in L1 over all row blocks), and enough

@@ -4,6 +4,7 @@
 #include <cfloat>
 #include <string>
 
+#include "core/common/cpu.h"
 #include "core/common/error.h"
 #include "core/common/parallel.h"
 
@@ -56,8 +57,7 @@ __attribute__((target("avx2"))) void fake_quantize_avx2(float* x, int64_t n, flo
   fake_quantize_body(x, n, s, zp, qmin, qmax);
 }
 void fake_quantize_run(float* x, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2)
+  if (cpu_has_avx2())
     fake_quantize_avx2(x, n, s, zp, qmin, qmax);
   else
     fake_quantize_body(x, n, s, zp, qmin, qmax);
@@ -85,8 +85,7 @@ __attribute__((target("avx2"))) void quantize_run_avx2(const float* x, T* y, int
 }
 template <typename T>
 void quantize_run(const float* x, T* y, int64_t n, float s, int32_t zp, int32_t qmin, int32_t qmax) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2)
+  if (cpu_has_avx2())
     quantize_run_avx2(x, y, n, s, zp, qmin, qmax);
   else
     quantize_run_body(x, y, n, s, zp, qmin, qmax);
