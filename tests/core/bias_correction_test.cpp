@@ -89,6 +89,20 @@ std::vector<double> conv3x3(const std::vector<float>& x, int64_t n, int64_t ci, 
   return y;
 }
 
+// fc of the fixture (Gemm transB=1, 36 → 3) on [n, 36] inputs x with weights w [3, 36] and bias b, in double.
+std::vector<double> fc36x3(const std::vector<float>& x, const std::vector<float>& w,
+                           const std::vector<float>& b, int64_t n) {
+  std::vector<double> y(static_cast<size_t>(n * 3));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < 3; ++o) {
+      double s = b[static_cast<size_t>(o)];
+      for (int64_t k = 0; k < 36; ++k)
+        s += static_cast<double>(x[static_cast<size_t>(i * 36 + k)]) * w[static_cast<size_t>(o * 36 + k)];
+      y[static_cast<size_t>(i * 3 + o)] = s;
+    }
+  return y;
+}
+
 // Per-channel mean of a − b over [n, C, inner].
 std::vector<double> mean_diff(const std::vector<double>& a, const std::vector<double>& b, int64_t n,
                               int64_t C, int64_t inner) {
@@ -224,17 +238,8 @@ TEST(BiasCorrection, SequentialLaterLayersMatchBruteForceOnSimulatedInputs) {
   const PlanEntry& w3 = *plan.find("w3");
   const std::vector<float> w3q = fake_quant(*f.g.initializer("w3"), w3.params, 36, 3);
   auto fc_error = [&](const std::vector<float>& b) {
-    const std::vector<float> bq = quant_bias(b, s2, w3.params);
-    const std::vector<float> x = fin.to_vector<float>();
-    std::vector<double> y(static_cast<size_t>(kN * 3));
-    for (int64_t i = 0; i < kN; ++i)
-      for (int64_t o = 0; o < 3; ++o) {
-        double s = bq[static_cast<size_t>(o)];
-        for (int64_t k = 0; k < 36; ++k)
-          s += static_cast<double>(x[static_cast<size_t>(i * 36 + k)]) * w3q[static_cast<size_t>(o * 36 + k)];
-        y[static_cast<size_t>(i * 3 + o)] = s;
-      }
-    return mean_diff(to_double(fl.at("y")), y, kN, 3, 1);
+    return mean_diff(to_double(fl.at("y")),
+                     fc36x3(fin.to_vector<float>(), w3q, quant_bias(b, s2, w3.params), kN), kN, 3, 1);
   };
   const auto expected3 = fc_error(f.g.initializer("b3")->to_vector<float>());
   const auto& rep3 = report(r, "fc");
@@ -416,17 +421,8 @@ TEST(BiasCorrection, AfterObqMeasuresTheTunedWeights) {
   const float s2 = plan.find("r2")->params.scale[0];
   const PlanEntry& w3 = *plan.find("w3");
   auto fc_err = [&](const std::vector<float>& b) {
-    const std::vector<float> bq = quant_bias(b, s2, w3.params);
-    const std::vector<float> x = fin.to_vector<float>();
-    std::vector<double> out(static_cast<size_t>(kN * 3));
-    for (int64_t i = 0; i < kN; ++i)
-      for (int64_t o = 0; o < 3; ++o) {
-        double s = bq[static_cast<size_t>(o)];
-        for (int64_t k = 0; k < 36; ++k)
-          s += static_cast<double>(x[static_cast<size_t>(i * 36 + k)]) * w3t[static_cast<size_t>(o * 36 + k)];
-        out[static_cast<size_t>(i * 3 + o)] = s;
-      }
-    return mean_diff(to_double(y), out, kN, 3, 1);
+    return mean_diff(to_double(y), fc36x3(fin.to_vector<float>(), w3t, quant_bias(b, s2, w3.params), kN), kN,
+                     3, 1);
   };
   const auto expected3 = fc_err(tuned.graph.initializer("b3")->to_vector<float>());
   const auto after3 = fc_err(r.graph.initializer("b3")->to_vector<float>());
