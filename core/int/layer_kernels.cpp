@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/common/error.h"
 #include "core/common/parallel.h"
@@ -53,6 +54,13 @@ struct Geo2 {
     dw = g.dilations[a];
   }
 };
+
+// Phase b of a stride-sw split of a row padded by pw on the left holds input column j·sw + b − pw at phase
+// column j: the columns j in [first, second) of the RS phase columns hold input data, the others padding.
+std::pair<int64_t, int64_t> phase_data_columns(const Geo2& g, int64_t b, int64_t RS) {
+  const int64_t lo = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(g.pw - b, g.sw)));
+  return {lo, std::max(lo, std::min<int64_t>(RS, ceil_div(g.IW + g.pw - b, g.sw)))};
+}
 
 // The input rows a block of output positions reads, for `channels` planes, as int16 x − zp with the
 // padding written as 0: im2col rows then become contiguous copies (no bounds checks), for any padding.
@@ -281,8 +289,7 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   int64_t reach = 0;  // how far past a plane's start the whole-vector reads of its rows go
   for (int64_t a = 0; a < sh; ++a)
     for (int64_t b = 0; b < sw; ++b) {
-      const int64_t lo = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(geo.pw - b, sw)));
-      const int64_t hi = std::max(lo, std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw)));
+      const auto [lo, hi] = phase_data_columns(geo, b, RS);
       if (hi == lo) continue;
       for (int64_t i = 0; i < RP; ++i) {
         const int64_t r = i * sh + a - geo.ph;
@@ -379,13 +386,6 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
   const int64_t nc_max = column_block(k_rows_, geo.OH * RS, N * G);
   const int64_t rows_per_block = std::max<int64_t>(1, nc_max / RS);
   const int64_t blocks = ceil_div(geo.OH, rows_per_block);
-  // Phase column j of phase b holds input column j·sw + b − pw: data for j in [lo[b], hi[b]).
-  std::vector<int64_t> lo(static_cast<size_t>(sw)), hi(static_cast<size_t>(sw));
-  for (int64_t b = 0; b < sw; ++b) {
-    lo[static_cast<size_t>(b)] = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(geo.pw - b, sw)));
-    hi[static_cast<size_t>(b)] =
-        std::max(lo[static_cast<size_t>(b)], std::min<int64_t>(RS, ceil_div(geo.IW + geo.pw - b, sw)));
-  }
   const auto* xp = static_cast<const char*>(x.raw());
   const char* x_end = xp + x.numel();
   char* yp = static_cast<char*>(y.raw());
@@ -407,7 +407,7 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
           const bool two = 2 * cp + 1 < Cg;
           for (int64_t a = 0; a < sh; ++a)
             for (int64_t b = 0; b < sw; ++b) {
-              const int64_t l = lo[static_cast<size_t>(b)], h = hi[static_cast<size_t>(b)];
+              const auto [l, h] = phase_data_columns(geo, b, RS);
               for (int64_t i = 0; i < RP; ++i) {
                 int16_t* d = win + 2 * (cp * pair_planes + (a * sw + b) * plane + i * RS);
                 const int64_t ir = r0 + i * sh + a;
