@@ -317,4 +317,15 @@ void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const i
   gemm_portable(M, N, K, A, B, e);
 }
 
+void winograd_weight(const int32_t* g, int32_t* u) {
+  static constexpr int32_t G2[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+  for (int r = 0; r < 4; ++r)
+    for (int s = 0; s < 4; ++s) {
+      int32_t v = 0;
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) v += G2[r][a] * g[3 * a + b] * G2[s][b];
+      u[4 * r + s] = v;
+    }
+}
+
 }  // namespace qs::intgemm

@@ -156,6 +156,35 @@ struct DepthwiseChannels {
   unsigned char* out = nullptr;
 };
 
+// Winograd F(2×2, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each 2×2 block of outputs from
+// the 4×4 input tile d under it, Y = Aᵀ·[U ⊙ V]·A with V = Bᵀ·d·B and U = G·g·Gᵀ, summed over input
+// channels as 16 GEMMs (one per element ξ of the 4×4 transformed tile) with K = input channels: 16 instead
+// of 36 multiply-adds per tile and channel. G has halves, so the weights are transformed with 2G, giving
+// U' = 4U in integers and Y' = 4·acc; Y' is formed in int32 arithmetic that may wrap in between (the
+// transformed products and their sums), which leaves it exact whenever |4·acc| < 2^31
+// (winograd_exact). |V| ≤ 4·max|x − zp| and |U'| ≤ 9·max|w − w_zp| must fit int16 (VPMADDWD operands).
+inline constexpr int kWinoElems = 16;
+// U'_ξ for ξ = 4·r + s of the 3×3 kernel g (row-major): u[ξ] = Σ_ab (2G)[r][a]·g[a][b]·(2G)[s][b].
+void winograd_weight(const int32_t* g, int32_t* u);
+// The input of a run of tile rows of one image: per channel pair, `rows` rows of `cols` int16 pairs (the
+// two channels' x − zp, padding 0) starting at input row 2·t0 − pad and column −pad, tile row t (from t0)
+// at rows 2t .. 2t + 3; readable 16 pairs past the last row.
+struct WinogradInput {
+  const int16_t* win = nullptr;
+  int64_t Cp = 0;  // channel pairs (k pairs of each product GEMM)
+  int64_t rows = 0, cols = 0;
+};
+// The 16 products of one panel of 16 tiles, int32 rows of kNR: element ξ, row m at prod + (ξ·rows_pad +
+// m)·kNR. The outputs of row m go to y0 + m·ld (the tiles' top output row) and y1 + m·ld (bottom), 2 bytes
+// per tile.
+struct WinogradOutput {
+  const int32_t* prod = nullptr;
+  int64_t rows = 0;
+  unsigned char* y0 = nullptr;
+  unsigned char* y1 = nullptr;
+  int64_t ld = 0;
+};
+
 // Add/Sub of two equally shaped 8-bit tensors: y = clamp(zo + add_requantize(a − za, b − zb, m), lo, hi)
 // (requant.h), a/b/y int8 or uint8 as the flags say. |m.ma|, |m.mb| < 2^31.
 struct AddOperands {
@@ -212,6 +241,18 @@ void interleave_rows8_avx2(const void* r0, const void* r1, bool sgn, int64_t n, 
                            int16_t* dst, int64_t readable);
 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
                       int32_t zp, int16_t* dst);
+// C = A·B for one 16-column panel of B given in rows (k pair p at rows[p] + off bytes, as gemm_rows reads
+// it), M rows of A, as int32 rows of kNR (row r at C + kNR·r): the raw products of the Winograd path.
+void gemm_panel_i32_avx2(int64_t M, int64_t Kp, const int32_t* A, const int16_t* const* rows, int64_t off,
+                         int32_t* C);
+// V of the first `count` tiles of tile row t into columns c0 .. c0 + count − 1 of the rows of V (element
+// ξ, channel pair cp: the row at V + (ξ·Cp + cp)·2·stride, `stride` pairs): whole vectors of 8 tiles, so up
+// to 7 columns past c0 + count are written too (the caller gives later tiles those columns afterwards, or
+// room).
+void winograd_input_avx2(const WinogradInput& in, int64_t t, int64_t count, int16_t* V, int64_t stride,
+                         int64_t c0);
+// The output transform and epilogue (channel of row m: e.channel0 + m; 8-bit e.out; e.y unused).
+void winograd_output_avx2(const WinogradOutput& o, const Epilogue& e);
 // Elements [0, n − n % 8); returns how many it did.
 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipliers& m);
 }  // namespace detail

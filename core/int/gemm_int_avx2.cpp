@@ -300,6 +300,36 @@ void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
   gemm_any(M, N, K, A, nullptr, Bp, e);
 }
 
+void gemm_panel_i32_avx2(int64_t M, int64_t Kp, const int32_t* A, const int16_t* const* rows, int64_t off,
+                         int32_t* C) {
+  PanelB pb;
+  pb.rows = rows;
+  pb.off = off;
+  int64_t r0 = 0;
+  for (; r0 + kMR <= M; r0 += kMR) kernel_6x16(Kp, A + r0 * Kp, pb, C + r0 * kNR);
+  if (r0 == M) return;
+  // The last rows without the zero rows the packed A pads them with.
+  with_rows(M - r0, [&](auto R) {
+    __m256i c[R()][2];
+    for (int i = 0; i < R(); ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
+    const int32_t* a = A + r0 * Kp;
+    for (int64_t p = 0; p < Kp; ++p, a += kMR) {
+      const int16_t* B = pb.at(p);
+      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B));
+      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 16));
+      for (int i = 0; i < R(); ++i) {
+        const __m256i ai = _mm256_set1_epi32(a[i]);
+        c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(ai, b0));
+        c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(ai, b1));
+      }
+    }
+    for (int i = 0; i < R(); ++i) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + i) * kNR), c[i][0]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + i) * kNR + 8), c[i][1]);
+    }
+  });
+}
+
 namespace {
 
 template <bool kSigned, int kStride>

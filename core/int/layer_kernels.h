@@ -27,6 +27,8 @@ class PackedConv {
   // y: a tensor of q.out's storage type and shape g.y_shape. Precondition: spatial rank 1 or 2.
   void run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   static bool supports(const ConvGeometry& g) { return g.spatial_rank() == 1 || g.spatial_rank() == 2; }
+  // Whether 3×3 stride-1 convolutions with 8-bit input and output take the Winograd path on AVX2.
+  bool winograd() const { return !wino_.empty(); }
 
  private:
   const LayerQuant& q_;
@@ -52,6 +54,11 @@ class PackedConv {
   std::vector<std::vector<int32_t>> a_cols_;  // per group; empty when not applicable
   int64_t k_cols_ = 0;
   void run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  // 3×3 stride-1 convolutions through Winograd F(2×2, 3×3) (gemm_int.h, kWinoElems): per group, the 16
+  // transformed weight matrices U'_ξ (Mg × Cg) packed as A, at [group·16 + ξ]; empty when the layer is not
+  // 3×3, has too few channels to gain, or its ranges could make the int32 arithmetic inexact.
+  std::vector<std::vector<int32_t>> wino_;
+  void run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;

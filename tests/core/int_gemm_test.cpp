@@ -5,6 +5,7 @@
 // (when the CPU has it) the AVX2 kernels.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 
 #include "core/common/parallel.h"
@@ -213,7 +214,9 @@ Node conv_node(const ConvCase& c) {
   return n;
 }
 
-void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DType yt, bool extremes) {
+// `winograd`: when set, whether the layer must take the Winograd path (PackedConv::winograd).
+void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DType yt, bool extremes,
+                std::optional<bool> winograd = std::nullopt) {
   const QuantParams in = act_params(xt, zx, 0.02f);
   const QuantParams out = act_params(yt, yt == DType::Int8 ? -128 : 0, 0.05f);
   const int64_t Cg = cc.C / cc.group, K = Cg * (cc.one_d ? cc.k : cc.k * cc.k);
@@ -231,6 +234,7 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
   const std::vector<int32_t> xv = to_int32(x);
   conv_ref(g, xv.data(), q, want.data());
   const PackedConv packed(q, cc.group);
+  if (winograd) ASSERT_EQ(packed.winograd(), *winograd) << "C=" << cc.C << " M=" << cc.M;
   for (IntIsa isa : isas()) {
     Tensor y(yt, g.y_shape);
     packed.run(isa, g, x, y);
@@ -335,6 +339,41 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
       }
   }
   set_num_threads(saved);
+}
+
+// Winograd F(2×2, 3×3) (3×3 stride-1 convolutions with 8-bit input and output on AVX2) against the reference
+// loops: grids from 1×1 to 28×28 (odd and even sizes: tiles cut by the edge), padding 0 to 2 and
+// asymmetric, odd channel counts (a pair with one channel), groups, batches whose work items hold several
+// images or part of one, 1 and 2 threads; operands at their extremes with 1024 input channels, where the
+// int32 sums of the transformed products wrap before the output transform brings them back; and a layer
+// whose 4·acc could pass 2^31, which must not take the path.
+TEST(IntGemm, WinogradConvMatchesReferenceConv) {
+  if (!int_isa_available(IntIsa::Avx2)) GTEST_SKIP() << "no AVX2: the Winograd path is AVX2 only";
+  std::mt19937 rng(8);
+  auto c3 = [](int64_t C, int64_t M, int64_t group, int64_t H, int64_t W, int64_t pad, int64_t batch,
+               bool asym) { return ConvCase{C, M, group, H, W, 3, 1, pad, 1, false, batch, asym}; };
+  const std::vector<ConvCase> cases = {c3(4, 4, 1, 1, 1, 1, 2, false),     c3(5, 7, 1, 2, 2, 1, 3, false),
+                                       c3(8, 20, 1, 3, 5, 1, 9, true),     c3(17, 9, 1, 7, 7, 1, 5, false),
+                                       c3(20, 20, 1, 28, 28, 1, 2, false), c3(33, 33, 1, 14, 14, 1, 3, false),
+                                       c3(16, 12, 2, 8, 9, 0, 4, false),   c3(9, 6, 1, 15, 17, 2, 2, true),
+                                       c3(40, 80, 1, 7, 7, 1, 11, false),  c3(6, 5, 1, 5, 3, 0, 1, false),
+                                       c3(12, 8, 1, 19, 4, 1, 7, true),    c3(80, 40, 1, 7, 7, 1, 1, false)};
+  const std::vector<std::pair<DType, int32_t>> inputs = {
+      {DType::UInt8, 0}, {DType::Int8, -128}, {DType::Int8, 7}};
+  const std::vector<DType> outs = {DType::Int8, DType::UInt8};
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    int i = 0;
+    for (const auto& c : cases)
+      for (const auto& [xt, zx] : inputs) {
+        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 2)], i % 4 == 1, true);
+        ++i;
+      }
+  }
+  set_num_threads(saved);
+  check_conv(rng, c3(1024, 6, 1, 4, 4, 1, 2, false), DType::UInt8, 0, DType::Int8, true, true);
+  check_conv(rng, c3(2048, 6, 1, 2, 2, 1, 1, false), DType::UInt8, 0, DType::UInt8, true, false);
 }
 
 // The row helpers of the packed paths against plain loops, for every length 0-70 and both ISAs: B packed
