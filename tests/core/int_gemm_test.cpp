@@ -352,11 +352,11 @@ TEST(IntGemm, WinogradConvMatchesReferenceConv) {
   std::mt19937 rng(8);
   auto c3 = [](int64_t C, int64_t M, int64_t group, int64_t H, int64_t W, int64_t pad, int64_t batch,
                bool asym) { return ConvCase{C, M, group, H, W, 3, 1, pad, 1, false, batch, asym}; };
-  const std::vector<ConvCase> cases = {c3(4, 4, 1, 1, 1, 1, 2, false),     c3(5, 7, 1, 2, 2, 1, 3, false),
+  const std::vector<ConvCase> cases = {c3(8, 8, 1, 1, 1, 1, 2, false),     c3(9, 8, 1, 2, 2, 1, 3, false),
                                        c3(8, 20, 1, 3, 5, 1, 9, true),     c3(17, 9, 1, 7, 7, 1, 5, false),
                                        c3(20, 20, 1, 28, 28, 1, 2, false), c3(33, 33, 1, 14, 14, 1, 3, false),
-                                       c3(16, 12, 2, 8, 9, 0, 4, false),   c3(9, 6, 1, 15, 17, 2, 2, true),
-                                       c3(40, 80, 1, 7, 7, 1, 11, false),  c3(6, 5, 1, 5, 3, 0, 1, false),
+                                       c3(16, 16, 2, 8, 9, 0, 4, false),   c3(9, 10, 1, 15, 17, 2, 2, true),
+                                       c3(40, 80, 1, 7, 7, 1, 11, false),  c3(11, 9, 1, 5, 3, 0, 1, false),
                                        c3(12, 8, 1, 19, 4, 1, 7, true),    c3(80, 40, 1, 7, 7, 1, 1, false)};
   const std::vector<std::pair<DType, int32_t>> inputs = {
       {DType::UInt8, 0}, {DType::Int8, -128}, {DType::Int8, 7}};
@@ -372,8 +372,8 @@ TEST(IntGemm, WinogradConvMatchesReferenceConv) {
       }
   }
   set_num_threads(saved);
-  check_conv(rng, c3(1024, 6, 1, 4, 4, 1, 2, false), DType::UInt8, 0, DType::Int8, true, true);
-  check_conv(rng, c3(2048, 6, 1, 2, 2, 1, 1, false), DType::UInt8, 0, DType::UInt8, true, false);
+  check_conv(rng, c3(1024, 8, 1, 4, 4, 1, 2, false), DType::UInt8, 0, DType::Int8, true, true);
+  check_conv(rng, c3(2048, 8, 1, 2, 2, 1, 1, false), DType::UInt8, 0, DType::UInt8, true, false);
 }
 
 // The row helpers of the packed paths against plain loops, for every length 0-70 and both ISAs: B packed
