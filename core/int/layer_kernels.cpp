@@ -578,16 +578,18 @@ void PackedConv::run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y)
         c0 = 0;
         for (int64_t n = r0 / TH; n * TH < r1; ++n) {
           const int64_t t0 = std::max(r0, n * TH) - n * TH, t1 = std::min(r1, (n + 1) * TH) - n * TH;
-          const int64_t o0 = 2 * t0, o1 = std::min(2 * t1, geo.OH), block = (o1 - o0) * geo.OW;
+          // (Locals: stores through unsigned char* could alias the geometry, which would be reloaded.)
+          const int64_t OW = geo.OW, o0 = 2 * t0, o1 = std::min(2 * t1, geo.OH), block = (o1 - o0) * OW;
+          const int64_t whole = round_up(OW, 16);
           for (int64_t m = 0; m < Mg_; ++m) {
-            unsigned char* yb = yp + (n * M + gi * Mg_ + m) * P + o0 * geo.OW;
+            unsigned char* yb = yp + (n * M + gi * Mg_ + m) * P + o0 * OW;
             for (int64_t o = o0; o < o1; ++o) {
-              unsigned char* d = yb + (o - o0) * geo.OW;
+              unsigned char* d = yb + (o - o0) * OW;
               const unsigned char* src = tmp + ((o & 1) * Mg_ + m) * ld + 2 * (c0 + (o / 2 - t0) * TW);
-              if ((o - o0) * geo.OW + round_up(geo.OW, 16) <= block)
-                for (int64_t b = 0; b < geo.OW; b += 16) std::memcpy(d + b, src + b, 16);
+              if ((o - o0) * OW + whole <= block)
+                for (int64_t b = 0; b < OW; b += 16) std::memcpy(d + b, src + b, 16);
               else
-                std::memcpy(d, src, static_cast<size_t>(geo.OW));
+                std::memcpy(d, src, static_cast<size_t>(OW));
             }
           }
           c0 += (t1 - t0) * TW;

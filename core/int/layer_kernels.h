@@ -5,6 +5,9 @@
 //                   im2col block written straight into B panels (x − x_zp as int16, padding 0), times the
 //                   group's packed weights (A). Depthwise convolution (one input channel per group) is the
 //                   same loop with one-row tiles: A is the channel's kh·kw taps, B its im2col block.
+//                   On AVX2 with 8-bit activations, faster forms of the same arithmetic: 3×3 stride 1
+//                   through Winograd F(2×2, 3×3) (exact in int32, see gemm_int.h), other 2-D kernels with
+//                   B read in place from the input window, depthwise kernels without im2col.
 //   PackedFc        Gemm / MatMul with the constant operand on the right: A = input rows, B = the weight,
 //                   channels on columns.
 //   PackedMatMulLeft MatMul with the constant operand on the left: A = the weight, B = each input matrix.
