@@ -11,6 +11,8 @@
 #include "core/int/gemm_int.h"
 
 #define QS_AVX2 __attribute__((target("avx2")))
+// For the small functions and lambdas of a kernel's inner loop, which GCC would otherwise leave as calls.
+#define QS_INLINE __attribute__((always_inline))
 
 namespace qs::intgemm::detail {
 

@@ -109,8 +109,8 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, 
 // R(acc + bias) + zp for the 16 lanes (v0, v1) of row-mode channel c: the channel's constants broadcast
 // once for both halves, inlined into the tile's epilogue (a call per half cost 14% of MobileNetV2's
 // integer time, whose 1×1 convolutions have short K and so many outputs per multiply-add).
-QS_AVX2 __attribute__((always_inline)) inline void requant_row(__m256i& v0, __m256i& v1,
-                                                               const RequantTable& t, size_t c, __m256i zp) {
+QS_AVX2 QS_INLINE inline void requant_row(__m256i& v0, __m256i& v1, const RequantTable& t, size_t c,
+                                          __m256i zp) {
   if (t.shift[c] >= 32) {
     LaneConsts k;
     k.bias = _mm256_set1_epi32(t.bias[c]);
@@ -193,48 +193,62 @@ struct RowStore {
   }
 };
 
-// The epilogue of an R×16 tile c (R rows, all valid; `cols` valid columns) at (r0, c0) of the call.
-template <int R, DType OT>
-QS_AVX2 inline void epilogue_rows(__m256i (&c)[R][2], int64_t cols, int64_t r0, int64_t c0,
-                                  const Epilogue& e) {
+// The epilogue of an R×16 tile (R rows, all valid; `cols` valid columns) at (r0, c0) of the call, the
+// accumulators of row i being acc(i, 0) (columns 0-7) and acc(i, 1) (8-15). Rows are requantized and stored
+// in the pairs RowStore::two takes, each pair only once it is needed: requantizing the whole tile first
+// keeps 12 accumulators and the constants live at once, more than the 16 registers, and GCC moved them
+// through the stack several times per tile (MobileNetV2's 1×1 convolutions, whose K is 16..144, spend
+// nearly as long in the epilogue as in the multiply-adds).
+template <int R, DType OT, typename Acc>
+QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int64_t c0, const Epilogue& e) {
   const RequantTable& t = *e.rq;
   const __m256i zp = _mm256_set1_epi32(e.zp);
-  if (e.channel_is_row) {
+  const RowStore<OT> st(e);
+  char* y = static_cast<char*>(e.y) + static_cast<size_t>(r0 * e.ldy + c0) * RowStore<OT>::kEs;
+  const size_t ldy = static_cast<size_t>(e.ldy) * RowStore<OT>::kEs;
+  auto store = [&](auto&& rows) QS_INLINE {
+    int i = 0;
+    if constexpr (RowStore<OT>::kByte)
+#pragma GCC unroll 3
+      for (; i + 1 < R; i += 2) {
+        __m256i v0i = acc(i, 0), v1i = acc(i, 1), v0j = acc(i + 1, 0), v1j = acc(i + 1, 1);
+        rows(i, v0i, v1i);
+        rows(i + 1, v0j, v1j);
+        st.two(y + i * ldy, y + (i + 1) * ldy, cols, v0i, v1i, v0j, v1j);
+      }
 #pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) {
-      requant_row(c[i][0], c[i][1], t, static_cast<size_t>(e.channel0 + r0 + i), zp);
+    for (; i < R; ++i) {
+      __m256i v0 = acc(i, 0), v1 = acc(i, 1);
+      rows(i, v0, v1);
+      st.one(y + i * ldy, cols, v0, v1);
     }
+  };
+  if (e.channel_is_row) {
+    const size_t ch = static_cast<size_t>(e.channel0 + r0);
+    store([&](int i, __m256i& v0, __m256i& v1) QS_INLINE { requant_row(v0, v1, t, ch + i, zp); });
   } else {
     const size_t ch = static_cast<size_t>(e.channel0 + c0);
     const LaneConsts k0 = col_consts(t, ch), k1 = col_consts(t, ch + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) {
-      c[i][0] = _mm256_add_epi32(requant8(c[i][0], k0), zp);
-      c[i][1] = _mm256_add_epi32(requant8(c[i][1], k1), zp);
-    }
+    store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
+      v0 = _mm256_add_epi32(requant8(v0, k0), zp);
+      v1 = _mm256_add_epi32(requant8(v1, k1), zp);
+    });
   }
-  const RowStore<OT> st(e);
-  auto row = [&](int i) {
-    return static_cast<char*>(e.y) + static_cast<size_t>((r0 + i) * e.ldy + c0) * RowStore<OT>::kEs;
-  };
-  int i = 0;
-  if constexpr (RowStore<OT>::kByte)
-    for (; i + 1 < R; i += 2) st.two(row(i), row(i + 1), cols, c[i][0], c[i][1], c[i + 1][0], c[i + 1][1]);
-  for (; i < R; ++i) st.one(row(i), cols, c[i][0], c[i][1]);
 }
 
 template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
                   const Epilogue& e) {
-  __m256i c[R][2];
   if constexpr (R == 6) {
+    // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.
     alignas(32) int32_t acc[6][16];
     kernel_6x16(Kp, A, pb, &acc[0][0]);
-    for (int i = 0; i < 6; ++i) {
-      c[i][0] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i]));
-      c[i][1] = _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8));
-    }
+    epilogue_rows<R, OT>(
+        [&](int i, int h)
+            QS_INLINE { return _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8 * h)); },
+        cols, r0, c0, e);
   } else {
+    __m256i c[R][2];
 #pragma GCC unroll 6
     for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
     for (int64_t p = 0; p < Kp; ++p) {
@@ -249,8 +263,8 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
       }
       A += kMR;
     }
+    epilogue_rows<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e);
   }
-  epilogue_rows<R, OT>(c, cols, r0, c0, e);
 }
 
 // B packed (`packed`) or in rows (`rows`, gemm_rows).
