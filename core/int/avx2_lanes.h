@@ -31,7 +31,7 @@ QS_AVX2 inline LaneConsts row_consts(const RequantTable& t, size_t c) {
   k.shE = k.shO = _mm256_set1_epi64x(t.shift[c]);
   k.subE = k.subO = _mm256_set1_epi64x(t.sub[c]);
   k.fast = t.shift[c] >= 32;
-  k.rndE = k.rndO = _mm256_set1_epi64x(k.fast ? int64_t{1} << (t.shift[c] - 1) : 0);
+  k.rndE = k.rndO = _mm256_set1_epi64x(t.round[c]);
   k.sh32 = _mm256_set1_epi32(t.shift32[c]);
   return k;
 }
@@ -64,13 +64,14 @@ QS_AVX2 inline LaneConsts col_consts(const RequantTable& t, size_t c) {
 
 // R(acc + bias) for 8 lanes, exactly requantize() of requant.h.
 QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
-  v = _mm256_add_epi32(v, k.bias);
   if (k.fast) {
-    // High dwords of the 64-bit a·M0 + 2^(n-1): even lanes from pe (shifted down), odd lanes from po.
+    // High dwords of the 64-bit acc·M0 + bias·M0 + 2^(n-1) (RequantTable::round): even lanes from pe
+    // (shifted down), odd lanes from po.
     const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(v, k.m0), k.rndE);
     const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), k.m0o), k.rndO);
     return _mm256_srav_epi32(_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA), k.sh32);
   }
+  v = _mm256_add_epi32(v, k.bias);
   v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_sub_epi32(_mm256_setzero_si256(), k.lim)), k.lim);
   __m256i pe = _mm256_mul_epi32(v, k.m0);
   __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(k.m0, 32));

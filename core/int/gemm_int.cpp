@@ -242,6 +242,7 @@ RequantTable::RequantTable(const std::vector<FixedMultiplier>& m, const std::vec
   offset_lanes.resize(padded);
   sub_lanes.resize(padded);
   shift_lanes.resize(padded);
+  round.assign(padded, 0);
   round_lanes.resize(padded);
   shift32.assign(padded, 0);
   fast8.assign(padded / 8, 1);
@@ -252,7 +253,8 @@ RequantTable::RequantTable(const std::vector<FixedMultiplier>& m, const std::vec
     shift_lanes[lane] = shift[c];
     // Padding channels (results dropped) take the fast path's constants for n = 32.
     const int32_t n = c < m.size() ? shift[c] : 32;
-    round_lanes[lane] = n >= 32 ? int64_t{1} << (n - 1) : 0;
+    if (n >= 32) round[c] = int64_t{bias[c]} * m0[c] + (int64_t{1} << (n - 1));
+    round_lanes[lane] = round[c];
     shift32[c] = std::max(0, n - 32);
     if (n < 32) fast8[c / 8] = 0;
   }

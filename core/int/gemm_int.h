@@ -88,8 +88,11 @@ struct RequantTable {
   // The shorter AVX2 path for shifts n >= 32 (multipliers below 1/2, the usual case): the high 32 bits of
   // a·M0 + 2^(n-1) are floor(·/2^32) exactly, and an arithmetic shift by n − 32 finishes the floor. No
   // clamp to `limit` is needed there: int32 accumulators give |a·M0| < 2^62, and a result past the limit
-  // is past every output range as the clamped one is (R is monotonic).
-  std::vector<int64_t> round_lanes;  // 2^(n-1), lane order as offset_lanes
+  // is past every output range as the clamped one is (R is monotonic). The bias goes into the rounding
+  // constant, (acc + bias)·M0 + 2^(n-1) = acc·M0 + (bias·M0 + 2^(n-1)), which saves a vector add per 8
+  // outputs (every term and the sum are below 2^63).
+  std::vector<int64_t> round;        // bias·M0 + 2^(n-1) for n >= 32, per channel
+  std::vector<int64_t> round_lanes;  // `round`, lane order as offset_lanes
   std::vector<int32_t> shift32;      // n − 32 (0 for n < 32), per channel
   std::vector<uint8_t> fast8;        // per group of 8 channels: every (real) channel has n >= 32
   explicit RequantTable(const std::vector<FixedMultiplier>& m = {}, const std::vector<int32_t>& bias = {});

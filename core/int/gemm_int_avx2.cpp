@@ -113,9 +113,8 @@ QS_AVX2 QS_INLINE inline void requant_row(__m256i& v0, __m256i& v1, const Requan
                                           __m256i zp) {
   if (t.shift[c] >= 32) {
     LaneConsts k;
-    k.bias = _mm256_set1_epi32(t.bias[c]);
     k.m0 = k.m0o = _mm256_set1_epi32(t.m0[c]);
-    k.rndE = k.rndO = _mm256_set1_epi64x(int64_t{1} << (t.shift[c] - 1));
+    k.rndE = k.rndO = _mm256_set1_epi64x(t.round[c]);
     k.sh32 = _mm256_set1_epi32(t.shift32[c]);
     k.fast = true;
     v0 = _mm256_add_epi32(requant8(v0, k), zp);
