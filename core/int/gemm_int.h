@@ -228,7 +228,7 @@ static_assert(kMR == 6, "with_rows dispatches row blocks of up to 6 rows");
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
 void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,
                       int16_t* dst);
-// 8-bit rows (signed when `sgn`): whole panels only; returns the columns done.
+// 8-bit rows (signed when `sgn`): every panel when N >= kNR, else none; returns the columns done.
 int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const void* row0, const void* row1,
                               bool sgn, int32_t zp, int16_t* dst);
 // 8-bit source, stride 1 or 2: returns how many leading elements it did (never reading past

@@ -439,21 +439,41 @@ QS_AVX2 inline __m256i widen16(const void* p, bool sgn, __m256i zp) {
   return _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), zp);
 }
 
+// -1 then 0 in int16 lanes: loaded from ramp16 + 16 − r, the mask of the first r < 16 lanes of a vector.
+alignas(32) const int16_t ramp16[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                        0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
+
 QS_AVX2 int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const void* row0, const void* row1,
                                       bool sgn, int32_t zp, int16_t* dst) {
   const int64_t Kp = k_pairs(K), full = N / kNR;
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp)), zero = _mm256_setzero_si256();
   const char* r0 = static_cast<const char*>(row0);
   const char* r1 = static_cast<const char*>(row1);
-  for (int64_t jp = 0; jp < full; ++jp) {
-    const __m256i a = widen16(r0 + jp * kNR, sgn, z);
-    const __m256i b = r1 ? widen16(r1 + jp * kNR, sgn, z) : zero;
+  auto put = [&](int64_t jp, __m256i a, __m256i b) QS_INLINE {
     const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
     __m256i* d = reinterpret_cast<__m256i*>(dst + (jp * Kp + pair) * kNR * 2);
     _mm256_storeu_si256(d, _mm256_permute2x128_si256(lo, hi, 0x20));
     _mm256_storeu_si256(d + 1, _mm256_permute2x128_si256(lo, hi, 0x31));
-  }
-  return full * kNR;
+  };
+  for (int64_t jp = 0; jp < full; ++jp)
+    put(jp, widen16(r0 + jp * kNR, sgn, z), r1 ? widen16(r1 + jp * kNR, sgn, z) : zero);
+  // The last partial panel (the 196 or 245 columns of MobileNetV2's 14×14 and batched 7×7 layers) from the
+  // 16 bytes ending at the row's end, shifted down past the columns already packed, its padding columns
+  // zeroed as the portable packer writes them: the portable loop over them cost a third of the packing.
+  const int64_t cols = N - full * kNR;
+  if (cols == 0 || full == 0) return full * kNR;
+  alignas(16) static const int8_t down[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                              -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+  const __m128i shuffle = _mm_loadu_si128(reinterpret_cast<const __m128i*>(down + kNR - cols));
+  const __m256i keep = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ramp16 + kNR - cols));
+  auto last = [&](const char* r) QS_INLINE {
+    const __m128i v =
+        _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(r + N - kNR)), shuffle);
+    return _mm256_and_si256(_mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v), z),
+                            keep);
+  };
+  put(full, last(r0), r1 ? last(r1) : zero);
+  return N;
 }
 
 QS_AVX2 int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp,
@@ -498,9 +518,7 @@ QS_AVX2 int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst) {
 
 QS_AVX2 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp,
                                     int16_t* dst) {
-  // A last partial vector of r < 16 values writes zeros to lanes r..15: the mask loaded from ramp + 16 − r.
-  alignas(32) static const int16_t ramp[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                               0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
+  // A last partial vector of r < 16 values writes zeros to lanes r..15 (ramp16).
   const __m256i even = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
                                         10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));
@@ -515,7 +533,7 @@ QS_AVX2 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_
     }
     __m256i w = _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(b) : _mm256_cvtepu8_epi16(b), z);
     if (n - j < 16)
-      w = _mm256_and_si256(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ramp + 16 - (n - j))));
+      w = _mm256_and_si256(w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ramp16 + 16 - (n - j))));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), w);
   }
 }

@@ -423,25 +423,35 @@ TEST(IntGemm, RowHelpersMatchPlainLoops) {
         intgemm::gather_row(isa, w16.data(), n, stride, g.data());
         for (int64_t j = 0; j < n; ++j)
           ASSERT_EQ(g[static_cast<size_t>(j)], w16[static_cast<size_t>(j * stride)]) << at;
-        // pack_b_pair_act against pack_b_pair on the widened rows (K odd and even: the last pair's zero row).
+        // pack_b_pair_act against pack_b_pair on the widened rows (K odd and even: the last pair's zero row;
+        // int8 and uint8 rows: the partial last panel widens them apart). got starts at 99: every value of
+        // the packed panels, padding included, is written.
         if (stride == 2 || n == 0) continue;
-        for (int64_t K : {3, 4}) {
-          const int32_t zp = 7;
-          std::vector<int16_t> r0(static_cast<size_t>(n)), r1(static_cast<size_t>(n));
-          for (int64_t j = 0; j < n; ++j) {
-            r0[static_cast<size_t>(j)] = static_cast<int16_t>(xs[static_cast<size_t>(j)] - zp);
-            r1[static_cast<size_t>(j)] = static_cast<int16_t>(xs[static_cast<size_t>(100 + j)] - zp);
+        for (int64_t K : {3, 4})
+          for (bool sgn : {true, false}) {
+            const int32_t zp = sgn ? 7 : 135;
+            auto x = [&](int64_t i) {
+              return sgn ? int32_t{xs[static_cast<size_t>(i)]} : int32_t{xu[static_cast<size_t>(i)]};
+            };
+            std::vector<int16_t> r0(static_cast<size_t>(n)), r1(static_cast<size_t>(n));
+            for (int64_t j = 0; j < n; ++j) {
+              r0[static_cast<size_t>(j)] = static_cast<int16_t>(x(j) - zp);
+              r1[static_cast<size_t>(j)] = static_cast<int16_t>(x(100 + j) - zp);
+            }
+            const size_t size = static_cast<size_t>(intgemm::packed_b_size(n, K));
+            std::vector<int16_t> want(size, 0), got(size, 99);
+            for (int64_t p = 0; p < intgemm::k_pairs(K); ++p) {
+              const bool last_odd = 2 * p + 1 >= K;
+              intgemm::pack_b_pair(n, K, p, r0.data(), last_odd ? nullptr : r1.data(), want.data());
+              if (sgn)
+                intgemm::pack_b_pair_act<int8_t>(isa, n, K, p, xs.data(),
+                                                 last_odd ? nullptr : xs.data() + 100, zp, got.data());
+              else
+                intgemm::pack_b_pair_act<uint8_t>(isa, n, K, p, xu.data(),
+                                                  last_odd ? nullptr : xu.data() + 100, zp, got.data());
+            }
+            ASSERT_EQ(got, want) << at << " K=" << K << (sgn ? " int8" : " uint8");
           }
-          const size_t size = static_cast<size_t>(intgemm::packed_b_size(n, K));
-          std::vector<int16_t> want(size, 0), got(size, 0);
-          for (int64_t p = 0; p < intgemm::k_pairs(K); ++p) {
-            const bool last_odd = 2 * p + 1 >= K;
-            intgemm::pack_b_pair(n, K, p, r0.data(), last_odd ? nullptr : r1.data(), want.data());
-            intgemm::pack_b_pair_act<int8_t>(isa, n, K, p, xs.data(), last_odd ? nullptr : xs.data() + 100,
-                                             zp, got.data());
-          }
-          ASSERT_EQ(got, want) << at << " K=" << K;
-        }
       }
 }
 
