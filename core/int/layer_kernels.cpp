@@ -502,10 +502,11 @@ void PackedConv::run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y)
   const int64_t TH = ceil_div(geo.OH, 2), TW = ceil_div(geo.OW, 2), WC = 2 * TW + 2;
   const int32_t zx = q_.in.zero_point[0];
   const bool sgn = x.dtype() == DType::Int8;
-  // About 256 tiles per item (V: 16·Cg·512 bytes), fewer when that leaves a thread idle.
+  // About 256 tiles per item (V: 16·Cg·512 bytes), fewer when that gives each thread fewer than 8 items
+  // (a thread that loses its core for a while then leaves little of the layer behind it).
   const int64_t rows_total = N * TH;
   int64_t per = std::max<int64_t>(1, 256 / TW);
-  const int64_t want = 2 * num_threads();
+  const int64_t want = 8 * num_threads();
   if (G * ceil_div(rows_total, per) < want) per = std::max<int64_t>(1, ceil_div(rows_total * G, want));
   const int64_t blocks = ceil_div(rows_total, per);
   const auto* xp = static_cast<const char*>(x.raw());
@@ -832,8 +833,11 @@ PackedFc::PackedFc(const LayerQuant& q, bool trans_w) : q_(q), rq_(q.mult, q.bia
 }
 
 void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
-  // Items: row chunks × column chunks (whole panels), so batch 1 still splits over the channels.
-  const int64_t rchunk = std::min(round_up(rows, kMR), 8 * kMR);
+  // Items: row chunks × column chunks (whole panels), so batch 1 still splits over the channels. Row chunks
+  // of up to 8 blocks, smaller when that gives every thread two of them: each item packs its rows of A, so
+  // splitting the columns of a few large row chunks instead would pack the same rows several times.
+  const int64_t rchunk =
+      std::min(round_up(rows, kMR), std::min(8 * kMR, round_up(ceil_div(rows, 2 * num_threads()), kMR)));
   const int64_t rchunks = ceil_div(rows, rchunk);
   const int64_t panels = col_panels(N_);
   const int64_t pchunk =
