@@ -283,12 +283,4 @@ QS_AVX2 void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue&
   throw Error("integer depthwise (channel-interleaved): output type " + dtype_name(e.out) + " is not 8-bit");
 }
 
-QS_AVX2 void widen_rows8_avx2(const void* src, bool sgn, const RowCopy* copies, size_t count, int64_t stride,
-                              int32_t zp, int16_t* dst) {
-  for (size_t i = 0; i < count; ++i) {
-    const RowCopy& c = copies[i];
-    widen_row_blocks8_avx2(static_cast<const char*>(src) + c.src, sgn, c.n, stride, zp, dst + c.dst);
-  }
-}
-
 }  // namespace qs::intgemm::detail
