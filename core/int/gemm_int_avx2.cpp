@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "core/common/error.h"
 #include "core/int/avx2_lanes.h"
@@ -572,8 +573,53 @@ QS_AVX2 int64_t add_8bit_avx2(int64_t n, const AddOperands& o, const AddMultipli
       _mm256_set1_epi64x(static_cast<int64_t>((uint64_t{1} << 62) + (uint64_t{1} << (m.shift - 1))));
   const __m256i sub = _mm256_set1_epi64x(int64_t{1} << (62 - m.shift));
   const __m128i sh = _mm_cvtsi32_si128(m.shift);
+  // In 32 bits, 16 values per step: with m = h·2^16 + l, l in [−2^15, 2^15), H = da·ha + db·hb and
+  // L = da·la + db·lb are each one VPMADDWD of the pairs (da, db) when h fits int16, below 2^24 in magnitude
+  // for 8-bit inputs, and
+  //   floor((H·2^16 + L + 2^(n−1)) / 2^n) = floor((H + 2^(n−17) + floor(L / 2^16)) / 2^(n−16))
+  // (what floor(L / 2^16) drops is below 2^16 ≤ 2^n). For n > 46 the constant would not fit.
+  auto split = [](int64_t v) {
+    const int64_t l = ((v + 0x8000) & 0xFFFF) - 0x8000;
+    return std::pair<int64_t, int64_t>{(v - l) >> 16, l};
+  };
+  const auto [ha, la] = split(m.ma);
+  const auto [hb, lb] = split(m.mb);
+  auto fits16 = [](int64_t v) { return v >= -32768 && v <= 32767; };
+  int64_t i = 0;
+  if (m.shift >= 17 && m.shift <= 46 && fits16(ha) && fits16(hb)) {
+    auto pair16 = [](int64_t a, int64_t b) {
+      return _mm256_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(static_cast<uint16_t>(b)) << 16) |
+                                                    static_cast<uint16_t>(a)));
+    };
+    const __m256i hp = pair16(ha, hb), lp = pair16(la, lb);
+    const __m256i c = _mm256_set1_epi32(int32_t{1} << (m.shift - 17));
+    const __m128i sh16 = _mm_cvtsi32_si128(m.shift - 16);
+    const __m256i za16 = _mm256_set1_epi16(static_cast<int16_t>(o.za)),
+                  zb16 = _mm256_set1_epi16(static_cast<int16_t>(o.zb));
+    const __m128i lo8 = _mm_set1_epi8(static_cast<char>(o.lo)), hi8 = _mm_set1_epi8(static_cast<char>(o.hi));
+    auto w16 = [](const void* p, bool sgn, int64_t j) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const char*>(p) + j));
+      return sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v);
+    };
+    auto part = [&](__m256i pairs) {
+      const __m256i h = _mm256_madd_epi16(pairs, hp), l = _mm256_madd_epi16(pairs, lp);
+      const __m256i q = _mm256_add_epi32(_mm256_add_epi32(h, c), _mm256_srai_epi32(l, 16));
+      return _mm256_add_epi32(_mm256_sra_epi32(q, sh16), zo);
+    };
+    for (; i + 16 <= n; i += 16) {
+      const __m256i da = _mm256_sub_epi16(w16(o.a, o.a_signed, i), za16);
+      const __m256i db = _mm256_sub_epi16(w16(o.b, o.b_signed, i), zb16);
+      // Per 128-bit lane, unpacklo holds values 0-3 (8-11) and unpackhi 4-7 (12-15): packed back in order.
+      const __m256i v16 =
+          _mm256_packs_epi32(part(_mm256_unpacklo_epi16(da, db)), part(_mm256_unpackhi_epi16(da, db)));
+      const __m128i a = _mm256_castsi256_si128(v16), b = _mm256_extracti128_si256(v16, 1);
+      __m128i v8 = o.y_signed ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b);
+      v8 = o.y_signed ? _mm_min_epi8(_mm_max_epi8(v8, lo8), hi8) : _mm_min_epu8(_mm_max_epu8(v8, lo8), hi8);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(static_cast<char*>(o.y) + i), v8);
+    }
+  }
   const int64_t body = n - n % 8;
-  for (int64_t i = 0; i < body; i += 8) {
+  for (; i < body; i += 8) {
     const __m256i da = _mm256_sub_epi32(widen(o.a, o.a_signed, i), za);
     const __m256i db = _mm256_sub_epi32(widen(o.b, o.b_signed, i), zb);
     // da·ma + db·mb in 64 bits, even and odd lanes; the rounding shift as in requant8.

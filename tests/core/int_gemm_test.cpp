@@ -496,7 +496,7 @@ TEST(IntGemm, Add8BitMatchesTheFormula) {
   std::mt19937 rng(8);
   std::uniform_real_distribution<double> e(-3, 1.5);
   for (int trial = 0; trial < 200; ++trial) {
-    const int64_t n = 1 + trial * 7 % 61;
+    const int64_t n = 1 + trial * 7 % 67;
     intgemm::AddOperands o;
     o.a_signed = trial % 2;
     o.b_signed = trial / 2 % 2;
@@ -507,8 +507,14 @@ TEST(IntGemm, Add8BitMatchesTheFormula) {
     o.zo = o.y_signed ? 5 : 130;
     o.lo = o.y_signed ? -128 : 0;
     o.hi = o.y_signed ? 127 : 255;
-    const AddMultipliers m =
-        add_multipliers(std::exp2(e(rng)), std::exp2(e(rng)) * (trial % 5 ? 1 : -1), "t");
+    // Mostly the usual scales (shifts 30-34); every 11th trial multipliers near 2^15 (shift 16, below what
+    // the 32-bit AVX2 form takes), every 13th near 2^-16 (shift 47, above it), every 17th one just under
+    // 2^31·2^-n with its 16-bit split at the edge.
+    double ra = std::exp2(e(rng)), rb = std::exp2(e(rng)) * (trial % 5 ? 1 : -1);
+    if (trial % 11 == 3) ra *= 32768, rb *= 16384;
+    if (trial % 13 == 4) ra *= std::exp2(-16), rb *= std::exp2(-16);
+    if (trial % 17 == 5) ra = 0.99999, rb = -0.99999;
+    const AddMultipliers m = add_multipliers(ra, rb, "t");
     std::vector<uint8_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
     std::uniform_int_distribution<int> byte(0, 255);
     for (auto& v : a) v = static_cast<uint8_t>(trial % 7 == 0 ? (byte(rng) % 2 ? 255 : 0) : byte(rng));
