@@ -246,6 +246,24 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
   }
 }
 
+// check_conv for every case and input type on 1 and 2 threads, the output types in turn, operands at their
+// extremes for every `every`-th check from the `at`-th.
+void check_conv_threads(std::mt19937& rng, const std::vector<ConvCase>& cases,
+                        const std::vector<std::pair<DType, int32_t>>& inputs, const std::vector<DType>& outs,
+                        int every, int at, std::optional<bool> winograd = std::nullopt) {
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    int i = 0;
+    for (const auto& c : cases)
+      for (const auto& [xt, zx] : inputs) {
+        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i) % outs.size()], i % every == at, winograd);
+        ++i;
+      }
+  }
+  set_num_threads(saved);
+}
+
 TEST(IntGemm, PackedConvMatchesReferenceConv) {
   std::mt19937 rng(2);
   const std::vector<ConvCase> cases = {
@@ -328,17 +346,7 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
   const std::vector<std::pair<DType, int32_t>> inputs = {
       {DType::Int8, -128}, {DType::UInt8, 0}, {DType::Int8, 5}};
   const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
-  const int saved = num_threads();
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    int i = 0;
-    for (const auto& c : cases)
-      for (const auto& [xt, zx] : inputs) {
-        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 3)], i % 7 == 0);
-        ++i;
-      }
-  }
-  set_num_threads(saved);
+  check_conv_threads(rng, cases, inputs, outs, 7, 0);
 }
 
 // Winograd F(2×2, 3×3) (3×3 stride-1 convolutions with 8-bit input and output on AVX2) against the reference
@@ -361,17 +369,7 @@ TEST(IntGemm, WinogradConvMatchesReferenceConv) {
   const std::vector<std::pair<DType, int32_t>> inputs = {
       {DType::UInt8, 0}, {DType::Int8, -128}, {DType::Int8, 7}};
   const std::vector<DType> outs = {DType::Int8, DType::UInt8};
-  const int saved = num_threads();
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    int i = 0;
-    for (const auto& c : cases)
-      for (const auto& [xt, zx] : inputs) {
-        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i % 2)], i % 4 == 1, true);
-        ++i;
-      }
-  }
-  set_num_threads(saved);
+  check_conv_threads(rng, cases, inputs, outs, 4, 1, true);
   check_conv(rng, c3(1024, 8, 1, 4, 4, 1, 2, false), DType::UInt8, 0, DType::Int8, true, true);
   check_conv(rng, c3(2048, 8, 1, 2, 2, 1, 1, false), DType::UInt8, 0, DType::UInt8, true, false);
 }
