@@ -90,6 +90,37 @@ TEST(IntMaxPool, Avx2PlaneKernelMatchesBruteForce) {
   set_num_threads(saved);
 }
 
+// The 2×2 stride-2 form (windows inside the input): every width and height 2-70 (odd ones drop their last
+// column/row; ceil mode's partial windows take the general kernel), including the tensor's last bytes.
+TEST(IntMaxPool, TwoByTwoStrideTwoMatchesBruteForce) {
+  if (!int_isa_available(IntIsa::Avx2)) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  for (int64_t h = 2; h <= 70; h += 7)
+    for (int64_t w = 2; w <= 70; ++w)
+      for (bool ceil : {false, true}) {
+        WindowAttrs a;
+        a.kernel = {2, 2};
+        a.strides = {2, 2};
+        a.dilations = {1, 1};
+        a.pads = {0, 0, 0, 0};
+        a.ceil_mode = ceil;
+        const Shape xs = {1 + w % 2, 3, h, w};
+        const PoolPlan p = pool_plan_for(a, xs, "case", false);
+        for (DType t : {DType::Int8, DType::UInt8}) {
+          Tensor x(t, xs);
+          for (int64_t i = 0; i < x.numel(); ++i)
+            static_cast<int8_t*>(x.raw())[i] = static_cast<int8_t>(byte(rng));
+          Tensor y(t, pool_output_shape(xs, p));
+          ASSERT_TRUE(max_pool_8bit(IntIsa::Avx2, x, y, p));
+          const Tensor want = t == DType::Int8 ? brute_max<int8_t>(x, p) : brute_max<uint8_t>(x, p);
+          for (int64_t i = 0; i < want.numel(); ++i)
+            ASSERT_EQ(static_cast<const uint8_t*>(y.raw())[i], static_cast<const uint8_t*>(want.raw())[i])
+                << dtype_name(t) << " " << h << "x" << w << " ceil " << ceil << " at " << i;
+        }
+      }
+}
+
 TEST(IntMaxPool, DeclinesWhatItDoesNotHandle) {
   WindowAttrs a;
   a.kernel = {2};
