@@ -1,32 +1,21 @@
 #include "core/int/layer_kernels.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <utility>
 
 #include "core/common/error.h"
 #include "core/common/parallel.h"
+#include "core/int/conv_parts.h"
 #include "core/int/int_tensor.h"
 #include "core/ops/gemm_eigen.h"
 
 namespace qs {
 
+using namespace conv_parts;
+
 namespace {
 
-// Depthwise output rows narrower than this go through the channel-interleaved kernel (DepthwiseChannels):
-// at 7×7 it is 1.5× the per-plane kernel; at 14×14 with stride 2 the interleaved copy of the 4× larger
-// input costs more than it saves.
-constexpr int64_t kChannelsBelowWidth = 9;
-// Input and output channels per group from which 3×3 stride-1 convolutions take the Winograd path: at 28×28
-// it breaks even with the direct path at 8 channels (its transforms cost more than the multiplies it saves
-// below that) and is 1.2× at 12, 1.4–1.6× from 16 (b64, one thread).
-constexpr int64_t kWinoMinChannels = 8;
-
 using namespace intgemm;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~160 KB (L2-resident:
 // the GEMM reads each 16-column panel once, from L2, and keeps it in L1 over all row blocks), and enough
@@ -37,34 +26,6 @@ int64_t column_block(int64_t K, int64_t P, int64_t outer_items) {
   if (outer_items < want)
     nc = std::min(nc, std::max(kNR, round_up(ceil_div(P, ceil_div(want, outer_items)), kNR)));
   return std::min(nc, round_up(P, kNR));
-}
-
-// 2-D geometry (1-D convolutions as height 1).
-struct Geo2 {
-  int64_t IH, IW, OH, OW, KH, KW, sh, sw, ph, pw, dh, dw;
-  explicit Geo2(const ConvGeometry& g) {
-    const bool one = g.spatial_rank() == 1;
-    const size_t a = one ? 0 : 1;  // index of the width axis
-    IH = one ? 1 : g.in[0];
-    OH = one ? 1 : g.out[0];
-    KH = one ? 1 : g.kernel[0];
-    sh = one ? 1 : g.strides[0];
-    ph = one ? 0 : g.pad_begin[0];
-    dh = one ? 1 : g.dilations[0];
-    IW = g.in[a];
-    OW = g.out[a];
-    KW = g.kernel[a];
-    sw = g.strides[a];
-    pw = g.pad_begin[a];
-    dw = g.dilations[a];
-  }
-};
-
-// Phase b of a stride-sw split of a row padded by pw on the left holds input column j·sw + b − pw at phase
-// column j: the columns j in [first, second) of the RS phase columns hold input data, the others padding.
-std::pair<int64_t, int64_t> phase_data_columns(const Geo2& g, int64_t b, int64_t RS) {
-  const int64_t lo = std::min<int64_t>(RS, std::max<int64_t>(0, ceil_div(g.pw - b, g.sw)));
-  return {lo, std::max(lo, std::min<int64_t>(RS, ceil_div(g.IW + g.pw - b, g.sw)))};
 }
 
 // The input rows a block of output positions reads, for `channels` planes, as int16 x − zp with the
@@ -146,64 +107,6 @@ void copy_rows(char* dst, const char* src, size_t ss, int64_t rows, size_t rb) {
   }
 }
 
-Epilogue epilogue(const LayerQuant& q, const RequantTable& rq, bool per_row, int64_t channel0, void* y,
-                  int64_t ldy) {
-  Epilogue e;
-  e.rq = &rq;
-  e.channel_is_row = per_row;
-  e.channel0 = channel0;
-  e.zp = q.out.zero_point[0];
-  e.lo = q.lo;
-  e.hi = q.hi;
-  e.out = storage_dtype(q.out);
-  e.y = y;
-  e.ldy = ldy;
-  return e;
-}
-
-size_t elem(DType t) { return dtype_size(t); }
-
-std::vector<const int16_t*>& thread_local_rows() {
-  thread_local std::vector<const int16_t*> r;
-  return r;
-}
-
-// Winograd's transformed weights for PackedConv::wino_, or nothing when the int32 arithmetic could be
-// inexact: Y' = 4·acc must stay below 2^31 for every channel (so the wrapping sums in between cancel), and
-// the transformed operands must fit int16.
-std::vector<std::vector<int32_t>> winograd_weights(const LayerQuant& q, int64_t group) {
-  const int64_t M = q.out_channels, Mg = M / group, Cg = q.wshape[1], K = Cg * 9;
-  if (4 * static_cast<int64_t>(q.max_abs_x) > 32767) return {};
-  for (int64_t c = 0; c < M; ++c) {
-    int64_t s = 0;
-    for (int64_t k = 0; k < K; ++k)
-      s += std::abs(q.w[static_cast<size_t>(c * K + k)] - q.w_zp[static_cast<size_t>(c)]);
-    if (4 * s * q.max_abs_x >= (int64_t{1} << 31)) return {};
-  }
-  std::vector<std::vector<int32_t>> out;
-  std::vector<int32_t> r(static_cast<size_t>(kWinoElems * Mg * Cg));  // [ξ][m][c]
-  int32_t g[9], u[kWinoElems];
-  for (int64_t gi = 0; gi < group; ++gi) {
-    for (int64_t m = 0; m < Mg; ++m)
-      for (int64_t c = 0; c < Cg; ++c) {
-        const int64_t oc = gi * Mg + m;
-        for (int t = 0; t < 9; ++t)
-          g[t] = q.w[static_cast<size_t>((oc * Cg + c) * 9 + t)] - q.w_zp[static_cast<size_t>(oc)];
-        winograd_weight(g, u);
-        for (int xi = 0; xi < kWinoElems; ++xi) {
-          if (std::abs(u[xi]) > 32767) return {};
-          r[static_cast<size_t>((xi * Mg + m) * Cg + c)] = u[xi];
-        }
-      }
-    for (int xi = 0; xi < kWinoElems; ++xi) {
-      std::vector<int32_t> a(static_cast<size_t>(packed_a_size(Mg, Cg)));
-      pack_a(Mg, Cg, r.data() + static_cast<size_t>(xi * Mg * Cg), Cg, a.data());
-      out.push_back(std::move(a));
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group), rq_(q.mult, q.bias) {
@@ -261,9 +164,7 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
       a_rows_.push_back(std::move(a));
     }
   }
-  if (q.wshape.size() == 4 && q.wshape[1] >= kWinoMinChannels && Mg_ >= kWinoMinChannels &&
-      q.wshape[2] == 3 && q.wshape[3] == 3)
-    wino_ = winograd_weights(q, group);
+  wino_ = winograd_weights(q, group);
   depthwise_ = Mg_ == 1 && q.wshape.size() == 4 && q.wshape[1] == 1;
   if (depthwise_)
     for (int64_t c = 0; c < M; ++c) {
@@ -278,124 +179,6 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
       }
       dw_.push_back(std::move(pairs));
     }
-}
-
-// Narrow planes (rows under kChannelsBelowWidth outputs): 16 channels of an image per work item,
-// channel-interleaved (gemm_int.h, DepthwiseChannels).
-void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
-  const Geo2 geo(g);
-  const int64_t N = g.batch, C = g.in_channels, P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
-  const int64_t Hp = (geo.OH - 1) * geo.sh + (geo.KH - 1) * geo.dh + 1,
-                Wp = (geo.OW - 1) * geo.sw + (geo.KW - 1) * geo.dw + 1;
-  const int64_t blocks = ceil_div(C, 16);
-  parallel_for(
-      0, N * blocks,
-      [&](int64_t item) {
-        const int64_t n = item / blocks, c0 = item % blocks * 16;
-        DepthwiseChannels d;
-        d.x = static_cast<const char*>(x.raw()) + (n * C + c0) * IS;
-        d.x_signed = x.dtype() == DType::Int8;
-        d.channels = std::min<int64_t>(16, C - c0);
-        d.H = geo.IH, d.W = geo.IW, d.OH = geo.OH, d.OW = geo.OW, d.KH = geo.KH, d.KW = geo.KW;
-        d.sh = geo.sh, d.sw = geo.sw, d.dh = geo.dh, d.dw = geo.dw, d.ph = geo.ph, d.pw = geo.pw;
-        d.zx = q_.in.zero_point[0];
-        const int32_t* w[16] = {};
-        for (int64_t c = 0; c < d.channels; ++c) w[c] = dw_[static_cast<size_t>(c0 + c)].data();
-        d.wpairs = w;
-        d.in = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(Hp * Wp * 16));
-        d.out = thread_scratch_as<unsigned char>(ScratchSlot::kOutput, static_cast<size_t>(P * 16));
-        intgemm::detail::depthwise_channels_avx2(
-            d, epilogue(q_, rq_, true, c0, static_cast<char*>(y.raw()) + (n * C + c0) * P, P));
-      },
-      16 * P * K_);
-}
-
-void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
-  const Geo2 geo(g);
-  const int64_t N = g.batch, C = g.in_channels, P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
-  const int64_t sh = geo.sh, sw = geo.sw;
-  // Phase planes: phase (a, b) holds the padded input at (i·sh + a, j·sw + b), RP rows of RS columns, one
-  // after the other. Output (oh, ow) reads tap (kh, kw) at off[tap] + oh·RS + ow: every tap of an output
-  // row is a contiguous run, so the kernel computes 16 outputs of a row per step (or 8 of two rows, for
-  // rows of at most 8) straight into y. The buffer has kTail zeros after the planes for the whole-vector
-  // reads of the last row.
-  const int64_t PH = (geo.OH - 1) * sh + (geo.KH - 1) * geo.dh + 1,
-                PWt = (geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1;
-  const int64_t RP = ceil_div(PH, sh), RS = ceil_div(PWt, sw);
-  constexpr int64_t kTail = 32;
-  const int64_t planes = sh * sw * RP * RS;
-  std::vector<int64_t> off(static_cast<size_t>(K_));
-  for (int64_t kh = 0; kh < geo.KH; ++kh)
-    for (int64_t kw = 0; kw < geo.KW; ++kw) {
-      const int64_t a = kh * geo.dh % sh, b = kw * geo.dw % sw;
-      off[static_cast<size_t>(kh * geo.KW + kw)] =
-          ((a * sw + b) * RP + kh * geo.dh / sh) * RS + kw * geo.dw / sw;
-    }
-  // The rows of the phase planes that hold input data, the same for every channel: phase column j holds
-  // input column j·sw + b − pw, data for j in [lo, hi); everything else is zero padding, written once per
-  // work item (the copies never write there but zeros).
-  std::vector<RowCopy> copies;
-  int64_t reach = 0;  // how far past a plane's start the whole-vector reads of its rows go
-  for (int64_t a = 0; a < sh; ++a)
-    for (int64_t b = 0; b < sw; ++b) {
-      const auto [lo, hi] = phase_data_columns(geo, b, RS);
-      if (hi == lo) continue;
-      for (int64_t i = 0; i < RP; ++i) {
-        const int64_t r = i * sh + a - geo.ph;
-        if (r < 0 || r >= geo.IH) continue;
-        copies.push_back({((a * sw + b) * RP + i) * RS + lo, r * geo.IW + lo * sw + b - geo.pw, hi - lo});
-        reach = std::max(reach, copies.back().src + widen_span(hi - lo, sw));
-      }
-    }
-  // In increasing dst order: the zeros a row may write past its end land on padding or on rows written
-  // after it (and on the kTail zeros).
-  std::sort(copies.begin(), copies.end(), [](const RowCopy& l, const RowCopy& r) { return l.dst < r.dst; });
-  const DType out_t = storage_dtype(q_.out);
-  const size_t es = elem(out_t);
-  const int32_t zx = q_.in.zero_point[0];
-  const bool bytes = es == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8);
-  if (isa == IntIsa::Avx2 && bytes && geo.OW < kChannelsBelowWidth && K_ <= 2 * kMaxChannelPairs)
-    return run_depthwise_channels(g, x, y);
-  // Channels per work item: enough items for every thread, few enough to zero the padding rarely.
-  const int64_t total = N * C;
-  const int64_t per = std::clamp<int64_t>(total / (4 * num_threads()), 1, 16);
-  dispatch_act(x.dtype(), q_.where, [&](auto tag) {
-    using T = decltype(tag);
-    const T* xp = x.data<T>();
-    char* yp = static_cast<char*>(y.raw());
-    // Planes whose rows' whole-vector reads stay inside x read it directly; the last ones go through a
-    // copy with spare room (x ends there).
-    const int64_t safe_planes = reach <= IS ? total : std::max<int64_t>(0, total - ceil_div(reach - IS, IS));
-    parallel_for(
-        0, ceil_div(total, per),
-        [&](int64_t chunk) {
-          int16_t* buf =
-              thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(planes + kTail));
-          std::fill(buf, buf + planes + kTail, int16_t{0});
-          const int64_t end = std::min(total, (chunk + 1) * per);
-          for (int64_t item = chunk * per; item < end; ++item) {
-            const int64_t c = item % C;
-            const T* plane = xp + item * IS;
-            if (item >= safe_planes) {
-              T* copy = thread_scratch_as<T>(ScratchSlot::kRow, static_cast<size_t>(std::max(reach, IS)));
-              std::fill(copy, copy + std::max(reach, IS), T{0});
-              std::memcpy(copy, plane, static_cast<size_t>(IS) * sizeof(T));
-              plane = copy;
-            }
-            widen_rows(isa, plane, copies.data(), copies.size(), sw, zx, buf);
-            DepthwisePlane p;
-            p.buf = buf;
-            p.off = off.data();
-            p.wpairs = dw_[static_cast<size_t>(c)].data();
-            p.taps = K_;
-            p.OH = geo.OH;
-            p.OW = geo.OW;
-            p.RS = RS;
-            depthwise(isa, p, epilogue(q_, rq_, true, c, yp + static_cast<size_t>(item * P) * es, geo.OW));
-          }
-        },
-        per * P * K_);
-  });
 }
 
 // The GEMM of group gi over output rows [oh0, oh1) whose columns are the output grid widened to `pitch`
@@ -488,115 +271,6 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
                        nq, RS, oh0, oh1, geo.OW, P, yg);
       },
       Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
-}
-
-// Winograd F(2×2, 3×3) (gemm_int.h). A work item takes a run of tile rows of the batch (of one group),
-// several images when they are small: per image its input rows as a window of channel pairs (WinogradInput),
-// the input transform writing the tiles of each row to the next columns of V (no column is spent on an
-// image's edge), then per panel of 16 tiles the 16 product GEMMs and the output transform with the
-// epilogue into the top and bottom output rows of the tiles, copied out at the end.
-void PackedConv::run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
-  const Geo2 geo(g);
-  const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G, Cp = (Cg + 1) / 2;
-  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW;
-  const int64_t TH = ceil_div(geo.OH, 2), TW = ceil_div(geo.OW, 2), WC = 2 * TW + 2;
-  const int32_t zx = q_.in.zero_point[0];
-  const bool sgn = x.dtype() == DType::Int8;
-  // About 256 tiles per item (V: 16·Cg·512 bytes), fewer when that gives each thread fewer than 8 items
-  // (a thread that loses its core for a while then leaves little of the layer behind it).
-  const int64_t rows_total = N * TH;
-  int64_t per = std::max<int64_t>(1, 256 / TW);
-  const int64_t want = 8 * num_threads();
-  if (G * ceil_div(rows_total, per) < want) per = std::max<int64_t>(1, ceil_div(rows_total * G, want));
-  const int64_t blocks = ceil_div(rows_total, per);
-  const auto* xp = static_cast<const char*>(x.raw());
-  const char* x_end = xp + x.numel();
-  auto* yp = static_cast<unsigned char*>(y.raw());
-  parallel_for(
-      0, G * blocks,
-      [&](int64_t item) {
-        const int64_t gi = item % G, r0 = item / G * per, r1 = std::min(rows_total, r0 + per);
-        const int64_t T = (r1 - r0) * TW, stride = round_up(T, kNR) + 8, ld = 2 * round_up(T, kNR);
-        auto* V = thread_scratch_as<int16_t>(ScratchSlot::kGemmPackB,
-                                             static_cast<size_t>(kWinoElems * Cp * 2 * stride));
-        int64_t c0 = 0;
-        for (int64_t n = r0 / TH; n * TH < r1; ++n) {
-          const int64_t t0 = std::max(r0, n * TH) - n * TH, t1 = std::min(r1, (n + 1) * TH) - n * TH;
-          const int64_t WR = 2 * (t1 - t0) + 2, ir0 = 2 * t0 - geo.ph;
-          const int64_t span = 2 * (Cp * WR * WC + 16);
-          int16_t* win = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(span));
-          const char* xg = xp + (n * C + gi * Cg) * IS;
-          // Window column c is input column c − pw: data in [l, h).
-          const int64_t l = std::clamp<int64_t>(geo.pw, 0, WC),
-                        h = std::clamp<int64_t>(geo.IW + geo.pw, l, WC);
-          for (int64_t cp = 0; cp < Cp; ++cp) {
-            const bool two = 2 * cp + 1 < Cg;
-            for (int64_t r = 0; r < WR; ++r) {
-              int16_t* d = win + 2 * (cp * WR + r) * WC;
-              const int64_t ir = ir0 + r;
-              if (ir < 0 || ir >= geo.IH || h == l) {
-                std::fill(d, d + 2 * WC, int16_t{0});
-                continue;
-              }
-              std::fill(d, d + 2 * l, int16_t{0});
-              const char* row0 = xg + (2 * cp * geo.IH + ir) * geo.IW + (l - geo.pw);
-              const char* row1 = two ? row0 + IS : nullptr;
-              // Whole-vector writes past h land on this row's padding (zeroed next), on the rows after
-              // it or on the tail zeroed last.
-              interleave_rows8(row0, row1, sgn, h - l, 1, zx, d + 2 * l, x_end - (two ? row1 : row0));
-              std::fill(d + 2 * h, d + 2 * WC, int16_t{0});
-            }
-          }
-          std::fill(win + 2 * Cp * WR * WC, win + span, int16_t{0});
-          const WinogradInput in{win, Cp, WR, WC};
-          for (int64_t t = 0; t < t1 - t0; ++t, c0 += TW)
-            intgemm::detail::winograd_input_avx2(in, t, TW, V, stride, c0);
-        }
-        // Row tables of V for the product GEMMs: element ξ's k pair cp.
-        std::vector<const int16_t*>& rows = thread_local_rows();
-        rows.resize(static_cast<size_t>(kWinoElems * Cp));
-        for (int64_t r = 0; r < kWinoElems * Cp; ++r) rows[static_cast<size_t>(r)] = V + 2 * r * stride;
-        auto* prod =
-            thread_scratch_as<int32_t>(ScratchSlot::kGemmPackA, static_cast<size_t>(kWinoElems * Mg_ * kNR));
-        auto* tmp =
-            thread_scratch_as<unsigned char>(ScratchSlot::kOutput, static_cast<size_t>(2 * Mg_ * ld + 16));
-        const Epilogue e = epilogue(q_, rq_, true, gi * Mg_, nullptr, 0);
-        WinogradOutput o;
-        o.prod = prod;
-        o.rows = Mg_;
-        o.ld = ld;
-        for (int64_t j = 0; j < T; j += kNR) {
-          for (int64_t xi = 0; xi < kWinoElems; ++xi)
-            intgemm::detail::gemm_panel_i32_avx2(Mg_, Cp,
-                                                 wino_[static_cast<size_t>(gi * kWinoElems + xi)].data(),
-                                                 rows.data() + xi * Cp, 4 * j, prod + xi * Mg_ * kNR);
-          o.y0 = tmp + 2 * j;
-          o.y1 = tmp + Mg_ * ld + 2 * j;
-          intgemm::detail::winograd_output_avx2(o, e);
-        }
-        // Per image and channel the item's output rows are one block: rows in order, in 16-byte pieces
-        // where the piece stays inside the block (what it writes past its row, the next row rewrites).
-        c0 = 0;
-        for (int64_t n = r0 / TH; n * TH < r1; ++n) {
-          const int64_t t0 = std::max(r0, n * TH) - n * TH, t1 = std::min(r1, (n + 1) * TH) - n * TH;
-          // (Locals: stores through unsigned char* could alias the geometry, which would be reloaded.)
-          const int64_t OW = geo.OW, o0 = 2 * t0, o1 = std::min(2 * t1, geo.OH), block = (o1 - o0) * OW;
-          const int64_t whole = round_up(OW, 16);
-          for (int64_t m = 0; m < Mg_; ++m) {
-            unsigned char* yb = yp + (n * M + gi * Mg_ + m) * P + o0 * OW;
-            for (int64_t o = o0; o < o1; ++o) {
-              unsigned char* d = yb + (o - o0) * OW;
-              const unsigned char* src = tmp + ((o & 1) * Mg_ + m) * ld + 2 * (c0 + (o / 2 - t0) * TW);
-              if ((o - o0) * OW + whole <= block)
-                for (int64_t b = 0; b < OW; b += 16) std::memcpy(d + b, src + b, 16);
-              else
-                std::memcpy(d, src, static_cast<size_t>(OW));
-            }
-          }
-          c0 += (t1 - t0) * TW;
-        }
-      },
-      Mg_ * kWinoElems * Cp * per * TW);
 }
 
 void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
