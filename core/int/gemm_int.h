@@ -164,8 +164,8 @@ struct DepthwiseChannels {
 // channels as 16 GEMMs (one per element ξ of the 4×4 transformed tile) with K = input channels: 16 instead
 // of 36 multiply-adds per tile and channel. G has halves, so the weights are transformed with 2G, giving
 // U' = 4U in integers and Y' = 4·acc; Y' is formed in int32 arithmetic that may wrap in between (the
-// transformed products and their sums), which leaves it exact whenever |4·acc| < 2^31
-// (winograd_exact). |V| ≤ 4·max|x − zp| and |U'| ≤ 9·max|w − w_zp| must fit int16 (VPMADDWD operands).
+// transformed products and their sums), which leaves it exact whenever |4·acc| < 2^31 (checked per layer,
+// conv_winograd.cpp). |V| ≤ 4·max|x − zp| and |U'| ≤ 9·max|w − w_zp| must fit int16 (VPMADDWD operands).
 inline constexpr int kWinoElems = 16;
 // U'_ξ for ξ = 4·r + s of the 3×3 kernel g (row-major): u[ξ] = Σ_ab (2G)[r][a]·g[a][b]·(2G)[s][b].
 void winograd_weight(const int32_t* g, int32_t* u);
@@ -177,9 +177,8 @@ struct WinogradInput {
   int64_t Cp = 0;  // channel pairs (k pairs of each product GEMM)
   int64_t rows = 0, cols = 0;
 };
-// The 16 products of one panel of 16 tiles, int32 rows of kNR: element ξ, row m at prod + (ξ·rows_pad +
-// m)·kNR. The outputs of row m go to y0 + m·ld (the tiles' top output row) and y1 + m·ld (bottom), 2 bytes
-// per tile.
+// The 16 products of one panel of 16 tiles, int32 rows of kNR: element ξ, row m at prod + (ξ·rows + m)·kNR.
+// The outputs of row m go to y0 + m·ld (the tiles' top output row) and y1 + m·ld (bottom), 2 bytes per tile.
 struct WinogradOutput {
   const int32_t* prod = nullptr;
   int64_t rows = 0;

@@ -236,6 +236,26 @@ QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int6
   }
 }
 
+// The R×16 accumulators of a row block below kMR rows (the assembly kernel takes whole blocks): c[i][0]
+// columns 0-7 of row i, c[i][1] columns 8-15.
+template <int R>
+QS_AVX2 QS_INLINE inline void tile_acc(int64_t Kp, const int32_t* A, const PanelB& pb, __m256i (&c)[R][2]) {
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
+  for (int64_t p = 0; p < Kp; ++p) {
+    const int16_t* B = pb.at(p);
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 16));
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      const __m256i a = _mm256_set1_epi32(A[i]);
+      c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(a, b0));
+      c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(a, b1));
+    }
+    A += kMR;
+  }
+}
+
 template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
                   const Epilogue& e) {
@@ -249,20 +269,7 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
         cols, r0, c0, e);
   } else {
     __m256i c[R][2];
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
-    for (int64_t p = 0; p < Kp; ++p) {
-      const int16_t* B = pb.at(p);
-      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B));
-      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 16));
-#pragma GCC unroll 6
-      for (int i = 0; i < R; ++i) {
-        const __m256i a = _mm256_set1_epi32(A[i]);
-        c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(a, b0));
-        c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(a, b1));
-      }
-      A += kMR;
-    }
+    tile_acc<R>(Kp, A, pb, c);
     epilogue_rows<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e);
   }
 }
@@ -325,18 +332,7 @@ void gemm_panel_i32_avx2(int64_t M, int64_t Kp, const int32_t* A, const int16_t*
   // The last rows without the zero rows the packed A pads them with.
   with_rows(M - r0, [&](auto R) {
     __m256i c[R()][2];
-    for (int i = 0; i < R(); ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
-    const int32_t* a = A + r0 * Kp;
-    for (int64_t p = 0; p < Kp; ++p, a += kMR) {
-      const int16_t* B = pb.at(p);
-      const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B));
-      const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(B + 16));
-      for (int i = 0; i < R(); ++i) {
-        const __m256i ai = _mm256_set1_epi32(a[i]);
-        c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(ai, b0));
-        c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(ai, b1));
-      }
-    }
+    tile_acc<R()>(Kp, A + r0 * Kp, pb, c);
     for (int i = 0; i < R(); ++i) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + i) * kNR), c[i][0]);
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(C + (r0 + i) * kNR + 8), c[i][1]);

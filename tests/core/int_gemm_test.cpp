@@ -234,7 +234,9 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
   const std::vector<int32_t> xv = to_int32(x);
   conv_ref(g, xv.data(), q, want.data());
   const PackedConv packed(q, cc.group);
-  if (winograd) ASSERT_EQ(packed.winograd(), *winograd) << "C=" << cc.C << " M=" << cc.M;
+  if (winograd) {
+    ASSERT_EQ(packed.winograd(), *winograd) << "C=" << cc.C << " M=" << cc.M;
+  }
   for (IntIsa isa : isas()) {
     Tensor y(yt, g.y_shape);
     packed.run(isa, g, x, y);
