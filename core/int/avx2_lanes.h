@@ -62,23 +62,67 @@ QS_AVX2 inline LaneConsts col_consts(const RequantTable& t, size_t c) {
   return k;
 }
 
-// R(acc + bias) for 8 lanes, exactly requantize() of requant.h.
-QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
-  if (k.fast) {
+// R(acc + bias) for 8 lanes, exactly requantize() of requant.h: the path for shifts n >= 32 (kFast,
+// RequantTable::fast8) or the general one. Kernels that know the path for a whole call take it as a template
+// argument, which keeps the other path's constants out of their registers.
+template <bool kFast>
+QS_AVX2 QS_INLINE inline __m256i requant8_path(__m256i v, const LaneConsts& k) {
+  if constexpr (kFast) {
     // High dwords of the 64-bit acc·M0 + bias·M0 + 2^(n-1) (RequantTable::round): even lanes from pe
     // (shifted down), odd lanes from po.
     const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(v, k.m0), k.rndE);
     const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), k.m0o), k.rndO);
     return _mm256_srav_epi32(_mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA), k.sh32);
+  } else {
+    v = _mm256_add_epi32(v, k.bias);
+    v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_sub_epi32(_mm256_setzero_si256(), k.lim)), k.lim);
+    __m256i pe = _mm256_mul_epi32(v, k.m0);
+    __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(k.m0, 32));
+    pe = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(pe, k.offE), k.shE), k.subE);
+    po = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(po, k.offO), k.shO), k.subO);
+    return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
   }
-  v = _mm256_add_epi32(v, k.bias);
-  v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_sub_epi32(_mm256_setzero_si256(), k.lim)), k.lim);
-  __m256i pe = _mm256_mul_epi32(v, k.m0);
-  __m256i po = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(k.m0, 32));
-  pe = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(pe, k.offE), k.shE), k.subE);
-  po = _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_add_epi64(po, k.offO), k.shO), k.subO);
-  return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
 }
+
+QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
+  return k.fast ? requant8_path<true>(v, k) : requant8_path<false>(v, k);
+}
+
+// Requantized accumulators as 16 int16 lanes in output order, zero point added, for 8-bit outputs. lo holds
+// outputs 0-3 | 8-11 and hi 4-7 | 12-15 (the order VPUNPCKL/HWD then VPMADDWD leave), which VPACKSSDW's
+// per-lane interleave puts back in order, so no permutation is needed. Saturating to int16 before adding
+// the zero point (saturating too) changes nothing after the clamp to the 8-bit range: a value that
+// saturated is beyond that range either way.
+template <bool kFast>
+QS_AVX2 QS_INLINE inline __m256i requant16(__m256i lo, __m256i hi, const LaneConsts& klo,
+                                           const LaneConsts& khi, __m256i zp16) {
+  return _mm256_adds_epi16(_mm256_packs_epi32(requant8_path<kFast>(lo, klo), requant8_path<kFast>(hi, khi)),
+                           zp16);
+}
+
+// int16 lanes in output order (requant16) to 8-bit outputs: saturating packs to the type, then the clamp to
+// [lo, hi], which lies inside the type's range (so clamping after the saturation equals clamping before).
+template <DType OT>
+struct Bytes8 {
+  static_assert(OT == DType::Int8 || OT == DType::UInt8);
+  __m256i lo, hi;
+  QS_AVX2 explicit Bytes8(const Epilogue& e)
+      : lo(_mm256_set1_epi8(static_cast<char>(e.lo))), hi(_mm256_set1_epi8(static_cast<char>(e.hi))) {}
+  QS_AVX2 QS_INLINE __m256i clamp(__m256i v) const {
+    if constexpr (OT == DType::Int8) return _mm256_min_epi8(_mm256_max_epi8(v, lo), hi);
+    return _mm256_min_epu8(_mm256_max_epu8(v, lo), hi);
+  }
+  // a's 16 outputs, then b's.
+  QS_AVX2 QS_INLINE __m256i two(__m256i a, __m256i b) const {
+    const __m256i p = OT == DType::Int8 ? _mm256_packs_epi16(a, b) : _mm256_packus_epi16(a, b);
+    return clamp(_mm256_permute4x64_epi64(p, 0xD8));
+  }
+  QS_AVX2 QS_INLINE __m128i one(__m256i a) const {
+    const __m128i l = _mm256_castsi256_si128(a), h = _mm256_extracti128_si256(a, 1);
+    const __m128i p = OT == DType::Int8 ? _mm_packs_epi16(l, h) : _mm_packus_epi16(l, h);
+    return _mm256_castsi256_si128(clamp(_mm256_castsi128_si256(p)));
+  }
+};
 
 // v0, v1 (already in the output range) narrowed to the output type, in memory order: 16 elements.
 template <DType OT>

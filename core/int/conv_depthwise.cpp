@@ -17,14 +17,17 @@ using namespace conv_parts;
 
 namespace {
 
-// Depthwise output rows narrower than this go through the channel-interleaved kernel (DepthwiseChannels):
-// at 7×7 it is 1.5× the per-plane kernel; at 14×14 with stride 2 the interleaved copy of the 4× larger
-// input costs more than it saves.
-constexpr int64_t kChannelsBelowWidth = 9;
+// Whether a depthwise layer goes through the channel-interleaved kernel (DepthwiseChannels) rather than the
+// per-plane one, by output width. Measured at b64/b8 on one thread (AVX2, Zen 3): interleaved is 1.2× at
+// 7×7, 1.27× at 14×14 and 28×28 stride 1, 1.15× at 28→14 stride 2; about even at 32–56 wide; the per-plane
+// kernel is 1.25× at 64 and 112 wide (a plane's rows are long vectors, and the interleaved copy of a large
+// plane leaves the cache). With more taps per output (5×5), the copy weighs less: interleaved is 1.5× at
+// 40 wide, even at 64.
+bool use_channels_kernel(int64_t OW, int64_t taps) { return OW <= (taps > 9 ? 48 : 32); }
 
 }  // namespace
 
-// Narrow planes (rows under kChannelsBelowWidth outputs): 16 channels of an image per work item,
+// Planes up to use_channels_kernel's width: 16 channels of an image per work item,
 // channel-interleaved (gemm_int.h, DepthwiseChannels).
 void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
   const Geo2 geo(g);
@@ -43,13 +46,11 @@ void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, 
         d.H = geo.IH, d.W = geo.IW, d.OH = geo.OH, d.OW = geo.OW, d.KH = geo.KH, d.KW = geo.KW;
         d.sh = geo.sh, d.sw = geo.sw, d.dh = geo.dh, d.dw = geo.dw, d.ph = geo.ph, d.pw = geo.pw;
         d.zx = q_.in.zero_point[0];
-        const int32_t* w[16] = {};
-        for (int64_t c = 0; c < d.channels; ++c) w[c] = dw_[static_cast<size_t>(c0 + c)].data();
-        d.wpairs = w;
+        d.wlanes = dw_lanes_.data() + c0 * k_pairs(K_);
         d.in = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(Hp * Wp * 16));
         d.out = thread_scratch_as<unsigned char>(ScratchSlot::kOutput, static_cast<size_t>(P * 16));
         intgemm::detail::depthwise_channels_avx2(
-            d, epilogue(q_, rq_, true, c0, static_cast<char*>(y.raw()) + (n * C + c0) * P, P));
+            d, epilogue(q_, rq_lanes_, true, c0, static_cast<char*>(y.raw()) + (n * C + c0) * P, P));
       },
       16 * P * K_);
 }
@@ -98,7 +99,7 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
   const bool bytes = es == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8);
-  if (isa == IntIsa::Avx2 && bytes && geo.OW < kChannelsBelowWidth && K_ <= 2 * kMaxChannelPairs)
+  if (isa == IntIsa::Avx2 && bytes && use_channels_kernel(geo.OW, K_) && K_ <= 2 * kMaxChannelPairs)
     return run_depthwise_channels(g, x, y);
   // Channels per work item: enough items for every thread, few enough to zero the padding rarely.
   const int64_t total = N * C;

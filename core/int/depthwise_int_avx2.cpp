@@ -29,14 +29,13 @@ struct TwoRows {
   }
 };
 
-// 16 outputs at base: Σ over tap pairs, the pair weights already broadcast (w), or broadcast here (wp).
-// Both loads interleave within 128-bit lanes, so al holds the positions 0-3 | 8-11 of the load order and ah
-// 4-7 | 12-15: v0 gets positions 0-7 (the first row of TwoRows), v1 8-15.
+// The accumulators of 16 outputs at base: Σ over tap pairs, the pair weights already broadcast (w), or
+// broadcast here (wp). Both loads interleave within 128-bit lanes, so al holds the positions 0-3 | 8-11 of
+// the load order and ah 4-7 | 12-15.
 template <typename Load, int kTaps, bool kHeld>
-QS_AVX2 inline void dw_block(const Load& ld, const int16_t* base, const int64_t* off, int64_t taps,
-                             const __m256i* w, const int32_t* wp, const LaneConsts& k, __m256i zp, __m256i lo,
-                             __m256i hi, __m256i& v0, __m256i& v1) {
-  __m256i al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
+QS_AVX2 QS_INLINE inline void dw_acc(const Load& ld, const int16_t* base, const int64_t* off, int64_t taps,
+                                     const __m256i* w, const int32_t* wp, __m256i& al, __m256i& ah) {
+  al = _mm256_setzero_si256(), ah = _mm256_setzero_si256();
   const int64_t n = kTaps > 0 ? kTaps : taps;
   const int64_t pairs = (n + 1) / 2;
 #pragma GCC unroll 5
@@ -48,10 +47,6 @@ QS_AVX2 inline void dw_block(const Load& ld, const int16_t* base, const int64_t*
     al = _mm256_add_epi32(al, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wt));
     ah = _mm256_add_epi32(ah, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wt));
   }
-  v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
-  v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
-  v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-  v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
 }
 
 // Stores n of the `whole` bytes at src to dst. `spill`: writing all `whole` bytes is allowed (they land on
@@ -69,76 +64,129 @@ QS_AVX2 inline void put(unsigned char* dst, const unsigned char* src, size_t n, 
   }
 }
 
-template <DType OT, int kTaps, bool kHeld>
-QS_AVX2 void depthwise_t(const DepthwisePlane& p, const Epilogue& e) {
-  const LaneConsts k = row_consts(*e.rq, static_cast<size_t>(e.channel0));
-  const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
-  constexpr size_t es = OT == DType::Int8 || OT == DType::UInt8 ? 1 : 2;
-  const int64_t pairs = (p.taps + 1) / 2;
-  __m256i w[kMaxHeldPairs];
-  if constexpr (kHeld)
-    for (int64_t t = 0; t < pairs; ++t) w[t] = _mm256_set1_epi32(p.wpairs[t]);
-  // The offsets of a fixed tap count in locals, so the blocks need not reload them through p.
+// The pair weights broadcast once per plane (kHeld), the tap offsets of a fixed tap count in locals.
+template <int kTaps, bool kHeld>
+struct PlaneTaps {
+  __m256i w[kHeld ? kMaxHeldPairs : 1];
   int64_t fixed[kTaps > 0 ? kTaps : 1];
-  const int64_t* off = p.off;
-  if constexpr (kTaps > 0) {
-    for (int t = 0; t < kTaps; ++t) fixed[t] = p.off[t];
-    off = fixed;
+  const int64_t* off;
+  QS_AVX2 explicit PlaneTaps(const DepthwisePlane& p) : off(p.off) {
+    if constexpr (kHeld)
+      for (int64_t t = 0; t < (p.taps + 1) / 2; ++t) w[t] = _mm256_set1_epi32(p.wpairs[t]);
+    if constexpr (kTaps > 0) {
+      for (int t = 0; t < kTaps; ++t) fixed[t] = p.off[t];
+      off = fixed;
+    }
   }
+};
+
+// 8-bit outputs: the accumulators go through requant16 (no lane permutation, the zero point added to 16
+// lanes at once) and two blocks are narrowed and clamped together.
+template <DType OT, int kTaps, bool kHeld, bool kFast>
+QS_AVX2 void depthwise_bytes(const DepthwisePlane& p, const Epilogue& e, const LaneConsts& k) {
+  const __m256i zp16 = _mm256_set1_epi16(static_cast<int16_t>(e.zp));
+  const Bytes8<OT> b8(e);
+  const PlaneTaps<kTaps, kHeld> pt(p);
+  const auto block = [&](const auto& ld, const int16_t* base) QS_INLINE {
+    __m256i al, ah;
+    dw_acc<std::decay_t<decltype(ld)>, kTaps, kHeld>(ld, base, pt.off, p.taps, pt.w, p.wpairs, al, ah);
+    return requant16<kFast>(al, ah, k, k, zp16);
+  };
   unsigned char* y = static_cast<unsigned char*>(e.y);
-  // Rows are contiguous in y: a row's last partial store may spill into the next row, written after it.
-  const bool contiguous = e.ldy == p.OW;
+  const size_t ldy = static_cast<size_t>(e.ldy), OW = static_cast<size_t>(p.OW);
+  // When rows are contiguous in y, a partial store may write whole vectors: past its row's end lie rows
+  // written after it, as long as the vector ends inside the plane.
+  const auto spill = [&](int64_t oh, int64_t ow, int64_t whole)
+                         QS_INLINE { return e.ldy == p.OW && oh * p.OW + ow + whole <= p.OH * p.OW; };
   alignas(32) unsigned char tmp[32];
-  __m256i v0, v1;
   if (p.OW <= 8 && p.OH > 1) {
     // Two output rows per block, 8 positions each (at the widths of late MobileNet stages, 7, a block per
-    // row would leave 9 of 16 lanes idle).
+    // row would leave 9 of 16 lanes idle); two blocks, four rows, per store.
     const TwoRows ld{p.RS};
-    for (int64_t oh = 0; oh < p.OH; oh += 2) {
-      const int64_t rows = std::min<int64_t>(2, p.OH - oh);
-      dw_block<TwoRows, kTaps, kHeld>(ld, p.buf + oh * p.RS, off, p.taps, w, p.wpairs, k, zp, lo, hi, v0, v1);
-      narrow16<OT>(v0, v1, tmp);
+    for (int64_t oh = 0; oh < p.OH; oh += 4) {
+      const int64_t rows = std::min<int64_t>(4, p.OH - oh);
+      const __m256i a = block(ld, p.buf + oh * p.RS);
+      const __m256i b = rows > 2 ? block(ld, p.buf + (oh + 2) * p.RS) : a;
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), b8.two(a, b));
       for (int64_t r = 0; r < rows; ++r)
-        put(y + static_cast<size_t>((oh + r) * e.ldy) * es, tmp + r * 8 * es, static_cast<size_t>(p.OW) * es,
-            8 * es, contiguous && oh + r + 1 < p.OH);
+        put(y + static_cast<size_t>(oh + r) * ldy, tmp + r * 8, OW, 8, spill(oh + r, 0, 8));
     }
     return;
   }
   const Row ld;
-  int64_t oh0 = 0;
-  if (p.OW <= 16) {
-    // One block per row (MobileNet's 14×14 stages): two rows per step, so that the requantization chain
-    // of one overlaps the multiply-adds of the other.
-    __m256i u0, u1;
-    for (; oh0 + 1 < p.OH; oh0 += 2) {
-      dw_block<Row, kTaps, kHeld>(ld, p.buf + oh0 * p.RS, off, p.taps, w, p.wpairs, k, zp, lo, hi, v0, v1);
-      dw_block<Row, kTaps, kHeld>(ld, p.buf + (oh0 + 1) * p.RS, off, p.taps, w, p.wpairs, k, zp, lo, hi, u0,
-                                  u1);
-      for (int r = 0; r < 2; ++r) {
-        unsigned char* dst = y + static_cast<size_t>((oh0 + r) * e.ldy) * es;
-        const __m256i a = r ? u0 : v0, b = r ? u1 : v1;
-        if (p.OW == 16) {
-          narrow16<OT>(a, b, dst);
+  for (int64_t oh = 0; oh < p.OH; ++oh) {
+    const int16_t* row = p.buf + oh * p.RS;
+    unsigned char* dst = y + static_cast<size_t>(oh) * ldy;
+    if (p.OW <= 16 && oh + 1 < p.OH) {
+      // One block per row (MobileNet's 14×14 stages): two rows per step and per store.
+      const __m256i v = b8.two(block(ld, row), block(ld, row + p.RS));
+      if (p.OW == 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_castsi256_si128(v));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + ldy), _mm256_extracti128_si256(v, 1));
+      } else {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+        put(dst, tmp, OW, 16, spill(oh, 0, 16));
+        put(dst + ldy, tmp + 16, OW, 16, spill(oh + 1, 0, 16));
+      }
+      ++oh;
+      continue;
+    }
+    for (int64_t ow = 0; ow < p.OW; ow += 32) {
+      const int64_t cols = std::min<int64_t>(32, p.OW - ow);
+      if (cols > 16) {
+        const __m256i v = b8.two(block(ld, row + ow), block(ld, row + ow + 16));
+        if (cols == 32) {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + ow), v);
         } else {
-          narrow16<OT>(a, b, tmp);
-          put(dst, tmp, static_cast<size_t>(p.OW) * es, 16 * es, contiguous && oh0 + r + 1 < p.OH);
+          _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+          put(dst + ow, tmp, static_cast<size_t>(cols), 32, spill(oh, ow, 32));
+        }
+      } else {
+        const __m128i v = b8.one(block(ld, row + ow));
+        if (cols == 16) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + ow), v);
+        } else {
+          _mm_store_si128(reinterpret_cast<__m128i*>(tmp), v);
+          put(dst + ow, tmp, static_cast<size_t>(cols), 16, spill(oh, ow, 16));
         }
       }
     }
   }
-  for (int64_t oh = oh0; oh < p.OH; ++oh)
-    for (int64_t ow = 0; ow < p.OW; ow += 16) {
-      dw_block<Row, kTaps, kHeld>(ld, p.buf + oh * p.RS + ow, off, p.taps, w, p.wpairs, k, zp, lo, hi, v0,
-                                  v1);
-      unsigned char* dst = y + static_cast<size_t>(oh * e.ldy + ow) * es;
-      const int64_t cols = std::min<int64_t>(16, p.OW - ow);
-      if (cols == 16) {
-        narrow16<OT>(v0, v1, dst);
-      } else {
-        narrow16<OT>(v0, v1, tmp);
-        put(dst, tmp, static_cast<size_t>(cols) * es, 16 * es, contiguous && oh + 1 < p.OH);
+}
+
+// 16-bit outputs: requantized as 8 lanes in output order each, zero point and clamp in int32.
+template <DType OT, int kTaps, bool kHeld>
+QS_AVX2 void depthwise_t(const DepthwisePlane& p, const Epilogue& e) {
+  const LaneConsts k = row_consts(*e.rq, static_cast<size_t>(e.channel0));
+  if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
+    if (k.fast) return depthwise_bytes<OT, kTaps, kHeld, true>(p, e, k);
+    return depthwise_bytes<OT, kTaps, kHeld, false>(p, e, k);
+  } else {
+    const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
+    const PlaneTaps<kTaps, kHeld> pt(p);
+    unsigned char* y = static_cast<unsigned char*>(e.y);
+    alignas(32) unsigned char tmp[32];
+    const Row ld;
+    for (int64_t oh = 0; oh < p.OH; ++oh)
+      for (int64_t ow = 0; ow < p.OW; ow += 16) {
+        __m256i al, ah;
+        dw_acc<Row, kTaps, kHeld>(ld, p.buf + oh * p.RS + ow, pt.off, p.taps, pt.w, p.wpairs, al, ah);
+        __m256i v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x20), k), zp);
+        __m256i v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al, ah, 0x31), k), zp);
+        v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
+        v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
+        unsigned char* dst = y + static_cast<size_t>(oh * e.ldy + ow) * 2;
+        const int64_t cols = std::min<int64_t>(16, p.OW - ow);
+        if (cols == 16) {
+          narrow16<OT>(v0, v1, dst);
+        } else {
+          narrow16<OT>(v0, v1, tmp);
+          // Whole vectors only where they end inside the plane (contiguous rows, written in order).
+          put(dst, tmp, static_cast<size_t>(cols) * 2, 32,
+              e.ldy == p.OW && oh * p.OW + ow + 16 <= p.OH * p.OW);
+        }
       }
-    }
+  }
 }
 
 template <DType OT>
@@ -193,35 +241,71 @@ QS_AVX2 inline void transpose16x16(__m128i r[16]) {
   for (int k = 0; k < 16; ++k) r[kOrder[k]] = b[k];
 }
 
-// V output positions (step int16 apart in `in`) of the 16 interleaved channels: Σ over tap pairs of the
-// pairs' weights (channels 0-3, 8-11 in wl; 4-7, 12-15 in wh, the order VPUNPCK gives), requantized with
-// the channel constants k0 (channels 0-7) and k1 (8-15), narrowed to 8 bits, 16 bytes per position at out.
-template <int V, DType OT>
-QS_AVX2 inline void channel_positions(const int16_t* in, int64_t step, const int64_t* off, int64_t pairs,
-                                      int64_t taps, const __m256i* wl, const __m256i* wh,
-                                      const LaneConsts& k0, const LaneConsts& k1, __m256i zp, __m256i lo,
-                                      __m256i hi, unsigned char* out) {
-  __m256i al[V], ah[V];
+// The accumulators of V positions of the 16 interleaved channels (position v's input at in[v]): Σ over tap
+// pairs of the pairs' weights (channels 0-3, 8-11 in wl; 4-7, 12-15 in wh, the order VPUNPCK gives), so al
+// holds channels 0-3 | 8-11 and ah 4-7 | 12-15.
+template <int kTaps, int V>
+QS_AVX2 QS_INLINE inline void channel_acc(const int16_t* const (&in)[V], const int64_t* off, int64_t taps,
+                                          const __m256i* wl, const __m256i* wh, __m256i (&al)[V],
+                                          __m256i (&ah)[V]) {
   for (int v = 0; v < V; ++v) al[v] = ah[v] = _mm256_setzero_si256();
+  const int64_t n = kTaps > 0 ? kTaps : taps, pairs = (n + 1) / 2;
+#pragma GCC unroll 5
   for (int64_t t = 0; t < pairs; ++t) {
-    const int64_t o0 = off[2 * t], o1 = 2 * t + 1 < taps ? off[2 * t + 1] : o0;
+    const int64_t o0 = off[2 * t], o1 = 2 * t + 1 < n ? off[2 * t + 1] : o0;
     for (int v = 0; v < V; ++v) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + v * step + o0));
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + v * step + o1));
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[v] + o0));
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[v] + o1));
       al[v] = _mm256_add_epi32(al[v], _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wl[t]));
       ah[v] = _mm256_add_epi32(ah[v], _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wh[t]));
     }
   }
-  for (int v = 0; v < V; ++v) {
-    __m256i v0 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al[v], ah[v], 0x20), k0), zp);
-    __m256i v1 = _mm256_add_epi32(requant8(_mm256_permute2x128_si256(al[v], ah[v], 0x31), k1), zp);
-    v0 = _mm256_min_epi32(_mm256_max_epi32(v0, lo), hi);
-    v1 = _mm256_min_epi32(_mm256_max_epi32(v1, lo), hi);
-    narrow16<OT>(v0, v1, out + v * 16);
+}
+
+// Step 3 of depthwise_channels_t: outputs [position][16 channels], 8 bits each, at d.out. Positions go in
+// pairs in row-major order across row ends (a 7-wide row leaves no single position behind), and a pair's
+// 32 bytes are narrowed, clamped and stored at once. kl, kh: the constants of al's and ah's channels.
+template <DType OT, int kTaps, bool kFast>
+QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64_t* off, const __m256i* wl,
+                             const __m256i* wh, const LaneConsts& kl, const LaneConsts& kh,
+                             const Epilogue& e) {
+  const __m256i zp16 = _mm256_set1_epi16(static_cast<int16_t>(e.zp));
+  const Bytes8<OT> b8(e);
+  // Locals, not d's fields: the byte stores below may alias anything, and the fields would be reloaded.
+  const int64_t P = d.OH * d.OW, taps = d.KH * d.KW, OW = d.OW, row_step = d.sh * Wp * 16,
+                col_step = d.sw * 16;
+  unsigned char* const out = d.out;
+  const int16_t* row = d.in;
+  int64_t fixed[kTaps > 0 ? kTaps : 1];
+  if constexpr (kTaps > 0) {
+    for (int t = 0; t < kTaps; ++t) fixed[t] = off[t];
+    off = fixed;
+  }
+  int64_t ow = 0;
+  auto next = [&]() QS_INLINE {
+    const int16_t* at = row + ow * col_step;
+    if (++ow == OW) ow = 0, row += row_step;
+    return at;
+  };
+  int64_t q = 0;
+  for (; q + 2 <= P; q += 2) {
+    const int16_t* in[2] = {next(), next()};
+    __m256i al[2], ah[2];
+    channel_acc<kTaps, 2>(in, off, taps, wl, wh, al, ah);
+    const __m256i v =
+        b8.two(requant16<kFast>(al[0], ah[0], kl, kh, zp16), requant16<kFast>(al[1], ah[1], kl, kh, zp16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + q * 16), v);
+  }
+  if (q < P) {
+    const int16_t* in[1] = {next()};
+    __m256i al[1], ah[1];
+    channel_acc<kTaps, 1>(in, off, taps, wl, wh, al, ah);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + q * 16),
+                     b8.one(requant16<kFast>(al[0], ah[0], kl, kh, zp16)));
   }
 }
 
-template <DType OT>
+template <DType OT, bool kSigned>
 QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e) {
   const int64_t HW = d.H * d.W, P = d.OH * d.OW, taps = d.KH * d.KW, pairs = (taps + 1) / 2;
   const int64_t Hp = (d.OH - 1) * d.sh + (d.KH - 1) * d.dh + 1,
@@ -230,77 +314,88 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   std::fill(d.in, d.in + Hp * Wp * 16, int16_t{0});
   const unsigned char* x = static_cast<const unsigned char*>(d.x);
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(d.zx));
-  // Positions are visited in order: (ih, iw) of position p advance with it (no division per position).
-  int64_t ih = d.ph, iw = d.pw;
-  auto put_next = [&](__m128i bytes) {
-    if (ih < Hp && iw < Wp) {  // else input the outputs never reach (a stride's last rows or columns)
-      const __m256i w =
-          _mm256_sub_epi16(d.x_signed ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(d.in + (ih * Wp + iw) * 16), w);
-    }
-    if (++iw == d.W + d.pw) iw = d.pw, ++ih;
+  // Positions are visited in order, dst walking the padded grid with them (no multiplication per position).
+  // Input past Hp rows or Wp columns is never reached by an output (a stride's last rows or columns).
+  const int64_t W = d.W, Wlim = std::min(W, Wp - d.pw), row_step = Wp * 16;
+  int64_t iw = 0, rows_left = Hp - d.ph;
+  int16_t* dst = d.in + (d.ph * Wp + d.pw) * 16;
+  auto put_next = [&](__m128i bytes) QS_INLINE {
+    if (rows_left > 0 && iw < Wlim)
+      _mm256_storeu_si256(
+          reinterpret_cast<__m256i*>(dst + iw * 16),
+          _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx));
+    if (++iw == W) iw = 0, dst += row_step, --rows_left;
   };
-  int64_t p0 = 0;
-  for (; p0 + 16 <= HW; p0 += 16) {
+  // Positions at .. at + 15 of the 16 channels, transposed; the first `skip` were visited already.
+  auto in_block = [&](int64_t at, int64_t skip) {
     __m128i r[16];
     for (int64_t c = 0; c < 16; ++c)
-      r[c] = c < d.channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + p0))
+      r[c] = c < d.channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at))
                             : _mm_setzero_si128();
     transpose16x16(r);
-    for (int64_t j = 0; j < 16; ++j) put_next(r[j]);
+    for (int64_t j = skip; j < 16; ++j) put_next(r[j]);
+  };
+  int64_t p0 = 0;
+  for (; p0 + 16 <= HW; p0 += 16) in_block(p0, 0);
+  if (p0 < HW && HW >= 16) {
+    in_block(HW - 16, p0 - (HW - 16));  // the last 16 positions, overlapping the previous block
+  } else {
+    for (; p0 < HW; ++p0) {
+      alignas(16) unsigned char col[16] = {};
+      for (int64_t c = 0; c < d.channels; ++c) col[c] = x[c * HW + p0];
+      put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
+    }
   }
-  for (; p0 < HW; ++p0) {
-    alignas(16) unsigned char col[16] = {};
-    for (int64_t c = 0; c < d.channels; ++c) col[c] = x[c * HW + p0];
-    put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
-  }
-  // 2. Weights in the lane order of the pair products, the channel constants, tap offsets.
+  // 2. Weights and channel constants, both in the lane order of the pair products (DepthwiseChannels),
+  // tap offsets.
   __m256i wl[kMaxHeldPairs], wh[kMaxHeldPairs];
   for (int64_t t = 0; t < pairs; ++t) {
-    alignas(32) int32_t w[16] = {};
-    for (int64_t c = 0; c < d.channels; ++c) w[c] = d.wpairs[c][t];
-    wl[t] = _mm256_setr_epi32(w[0], w[1], w[2], w[3], w[8], w[9], w[10], w[11]);
-    wh[t] = _mm256_setr_epi32(w[4], w[5], w[6], w[7], w[12], w[13], w[14], w[15]);
+    wl[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d.wlanes + 16 * t));
+    wh[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d.wlanes + 16 * t + 8));
   }
-  const LaneConsts k0 = col_consts(*e.rq, static_cast<size_t>(e.channel0)),
-                   k1 = col_consts(*e.rq, static_cast<size_t>(e.channel0 + 8));
-  const __m256i zp = _mm256_set1_epi32(e.zp), lo = _mm256_set1_epi32(e.lo), hi = _mm256_set1_epi32(e.hi);
+  const size_t c0 = static_cast<size_t>(e.channel0);
+  const LaneConsts kl = col_consts(*e.rq, c0), kh = col_consts(*e.rq, c0 + 8);
   int64_t off[2 * kMaxHeldPairs];
-  for (int64_t kh = 0; kh < d.KH; ++kh)
-    for (int64_t kw = 0; kw < d.KW; ++kw) off[kh * d.KW + kw] = (kh * d.dh * Wp + kw * d.dw) * 16;
-  // 3. Outputs [position][16 channels], 8 bits each.
-  const int64_t step = d.sw * 16;
-  for (int64_t oh = 0; oh < d.OH; ++oh) {
-    const int16_t* row = d.in + oh * d.sh * Wp * 16;
-    unsigned char* orow = d.out + oh * d.OW * 16;
-    int64_t ow = 0;
-    for (; ow + 2 <= d.OW; ow += 2)
-      channel_positions<2, OT>(row + ow * step, step, off, pairs, taps, wl, wh, k0, k1, zp, lo, hi,
-                               orow + ow * 16);
-    if (ow < d.OW)
-      channel_positions<1, OT>(row + ow * step, step, off, pairs, taps, wl, wh, k0, k1, zp, lo, hi,
-                               orow + ow * 16);
-  }
-  // 4. Back to planes: y + c·P.
+  for (int64_t kh_ = 0; kh_ < d.KH; ++kh_)
+    for (int64_t kw = 0; kw < d.KW; ++kw) off[kh_ * d.KW + kw] = (kh_ * d.dh * Wp + kw * d.dw) * 16;
+  // 3. Outputs [position][16 channels].
+  const bool fast = kl.fast && kh.fast;
+  if (taps == 9)
+    fast ? channel_outputs<OT, 9, true>(d, Wp, off, wl, wh, kl, kh, e)
+         : channel_outputs<OT, 9, false>(d, Wp, off, wl, wh, kl, kh, e);
+  else
+    fast ? channel_outputs<OT, 0, true>(d, Wp, off, wl, wh, kl, kh, e)
+         : channel_outputs<OT, 0, false>(d, Wp, off, wl, wh, kl, kh, e);
+  // 4. Back to planes: y + c·P, 16 positions at a time (the last 16 overlapping the previous block, which
+  // rewrites the same values).
   unsigned char* y = static_cast<unsigned char*>(e.y);
-  int64_t q0 = 0;
-  for (; q0 + 16 <= P; q0 += 16) {
+  auto out_block = [&](int64_t q0) {
     __m128i r[16];
     for (int64_t j = 0; j < 16; ++j)
       r[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d.out + (q0 + j) * 16));
     transpose16x16(r);
     for (int64_t c = 0; c < d.channels; ++c)
       _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c * P + q0), r[c]);
+  };
+  int64_t q0 = 0;
+  for (; q0 + 16 <= P; q0 += 16) out_block(q0);
+  if (q0 < P && P >= 16) {
+    out_block(P - 16);
+  } else {
+    for (; q0 < P; ++q0)
+      for (int64_t c = 0; c < d.channels; ++c) y[c * P + q0] = d.out[q0 * 16 + c];
   }
-  for (; q0 < P; ++q0)
-    for (int64_t c = 0; c < d.channels; ++c) y[c * P + q0] = d.out[q0 * 16 + c];
 }
 
 }  // namespace
 
 QS_AVX2 void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e) {
-  if (e.out == DType::Int8) return depthwise_channels_t<DType::Int8>(d, e);
-  if (e.out == DType::UInt8) return depthwise_channels_t<DType::UInt8>(d, e);
+  if (e.out == DType::Int8)
+    return d.x_signed ? depthwise_channels_t<DType::Int8, true>(d, e)
+                      : depthwise_channels_t<DType::Int8, false>(d, e);
+  if (e.out == DType::UInt8)
+    return d.x_signed ? depthwise_channels_t<DType::UInt8, true>(d, e)
+                      : depthwise_channels_t<DType::UInt8, false>(d, e);
   throw Error("integer depthwise (channel-interleaved): output type " + dtype_name(e.out) + " is not 8-bit");
 }
 

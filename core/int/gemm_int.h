@@ -148,13 +148,18 @@ void depthwise(IntIsa isa, const DepthwisePlane& p, const Epilogue& e);
 // bytes, Hp = (OH−1)·sh + (KH−1)·dh + 1, Wp likewise. AVX2 only (the caller checks): the result equals
 // depthwise() on the same data.
 inline constexpr int64_t kMaxChannelPairs = 32;
+inline constexpr int kChannelLanes[16] = {0, 1, 2, 3, 8,  9,  10, 11,
+                                          4, 5, 6, 7, 12, 13, 14, 15};  // lane → channel
 struct DepthwiseChannels {
   const void* x = nullptr;
   bool x_signed = true;
   int64_t channels = 0;  // 1..16
   int64_t H = 0, W = 0, OH = 0, OW = 0, KH = 0, KW = 0, sh = 1, sw = 1, dh = 1, dw = 1, ph = 0, pw = 0;
   int32_t zx = 0;
-  const int32_t* const* wpairs = nullptr;  // per channel, as DepthwisePlane::wpairs
+  // Per tap pair t, the pair words (as DepthwisePlane::wpairs) of the 16 channels at wlanes + 16·t in lane
+  // order: channels 0-3, 8-11, 4-7, 12-15 (the order VPUNPCKL/HWD leave them in), 0 for missing channels.
+  // e.rq holds the requantization constants in the same order (channel e.channel0 + j in lane j).
+  const int32_t* wlanes = nullptr;
   int16_t* in = nullptr;
   unsigned char* out = nullptr;
 };

@@ -179,6 +179,26 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
       }
       dw_.push_back(std::move(pairs));
     }
+  if (depthwise_ && K_ <= 2 * kMaxChannelPairs) {
+    const int64_t blocks = (M + 15) / 16, pairs = k_pairs(K_);
+    dw_lanes_.assign(static_cast<size_t>(blocks * pairs * 16), 0);
+    // Missing channels: multiplier 0 with a shift of 32, so that they keep their block on the fast path.
+    FixedMultiplier none;
+    none.shift = 32;
+    std::vector<FixedMultiplier> mult(static_cast<size_t>(blocks * 16), none);
+    std::vector<int32_t> bias(static_cast<size_t>(blocks * 16), 0);
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t j = 0; j < 16; ++j) {
+        const int64_t c = b * 16 + kChannelLanes[j];
+        if (c >= M) continue;
+        mult[static_cast<size_t>(b * 16 + j)] = q.mult[static_cast<size_t>(c)];
+        bias[static_cast<size_t>(b * 16 + j)] = q.bias[static_cast<size_t>(c)];
+        for (int64_t t = 0; t < pairs; ++t)
+          dw_lanes_[static_cast<size_t>((b * pairs + t) * 16 + j)] =
+              dw_[static_cast<size_t>(c)][static_cast<size_t>(t)];
+      }
+    rq_lanes_ = RequantTable(mult, bias);
+  }
 }
 
 // The GEMM of group gi over output rows [oh0, oh1) whose columns are the output grid widened to `pitch`

@@ -42,6 +42,10 @@ class PackedConv {
   // kernel (intgemm::depthwise), which needs no im2col.
   bool depthwise_ = false;
   std::vector<std::vector<int32_t>> dw_;
+  // The channel-interleaved depthwise kernel's tables (intgemm::DepthwiseChannels): per block of 16
+  // channels, the pair words in lane order, and the requantization constants in the same order.
+  std::vector<int32_t> dw_lanes_;
+  intgemm::RequantTable rq_lanes_;
   // 2-D convolutions with several input channels per group, 8-bit input, on AVX2: the weights with K in
   // the order (channel pair, kh, kw, channel of the pair), so that each k pair of B is a run of the input
   // window with channels interleaved in pairs (intgemm::gemm_rows) and B needs no packing.

@@ -291,6 +291,18 @@ TEST(IntGemm, PackedConvMatchesReferenceConv) {
       {3, 3, 3, 10, 10, 3, 3, 0, 1},
       {2, 2, 2, 3, 17, 3, 1, 1, 1},
       {2, 2, 2, 5, 33, 3, 2, 1, 1},
+      // depthwise 5×5 on 14-wide rows; 9×9 (too many taps for the channel-interleaved kernel) on rows of
+      // 8, 3 and 2 outputs (two rows per block, odd row counts, stores that must not pass the plane's end),
+      // of 20 (weights broadcast per block) and of 12 (two rows per step)
+      {6, 6, 6, 14, 14, 5, 1, 2, 1, false, 2, false},
+      {5, 5, 5, 8, 8, 9, 1, 4, 1, false, 2, false},
+      {3, 3, 3, 5, 3, 9, 1, 4, 1, false, 3, false},
+      {4, 4, 4, 1, 2, 9, 1, 4, 1, false, 2, false},
+      {5, 5, 5, 20, 20, 9, 1, 4, 1, false, 1, false},
+      {3, 3, 3, 12, 12, 9, 1, 4, 1, false, 2, false},
+      // depthwise 3×3 on rows wider than the channel-interleaved kernel takes: 32 + 18 and 32 + 9 outputs
+      {4, 4, 4, 6, 50, 3, 1, 1, 1, false, 2, false},
+      {3, 3, 3, 5, 41, 3, 1, 1, 1, false, 2, false},
       {1, 1, 1, 1, 1, 1, 1, 0, 1}};
   const std::vector<std::pair<DType, int32_t>> inputs = {{DType::Int8, -128}, {DType::Int8, 127},
                                                          {DType::Int8, 3},    {DType::UInt8, 0},
