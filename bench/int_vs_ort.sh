@@ -8,7 +8,8 @@
 #   - our integer engine vs ONNX Runtime on our QDQ and QOperator exports: top-1 agreement on the test set
 #     (and each one's accuracy); also QDQ with the same weights stored as uint8 (export --uint8-weights: ORT
 #     multiplies u8 x u8 exactly, while its x86 u8 x s8 kernels without AVX-VNNI saturate pairs of 8-bit
-#     products, see core/export/export.h) and QDQ with 7-bit weights (ORT's reduce_range);
+#     products, see core/export/export.h), QDQ with 7-bit weights (ORT's reduce_range), and the default QDQ
+#     export again in ORT's precise integer mode (session.x64quantprecision = 1, bench/ort_precise.mjs);
 #   - speed, ours / ORT-on-our-QDQ-export, batch 1 and 64, 1 and 2 threads: ROUNDS alternating rounds, each
 #     the median of RUNS runs on the same input; the ratio of the medians of rounds (one run, one machine),
 #     and the ratio of each side's fastest run over all rounds;
@@ -44,10 +45,10 @@ work="${WORK:-$(mktemp -d)}"
 [ -n "${WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$here/results"
 
-/usr/bin/python3 - "$cli" "$tool" "$peers/ort-run.mjs" "$zoo" "$work" "$rounds" "$runs" "$here/results/int_vs_ort.json" "${models[@]}" <<'PY'
+/usr/bin/python3 - "$cli" "$tool" "$peers/ort-run.mjs" "$zoo" "$work" "$rounds" "$runs" "$here/results/int_vs_ort.json" "$here/ort_precise.mjs" "${models[@]}" <<'PY'
 import json, os, statistics, subprocess, sys
-cli, tool, ort, zoo, work, rounds, runs, out = sys.argv[1:9]
-models = sys.argv[9:]
+cli, tool, ort, zoo, work, rounds, runs, out, precise = sys.argv[1:10]
+models = sys.argv[10:]
 rounds, runs = int(rounds), int(runs)
 base = json.load(open(os.path.join(zoo, "baselines.json")))
 
@@ -87,6 +88,10 @@ for name in models:
             "--out", w("%s.ort_%s.npy" % (name, fmt))])
         key = "int_vs_ort_" + ("qdq_u8w" if fmt == "u8w.qdq" else fmt)
         r[key] = js([tool, "agree", w(name + ".int.npy"), w("%s.ort_%s.npy" % (name, fmt)), "--labels", labels])
+    js(["node", precise, ort, w(name + ".qdq.onnx"), test, "--threads", "2", "--runs", "1", "--warmup", "0",
+        "--out", w(name + ".ort_qdq_precise.npy")])
+    r["int_vs_ort_qdq_precise"] = js([tool, "agree", w(name + ".int.npy"), w(name + ".ort_qdq_precise.npy"),
+                                      "--labels", labels])
     # ORT on x86 without AVX-VNNI runs QDQ models in u8 x s8 with saturating 16-bit pair sums (VPMADDUBSW);
     # 7-bit weights (its reduce_range) cannot saturate, so this row separates its rounding from ours.
     plan7 = w(name + ".w7.plan.json")
@@ -98,10 +103,12 @@ for name in models:
         "--out", w(name + ".w7.ort_qdq.npy")])
     r["int_vs_ort_qdq_w7"] = js([tool, "agree", w(name + ".w7.int.npy"), w(name + ".w7.ort_qdq.npy"), "--labels", labels])
     print("%-16s sim=int: %.6f of elements equal (max %.2f LSB), top-1 equal %.4f; int vs ORT top-1: qdq %.4f, qop %.4f, "
-          "qdq with uint8-stored weights %.4f, qdq with 7-bit weights %.4f; top-1 int %.4f, ORT qdq %.4f" % (name,
+          "qdq with uint8-stored weights %.4f, qdq with 7-bit weights %.4f, qdq in ORT's precise mode %.4f; "
+          "top-1 int %.4f, ORT qdq %.4f" % (name,
           r["sim_vs_int"]["equal_share"], r["sim_vs_int"]["max_lsb_diff"],
           r["sim_vs_int"]["top1_equal_share"], r["int_vs_ort_qdq"]["top1_agreement"], r["int_vs_ort_qop"]["top1_agreement"],
           r["int_vs_ort_qdq_u8w"]["top1_agreement"], r["int_vs_ort_qdq_w7"]["top1_agreement"],
+          r["int_vs_ort_qdq_precise"]["top1_agreement"],
           r["int_vs_ort_qdq"]["top1_a"], r["int_vs_ort_qdq"]["top1_b"]), flush=True)
     speed = []
     for batch in (1, 64):

@@ -462,8 +462,8 @@
         <translation>以 uint8 存储 int8 权重（在 x86 上的 ONNX Runtime 中结果精确）</translation>
     </message>
     <message>
-        <source>The same weight values with the zero point moved by 128. ONNX Runtime on x86 CPUs without AVX-VNNI multiplies uint8 by int8 in saturating 16-bit pairs, so its results can differ slightly from the integer engine; uint8 weights it multiplies exactly. Leave off for runtimes that require int8 weights.</source>
-        <translation>权重数值不变，零点平移 128。在不支持 AVX-VNNI 的 x86 CPU 上，ONNX Runtime 以饱和的 16 位成对求和计算 uint8 与 int8 的乘积，其结果可能与整数引擎略有不同；uint8 权重的乘法则是精确的。若目标运行时要求 int8 权重，请勿勾选。</translation>
+        <source>The same weight values with the zero point moved by 128. ONNX Runtime on x86 CPUs without AVX-VNNI multiplies uint8 by int8 in saturating 16-bit pairs, so its results can differ slightly from the integer engine; uint8 weights it multiplies exactly (as it does int8 ones with its session option session.x64quantprecision=1). Leave off for runtimes that require int8 weights.</source>
+        <translation>权重数值不变，零点平移 128。在不支持 AVX-VNNI 的 x86 CPU 上，ONNX Runtime 以饱和的 16 位成对求和计算 uint8 与 int8 的乘积，其结果可能与整数引擎略有不同；uint8 权重的乘法则是精确的（启用其会话选项 session.x64quantprecision=1 时，int8 权重的乘法同样精确）。若目标运行时要求 int8 权重，请勿勾选。</translation>
     </message>
     <message>
         <source>Also write the analysis report (.report.json)</source>

@@ -78,7 +78,7 @@ void add_export(CLI::App& app) {
       "--uint8-weights", o->uint8_weights,
       "QDQ: store int8 weight grids as uint8 with zero point + 128 (the same values); ONNX Runtime on "
       "x86 without AVX-VNNI then multiplies exactly, as the integer engine does, instead of in saturating "
-      "u8 x s8 pairs");
+      "u8 x s8 pairs (its session option session.x64quantprecision=1 does the same at load time)");
   c->add_option("--input-shape", o->input_shapes, "Input shape N,C,H,W when the model's is not fixed");
   c->callback([o] { run_export(*o); });
 }

@@ -123,8 +123,8 @@ class ExportDialog : public QDialog {
         "qs::gui::Export",
         "The same weight values with the zero point moved by 128. ONNX Runtime on x86 CPUs without AVX-VNNI "
         "multiplies uint8 by int8 in saturating 16-bit pairs, so its results can differ slightly from the "
-        "integer engine; uint8 weights it multiplies exactly. Leave off for runtimes that require int8 "
-        "weights."));
+        "integer engine; uint8 weights it multiplies exactly (as it does int8 ones with its session option "
+        "session.x64quantprecision=1). Leave off for runtimes that require int8 weights."));
     uint8_->setChecked(r.uint8Weights);
     f->addRow(QString(), uint8_);
     const auto qdqOnly = [this] {

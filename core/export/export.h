@@ -42,7 +42,8 @@ ExportFormat parse_export_format(const std::string& s);
 // after DequantizeLinear. ONNX Runtime on x86 without AVX-VNNI multiplies uint8 activations by int8
 // weights with VPMADDUBSW, whose 16-bit pair sums saturate (255·127·2 > 32767), and uint8 × uint8 with
 // exact 16-bit products; uint8 weights therefore make its results equal the integer engine's (at some
-// speed). Runtimes that require symmetric int8 weights (TensorRT, for one) need AsPlan. QDQ form only:
+// speed). ORT's session option session.x64quantprecision = 1 does the same conversion at load time, for
+// AsPlan files. Runtimes that require symmetric int8 weights (TensorRT, for one) need AsPlan. QDQ form only:
 // QOperator's int8 × int8 kernels are exact already.
 enum class WeightStorage { AsPlan, UInt8 };
 
