@@ -310,8 +310,19 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   const int64_t HW = d.H * d.W, P = d.OH * d.OW, taps = d.KH * d.KW, pairs = (taps + 1) / 2;
   const int64_t Hp = (d.OH - 1) * d.sh + (d.KH - 1) * d.dh + 1,
                 Wp = (d.OW - 1) * d.sw + (d.KW - 1) * d.dw + 1;
-  // 1. The input as [row][column][16 channels] of x − zp in int16, zero padding around it.
-  std::fill(d.in, d.in + Hp * Wp * 16, int16_t{0});
+  // 1. The input as [row][column][16 channels] of x − zp in int16, zero padding around it: the padding is
+  // zeroed here (rows above and below the data, columns left and right of it), the rest is written below.
+  const int64_t r_lo = std::min(d.ph, Hp), r_hi = std::max(r_lo, std::min(Hp, d.ph + d.H));
+  const int64_t c_lo = std::min(d.pw, Wp), c_hi = std::max(c_lo, std::min(Wp, d.pw + d.W));
+  const auto zero = [&](int64_t from, int64_t n) {
+    std::fill(d.in + from * 16, d.in + (from + n) * 16, int16_t{0});
+  };
+  zero(0, r_lo * Wp);
+  for (int64_t r = r_lo; r < r_hi; ++r) {
+    zero(r * Wp, c_lo);
+    zero(r * Wp + c_hi, Wp - c_hi);
+  }
+  zero(r_hi * Wp, (Hp - r_hi) * Wp);
   const unsigned char* x = static_cast<const unsigned char*>(d.x);
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(d.zx));
   // Positions are visited in order, dst walking the padded grid with them (no multiplication per position).
@@ -327,10 +338,15 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
     if (++iw == W) iw = 0, dst += row_step, --rows_left;
   };
   // Positions at .. at + 15 of the 16 channels, transposed; the first `skip` were visited already.
+  const int64_t channels = d.channels;
   auto in_block = [&](int64_t at, int64_t skip) {
     __m128i r[16];
-    for (int64_t c = 0; c < 16; ++c)
-      r[c] = c < d.channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at))
+    if (channels == 16)  // the usual case, without a compare per channel
+      for (int64_t c = 0; c < 16; ++c)
+        r[c] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at));
+    else
+      for (int64_t c = 0; c < 16; ++c)
+        r[c] = c < channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at))
                             : _mm_setzero_si128();
     transpose16x16(r);
     for (int64_t j = skip; j < 16; ++j) put_next(r[j]);
@@ -342,7 +358,7 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   } else {
     for (; p0 < HW; ++p0) {
       alignas(16) unsigned char col[16] = {};
-      for (int64_t c = 0; c < d.channels; ++c) col[c] = x[c * HW + p0];
+      for (int64_t c = 0; c < channels; ++c) col[c] = x[c * HW + p0];
       put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
     }
   }
@@ -374,8 +390,11 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
     for (int64_t j = 0; j < 16; ++j)
       r[j] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d.out + (q0 + j) * 16));
     transpose16x16(r);
-    for (int64_t c = 0; c < d.channels; ++c)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c * P + q0), r[c]);
+    if (channels == 16)
+      for (int64_t c = 0; c < 16; ++c) _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c * P + q0), r[c]);
+    else
+      for (int64_t c = 0; c < channels; ++c)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + c * P + q0), r[c]);
   };
   int64_t q0 = 0;
   for (; q0 + 16 <= P; q0 += 16) out_block(q0);
@@ -383,7 +402,7 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
     out_block(P - 16);
   } else {
     for (; q0 < P; ++q0)
-      for (int64_t c = 0; c < d.channels; ++c) y[c * P + q0] = d.out[q0 * 16 + c];
+      for (int64_t c = 0; c < channels; ++c) y[c * P + q0] = d.out[q0 * 16 + c];
   }
 }
 
