@@ -8,6 +8,7 @@
 #include "app/cli/options.h"
 #include "core/analysis/model_summary.h"
 #include "core/graph/passes.h"
+#include "core/int/lowering.h"
 #include "core/quant/calibrate.h"
 
 namespace qs::cli {
@@ -54,9 +55,9 @@ void run_info(const InfoOptions& o) {
     const Shape& in = s.input_shapes.at(m.graph.inputs[0].name);
     try {
       const QuantPoints pts = quant_points_for(gq, Shape(in.begin() + 1, in.end()));
-      for (const auto& name : pts.float_islands)
-        for (const auto& n : gq.nodes)
-          if (n.name == name) islands.push_back(name + " (" + n.op_type + ")");
+      const Lowering L = lower_all_points(gq, pts);
+      for (const LoweredNode* n : L.float_islands())
+        islands.push_back(n->node->name + " (" + n->node->op_type + "): " + n->reason);
       islands_known = true;
     } catch (const Error&) {
       // models with several or non-image inputs: no listing

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/analysis/model_summary.h"
+#include "core/quant/calibrate.h"
 #include "core/quant/quantizer.h"
 
 namespace qs {
@@ -135,7 +136,14 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       continue;
     }
     std::string missing;
-    const bool ins_int = all_inputs_integer(L, n, &missing);
+    bool ins_int = false;
+    if (n.op_type == "Clip" && n.domain.empty()) {
+      // Clip's bounds are constants read at build time, not operands: only its data must be integer.
+      ins_int = n.has_input(0) && L.integer(n.inputs[0]);
+      if (!ins_int) missing = n.inputs.empty() ? std::string() : n.inputs[0];
+    } else {
+      ins_int = all_inputs_integer(L, n, &missing);
+    }
     auto island = [&](const std::string& why) {
       ln.kind = IntKind::FloatIsland;
       ln.reason = why;
@@ -154,7 +162,17 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       ln.result = n.outputs[0];
       return active_points.count(ln.result) != 0;
     };
-    const std::string not_int_input = "input '" + missing + "' is not quantized";
+    const std::string not_int_input =
+        g.is_initializer(missing)
+            ? "input '" + missing + "' is a constant; " + n.op_type +
+                  " has an integer form only between quantized values"
+            : "input '" + missing + "' is not quantized";
+    // A node of a requantizing op type none of whose inputs or outputs is a quantization point (or carries
+    // one), e.g. Concat/Mul/Add on int64 shape values: it is shape arithmetic, not an island.
+    bool touches_point = false;
+    for (const auto& v : n.inputs)
+      touches_point = touches_point || (!v.empty() && (L.integer(v) || points.carrier.count(v)));
+    for (const auto& v : n.outputs) touches_point = touches_point || (!v.empty() && points.carrier.count(v));
     const std::string no_point = "its output '" + (n.outputs.empty() ? std::string() : n.outputs[0]) +
                                  "' has no enabled quantization point";
     const OpRole role = op_role(g, n);
@@ -203,6 +221,8 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
           }
         }
       }
+    } else if (role == OpRole::Requantize && !touches_point) {
+      ln.kind = IntKind::Float;
     } else if (role == OpRole::Requantize) {
       const std::string& op = n.op_type;
       float lo = 0, hi = 0;
@@ -289,6 +309,35 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
     L.nodes.push_back(ln);
   }
   return L;
+}
+
+Lowering lower_all_points(const Graph& g, const QuantPoints& points) {
+  const CalibrationOptions defaults;
+  QuantPlan plan;
+  for (const auto& w : points.weights) {
+    PlanEntry e;
+    e.tensor = w.tensor;
+    e.kind = TensorKind::Weight;
+    e.layer = w.layer;
+    e.op_type = w.op_type;
+    const Tensor& t = *g.initializer(w.tensor);
+    const int64_t channels = t.rank() > w.axis ? t.dim(w.axis) : 1;
+    e.lo.assign(static_cast<size_t>(channels), -1.f);
+    e.hi.assign(static_cast<size_t>(channels), 1.f);
+    e.set_spec(weight_spec(defaults, w.axis));
+    plan.entries.push_back(std::move(e));
+  }
+  for (const auto& a : points.activations) {
+    PlanEntry e;
+    e.tensor = a.tensor;
+    e.layer = a.producer;
+    e.op_type = a.op_type;
+    e.lo = {-1.f};
+    e.hi = {1.f};
+    e.set_spec(activation_spec(defaults));
+    plan.entries.push_back(std::move(e));
+  }
+  return lower(g, plan, points);
 }
 
 }  // namespace qs

@@ -95,4 +95,9 @@ bool activation_bounds(const Graph& g, const Node& n, float* lo, float* hi);
 // "node 'x' (Softmax): no integer form" lines for listings.
 std::string describe_island(const LoweredNode& n);
 
+// The lowering with every quantization point of `points` enabled at the default specs (8-bit, weights per
+// output channel): the float islands no plan avoids, which `info` lists before a plan exists. Ranges do
+// not decide which nodes are islands (a Pad constant aside), so every range is [-1, 1].
+Lowering lower_all_points(const Graph& g, const QuantPoints& points);
+
 }  // namespace qs

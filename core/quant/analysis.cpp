@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/common/file_io.h"
+#include "core/int/lowering.h"
 #include "core/quant/calibrate.h"
 #include "core/quant/histogram.h"
 #include "core/quant/simulate.h"
@@ -84,7 +85,10 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
   AnalysisReport r;
   const QuantPoints points = quant_points_for(g, data.sample_shape());
   validate_plan(plan, g, points);
-  r.float_islands = points.float_islands;
+  // The integer engine's islands under this plan (lowering.h), which also counts ops of integer type that
+  // have no integer form with these operands (an Add of a constant, ...); points.float_islands does not.
+  const Lowering lowering = lower(g, plan, points);
+  for (const LoweredNode* n : lowering.float_islands()) r.float_islands.push_back(n->node->name);
   Executor fex(g);
   SimulatedModel sim(g, plan, points);
 
