@@ -11,6 +11,7 @@
 #include "core/int/int_ops.h"
 #include "core/int/layer_quant.h"
 #include "core/quant/simulate.h"
+#include "core/runtime/batching.h"
 
 namespace qs {
 
@@ -90,9 +91,14 @@ struct IntegerModel::Impl {
   ~Impl() { print_profile(); }
   void print_profile() const;
 
+  // The batch every input fixes (0: dynamic): other row counts run in chunks of it (runtime/batching.h).
+  int64_t fixed_batch = 0;
+
   void build();
   std::map<int, Tensor> run_slots(const std::map<std::string, Tensor>& feeds,
                                   const std::set<int>& fetch) const;
+  std::map<int, Tensor> run_slots_once(const std::map<std::string, Tensor>& feeds,
+                                       const std::set<int>& fetch) const;
 };
 
 void IntegerModel::Impl::build() {
@@ -244,6 +250,15 @@ void IntegerModel::Impl::print_profile() const {
 
 std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, Tensor>& feeds,
                                                     const std::set<int>& fetch) const {
+  const int64_t rows = rows_to_batch(fixed_batch, feeds);
+  if (rows == 0) return run_slots_once(feeds, fetch);
+  return run_in_batches<int>(fixed_batch, rows, feeds, [&](const std::map<std::string, Tensor>& chunk) {
+    return run_slots_once(chunk, fetch);
+  });
+}
+
+std::map<int, Tensor> IntegerModel::Impl::run_slots_once(const std::map<std::string, Tensor>& feeds,
+                                                         const std::set<int>& fetch) const {
   std::vector<Tensor> slots = constants;
   for (size_t i = 0; i < orig.inputs.size(); ++i) {
     const ValueInfo& vi = orig.inputs[i];
@@ -316,6 +331,7 @@ IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoi
   m.isa = options.isa;
   m.fq = quantize_weights(g, plan, points, SimOptions{});
   m.L = lower(m.orig, plan, points);
+  m.fixed_batch = fixed_batch_of(m.orig);
   m.build();
   const char* prof = std::getenv("QS_PROFILE");
   if (prof && *prof && std::strcmp(prof, "0") != 0) {

@@ -284,7 +284,6 @@ SimulatedModel::SimulatedModel(const Graph& g, const QuantPlan& plan, const Quan
 RunOptions SimulatedModel::wrap(const RunOptions& options) const {
   RunOptions r = options;
   auto st = std::make_shared<IntegerArithmetic::RunState>();
-  st->uses = int_->stash_uses;
   r.rewrite = [this, st, user = options.rewrite](const std::string& name, Tensor& value) {
     auto m = int_->models.find(name);
     if (m != int_->models.end() && value.dtype() == DType::Float32) {
@@ -298,7 +297,13 @@ RunOptions SimulatedModel::wrap(const RunOptions& options) const {
       auto it = act_params_.find(name);
       if (it != act_params_.end() && value.dtype() == DType::Float32) value = fake_quantize(value, it->second);
     }
-    if (st->uses.count(name) && st->uses[name] > 0) st->stash[name] = value;
+    // The count of readers restarts each time the value is produced: the executor runs a fixed-batch model
+    // once per chunk of rows with these same options (runtime/batching.h).
+    auto readers = int_->stash_uses.find(name);
+    if (readers != int_->stash_uses.end() && readers->second > 0) {
+      st->uses[name] = readers->second;
+      st->stash[name] = value;
+    }
     if (user) user(name, value);
   };
   return r;

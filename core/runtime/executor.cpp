@@ -1,6 +1,7 @@
 #include "core/runtime/executor.h"
 
 #include "core/ops/conv_epilogue.h"
+#include "core/runtime/batching.h"
 
 #include <algorithm>
 #include <chrono>
@@ -120,14 +121,7 @@ Executor::Executor(Graph graph) : graph_(std::move(graph)) {
   };
   for (const auto& in : graph_.inputs) slot(in.name);
   for (const auto& [name, t] : graph_.initializers) slot(name);
-  for (const auto& in : graph_.inputs) {
-    const int64_t b = in.shape && !in.shape->empty() && (*in.shape)[0].known() ? (*in.shape)[0].value : -1;
-    if (b <= 0 || (fixed_batch_ > 0 && b != fixed_batch_)) {
-      fixed_batch_ = 0;
-      break;
-    }
-    fixed_batch_ = b;
-  }
+  fixed_batch_ = fixed_batch_of(graph_);
   std::vector<std::string> problems;
   for (const Node& n : graph_.nodes) {
     Step s;
@@ -284,63 +278,14 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const RunOp
   return out;
 }
 
-namespace {
-
-// Rows [begin, begin + count) of `t` along dimension 0; rows past the end repeat the last row.
-Tensor batch_rows(const Tensor& t, int64_t begin, int64_t count) {
-  Shape shape = t.shape();
-  const int64_t n = shape[0];
-  shape[0] = count;
-  Tensor out(t.dtype(), shape);
-  const size_t row = n ? t.nbytes() / static_cast<size_t>(n) : 0;
-  for (int64_t i = 0; i < count; ++i)
-    std::memcpy(
-        static_cast<std::byte*>(out.raw()) + static_cast<size_t>(i) * row,
-        static_cast<const std::byte*>(t.raw()) + static_cast<size_t>(std::min(begin + i, n - 1)) * row, row);
-  return out;
-}
-
-}  // namespace
-
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds,
                                             const std::vector<std::string>& fetch,
                                             const RunOptions& options) const {
-  const int64_t B = fixed_batch_;
-  int64_t n = -1;
-  if (B > 0)
-    for (const auto& [name, t] : feeds) {
-      const int64_t rows = t.defined() && t.rank() > 0 ? t.dim(0) : -1;
-      n = (n == -1 || n == rows) ? rows : -2;
-    }
-  if (B <= 0 || n <= 0 || n == B) return run_once(feeds, fetch, options);
-
-  // Fixed batch B, n samples: chunks of B, the last padded; fetched batch values joined back to n rows.
-  std::map<std::string, std::vector<Tensor>> parts;
-  std::map<std::string, Tensor> result;
-  for (int64_t begin = 0; begin < n; begin += B) {
-    std::map<std::string, Tensor> chunk;
-    for (const auto& [name, t] : feeds) chunk[name] = batch_rows(t, begin, B);
-    auto r = run_once(chunk, fetch, options);
-    const int64_t valid = std::min(B, n - begin);
-    for (auto& [name, t] : r) {
-      if (begin == 0) result[name] = t;
-      if (t.rank() > 0 && t.dim(0) == B) parts[name].push_back(valid == B ? t : batch_rows(t, 0, valid));
-    }
-  }
-  for (auto& [name, ps] : parts) {
-    if (ps.size() != static_cast<size_t>((n + B - 1) / B)) continue;  // not a batch value in every chunk
-    Shape shape = ps[0].shape();
-    shape[0] = 0;
-    for (const auto& p : ps) shape[0] += p.dim(0);
-    Tensor joined(ps[0].dtype(), shape);
-    size_t off = 0;
-    for (const auto& p : ps) {
-      std::memcpy(static_cast<std::byte*>(joined.raw()) + off, p.raw(), p.nbytes());
-      off += p.nbytes();
-    }
-    result[name] = std::move(joined);
-  }
-  return result;
+  const int64_t rows = rows_to_batch(fixed_batch_, feeds);
+  if (rows == 0) return run_once(feeds, fetch, options);
+  return run_in_batches<std::string>(
+      fixed_batch_, rows, feeds,
+      [&](const std::map<std::string, Tensor>& chunk) { return run_once(chunk, fetch, options); });
 }
 
 std::map<std::string, Tensor> Executor::run_once(const std::map<std::string, Tensor>& feeds,
