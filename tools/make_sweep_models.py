@@ -235,6 +235,22 @@ class ClipNet(nn.Module):
         return self.fc2(F.relu(self.bnf(self.fc1(x))))
 
 
+# --- Channel softmax (Softmax over axis 1 of a 4-D tensor: before opset 13 this coerces to 2-D) ---------
+class ChannelAttention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = conv_bn(3, 16, 3, 2)
+        self.logits = nn.Conv2d(16, 8, 1)
+        self.value = conv_bn(16, 8, 1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.c1(x)
+        a = torch.softmax(self.logits(x), dim=1)
+        x = (a * self.value(x)).unsqueeze(1).squeeze(1)  # Unsqueeze/Squeeze with axes
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 def make_data(rng, n, shape):
     """Smooth random fields plus noise, so activations are not pure white noise."""
     x = rng.standard_normal((n, *shape)).astype(np.float32)
@@ -295,6 +311,12 @@ MODELS = {
     # Clip with min/max attributes (opset < 11).
     "clip_op10": (ClipNet, (1, 28, 28), dict(opset_version=10)),
     "mbv3_op17_dyn": (MBV3, (3, 32, 32), dict(opset_version=17, dynamic_axes={"input": {0: "N"}})),
+    # Older forms the quantized export rewrites to opset 13 (core/graph/opset_upgrade.h).
+    "chansoftmax_op11": (ChannelAttention, (3, 32, 32), dict(opset_version=11)),
+    "shuffle_split_op11": (lambda: Shuffle(False), (3, 32, 32), dict(opset_version=11)),
+    "inception_op10": (Inception, (3, 32, 32), dict(opset_version=10)),
+    "unet_op9": (UNet, (3, 32, 32), dict(opset_version=9)),
+    "vit_op11": (ViT, (3, 32, 32), dict(opset_version=11)),
 }
 
 

@@ -6,6 +6,7 @@
 
 #include "core/common/error.h"
 #include "core/export/onnx_writer.h"
+#include "core/graph/opset_upgrade.h"
 
 namespace qs::exportx {
 
@@ -248,7 +249,17 @@ ExportedGraph build_export_graph(const Graph& g, const QuantPlan& plan, const Qu
   if (f == ExportFormat::QOperator && weights != WeightStorage::AsPlan)
     throw Error(
         "export: uint8 weight storage is for the QDQ form (QOperator's int8 kernels are exact already)");
-  exportx::Builder b(g, plan, points, weights);
+  // Models of opset 7–12 are rewritten in opset-13 form first (graph/opset_upgrade.h): value names stay,
+  // so the plan and points apply; values the rewrite adds after data movement carry its input's point.
+  Graph upgraded = g;
+  upgrade_to_opset13(upgraded);
+  QuantPoints pts = points;
+  if (g.opset < 13)
+    for (const Node& n : upgraded.nodes)
+      if (op_role(upgraded, n) == OpRole::Movement && n.has_input(0) && pts.carrier.count(n.inputs[0]))
+        for (const auto& o : n.outputs)
+          if (!o.empty() && !pts.carrier.count(o)) pts.carrier[o] = pts.carrier.at(n.inputs[0]);
+  exportx::Builder b(upgraded, plan, pts, weights);
   return f == ExportFormat::QDQ ? exportx::build_qdq(b) : exportx::build_qop(b);
 }
 
