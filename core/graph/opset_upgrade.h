@@ -9,7 +9,10 @@
 //   Upsample-7/9 and Resize-10 (→ Resize-13 with asymmetric coordinates and the nearest rounding those
 //   opsets used: floor when upsampling, ceil when downsampling), Dropout (ratio attribute dropped:
 //   inference), BatchNormalization-7 (spatial = 1 dropped).
-// Value names of the graph are kept (new values get fresh names), so plans keep applying.
+// Value names of the graph are kept (new values get fresh names), so plans keep applying. ONNX's own
+// converter (onnx::version_conversion::ConvertVersion in libonnx) computes the same values on the sweep's
+// models (tools/make_sweep_models.py) but renames the outputs of the nodes its adapters replace (an
+// Upsample's output, for one), and plans, reports and the GUI identify tensors by those names.
 #pragma once
 
 #include "core/graph/graph.h"

@@ -308,8 +308,12 @@ TEST(HessianTrace, BothMethodsMatchTheClosedFormWhereTheModelIsLinear) {
     const HessianTraceResult r = labeled_hessian_trace(g, *ds, points, o);
     for (const auto& t : r.tensors) {
       SCOPED_TRACE(t.tensor + (method == HessianMethod::kGaussNewton ? " (Gauss-Newton)" : " (gradients)"));
-      if (t.tensor == "t") EXPECT_NEAR(t.trace, t_exact, 5 * std::sqrt(t_var / o.probes) + 2e-3 * t_exact);
-      if (t.tensor == "w2") EXPECT_NEAR(t.trace, w_exact, 5 * std::sqrt(w_var / o.probes) + 2e-3 * w_exact);
+      if (t.tensor == "t") {
+        EXPECT_NEAR(t.trace, t_exact, 5 * std::sqrt(t_var / o.probes) + 2e-3 * t_exact);
+      }
+      if (t.tensor == "w2") {
+        EXPECT_NEAR(t.trace, w_exact, 5 * std::sqrt(w_var / o.probes) + 2e-3 * w_exact);
+      }
     }
   }
   // Without labels it is refused.

@@ -18,12 +18,6 @@ namespace {
 using testing::ints;
 using testing::make_node;
 
-Attribute floats(std::vector<float> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::Floats;
-  a.floats = std::move(v);
-  return a;
-}
 Attribute str(const std::string& s) {
   Attribute a;
   a.kind = Attribute::Kind::String;
