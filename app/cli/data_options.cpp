@@ -10,10 +10,14 @@
 namespace qs::cli {
 
 void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required) {
-  auto* d = cmd->add_option("--data", o.data, "Images: IDX file (.gz ok), .npy, or a folder of PNG/JPEG (subfolders = classes)");
+  auto* d = cmd->add_option(
+      "--data", o.data,
+      "Images: IDX file (.gz ok), .npy, or a folder of PNG/JPEG (subfolders = classes); for a model whose "
+      "input is not an image (rank other than 4), a .npy of shape (N, sample shape...)");
   if (data_required) d->required();
   cmd->add_option("--labels", o.labels, "Labels: IDX labels file or integer .npy");
-  cmd->add_option("--mean", o.mean, "Mean per channel (one value or one per channel), after scaling")->delimiter(',');
+  cmd->add_option("--mean", o.mean, "Mean per channel (one value or one per channel), after scaling")
+      ->delimiter(',');
   cmd->add_option("--std", o.stddev, "Std-dev per channel (one value or one per channel)")->delimiter(',');
   cmd->add_option("--scale", o.scale, "Multiply source values by this first (default 1/255 for 8-bit data)");
   cmd->add_option("--limit", o.limit, "Use only the first N samples");
@@ -31,18 +35,17 @@ std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
   c.images = o.data;
   c.labels = o.labels;
   c.limit = o.limit;
-  c.npy_layout = o.layout == "nchw" ? NpyLayout::kNCHW : o.layout == "nhwc" ? NpyLayout::kNHWC : NpyLayout::kAuto;
+  c.npy_layout = o.layout == "nchw"   ? NpyLayout::kNCHW
+                 : o.layout == "nhwc" ? NpyLayout::kNHWC
+                                      : NpyLayout::kAuto;
   if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
   const ValueInfo& in = g.inputs[0];
-  if (in.shape && in.shape->size() == 4) {
-    const auto& s = *in.shape;
-    c.pre.channels = s[1].known() ? s[1].value : 0;
-    c.pre.height = s[2].known() ? s[2].value : 0;
-    c.pre.width = s[3].known() ? s[3].value : 0;
-  } else if (in.shape && in.shape->size() != 4) {
+  configure_for_input(c, in);
+  if (c.tensors && (!o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
+                    o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto"))
     throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
-                "; image data feeds rank-4 NCHW inputs only (use `run` with a .npy for other inputs)");
-  }
+                ", not an image: its .npy data is fed as it is, and --mean, --std, --scale, --resize, "
+                "--resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
   if (!o.mean.empty()) c.pre.mean = o.mean;
   if (!o.stddev.empty()) c.pre.stddev = o.stddev;
   if (o.scale > 0) c.pre.scale = o.scale;
@@ -74,9 +77,9 @@ ProgressFn terminal_progress(const std::string& label) {
     const int width = 30, filled = static_cast<int>(frac * width);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
     const double eta = frac > 0 ? secs / frac - secs : 0;
-    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld  %.0fs, ETA %.0fs ", label.c_str(), std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), static_cast<long long>(done), static_cast<long long>(total),
-                 secs, eta);
+    std::fprintf(stderr, "\r%s [%s%s] %lld/%lld  %.0fs, ETA %.0fs ", label.c_str(),
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total), secs, eta);
     if (done >= total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
     return true;

@@ -17,16 +17,9 @@ DataConfig configFor(const DataSettings& s, const QString& images, const QString
   c.labels = labels.toStdString();
   c.npy_layout = s.npy_layout;
   if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
-  const ValueInfo& in = g.inputs[0];
-  if (in.shape && in.shape->size() == 4) {
-    const auto& d = *in.shape;
-    c.pre.channels = d[1].known() ? d[1].value : 0;
-    c.pre.height = d[2].known() ? d[2].value : 0;
-    c.pre.width = d[3].known() ? d[3].value : 0;
-  } else if (in.shape) {
-    throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
-                "; image data feeds rank-4 NCHW inputs only");
-  }
+  // Rank-4 inputs take images; others a .npy of tensors, fed as stored (the image settings below are then
+  // not used).
+  configure_for_input(c, g.inputs[0]);
   c.pre.mean = s.mean;
   c.pre.stddev = s.stddev;
   c.pre.scale = s.scale;

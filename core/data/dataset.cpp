@@ -22,6 +22,13 @@ std::string dims_text(const std::vector<int64_t>& dims) {
   return s;
 }
 
+std::string dims_tuple(const std::vector<int64_t>& dims) {
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? ", " : "") + (dims[i] < 0 ? std::string("any") : std::to_string(dims[i]));
+  return s;
+}
+
 }  // namespace data_detail
 
 namespace {
@@ -48,6 +55,15 @@ void require_exists(const std::string& path, const char* what) {
 std::unique_ptr<Dataset> open_source(const DataConfig& config) {
   const std::string& path = config.images;
   require_exists(path, "images");
+  if (config.tensors) {
+    if (fs::is_directory(path) || !starts_with_npy(peek_file(path, 8)))
+      throw Error(path + ": the model's input is not an image (its samples have shape (" +
+                  data_detail::dims_tuple(config.tensor_dims) + ")): give a .npy array of shape (N, " +
+                  data_detail::dims_tuple(config.tensor_dims) + ")");
+    if (is_gzip_file(path))
+      throw UnsupportedError(path + ": gzip-compressed .npy files are not supported; decompress it");
+    return data_detail::open_npy_tensors(path, config.tensor_dims, config.tensor_dtype);
+  }
   if (fs::is_directory(path)) return data_detail::open_image_folder(path);
   const std::string head = peek_file(path, 8);
   if (starts_with_npy(head)) {
@@ -101,6 +117,7 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
                 config.images + " has " + std::to_string(ds->count_) + " images");
   ds->size_ = config.limit >= 0 ? std::min(config.limit, ds->count_) : ds->count_;
   if (ds->has_labels_) ds->labels_.resize(static_cast<size_t>(ds->size_));
+  if (ds->tensors_) return ds;  // fed as stored: no preprocessing
   try {
     ds->prep_ =
         prepare_preprocess(config.pre, ds->src_channels_, ds->src_height_, ds->src_width_, ds->source_8bit_);
@@ -110,10 +127,38 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
   return ds;
 }
 
+void configure_for_input(DataConfig& c, const ValueInfo& in) {
+  if (!in.shape || in.shape->size() == 4) {
+    c.tensors = false;
+    if (in.shape) {
+      const auto& s = *in.shape;
+      c.pre.channels = s[1].known() ? s[1].value : 0;
+      c.pre.height = s[2].known() ? s[2].value : 0;
+      c.pre.width = s[3].known() ? s[3].value : 0;
+    }
+    return;
+  }
+  if (in.shape->empty())
+    throw Error("input '" + in.name + "' is a scalar: there is no batch axis to feed samples on");
+  c.tensors = true;
+  c.tensor_dims.clear();
+  for (size_t i = 1; i < in.shape->size(); ++i)
+    c.tensor_dims.push_back((*in.shape)[i].known() ? (*in.shape)[i].value : -1);
+  c.tensor_dtype = in.dtype == DType::Undefined ? DType::Float32 : in.dtype;
+}
+
+Tensor Dataset::read_tensor(int64_t, int64_t) { throw Error(description_ + ": not tensor data"); }
+
 Batch Dataset::read(int64_t begin, int64_t count) {
   if (begin < 0 || count < 0 || begin + count > size_)
     throw Error("dataset read of samples [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
                 ") is out of range (the dataset has " + std::to_string(size_) + ")");
+  if (tensors_) {
+    Batch batch;
+    batch.images = read_tensor(begin, count);
+    if (has_labels_) batch.labels.assign(labels_.begin() + begin, labels_.begin() + begin + count);
+    return batch;
+  }
   std::vector<RawImage> raw;
   read_raw(begin, count, raw);
 

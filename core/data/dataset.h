@@ -12,6 +12,10 @@
 // Labels: an IDX labels file (plain or gzip), a .npy of integers with shape (N) or (N, 1), or the class
 // subfolders of a folder source.
 //
+// Models whose input is not an image (rank other than 4: a Conv1d's [N, C, L], a sequence model's
+// [N, T, D], a plain [N, F]) take tensor data instead (DataConfig::tensors): a .npy of shape (N, ...) whose
+// sample shape is the input's, fed as it is (no preprocessing), converted to the input's type.
+//
 // Memory: nothing is held per sample except labels (and file names for folders). IDX and .npy data are
 // read from the file for each batch; images are decoded for each batch.
 #pragma once
@@ -23,6 +27,7 @@
 #include <vector>
 
 #include "core/data/preprocess.h"
+#include "core/graph/graph.h"
 #include "core/tensor/tensor.h"
 
 namespace qs {
@@ -37,10 +42,19 @@ struct DataConfig {
   Preprocess pre;      // pre.channels/height/width: the model's input C, H, W
   int64_t limit = -1;  // use only the first `limit` samples (-1: all)
   NpyLayout npy_layout = NpyLayout::kAuto;
+  // Tensor data (see above): the input's dimensions after the batch (−1 where the model leaves one open)
+  // and its type; `pre` is not used.
+  bool tensors = false;
+  std::vector<int64_t> tensor_dims;
+  DType tensor_dtype = DType::Float32;
 };
 
+// Shapes `c` for the model input `in`: its C, H, W (where known) for images when it has rank 4 or an
+// unknown rank, tensor data (c.tensors) for any other rank.
+void configure_for_input(DataConfig& c, const ValueInfo& in);
+
 struct Batch {
-  Tensor images;                // float32 [B, C, H, W], preprocessed
+  Tensor images;                // float32 [B, C, H, W], preprocessed; tensor data: [B, ...] as stored
   std::vector<int64_t> labels;  // B labels, or empty when the dataset has none
 };
 
@@ -54,8 +68,12 @@ class Dataset {
   int64_t channels() const { return src_channels_; }
   int64_t height() const { return src_height_; }
   int64_t width() const { return src_width_; }
-  // Shape {C, H, W} of one preprocessed sample.
-  Shape sample_shape() const { return {prep_.channels, prep_.height, prep_.width}; }
+  // Shape {C, H, W} of one preprocessed sample (tensor data: the sample's shape, any rank).
+  Shape sample_shape() const {
+    return tensors_ ? tensor_shape_ : Shape{prep_.channels, prep_.height, prep_.width};
+  }
+  // Whether this is tensor data (DataConfig::tensors) rather than images.
+  bool tensors() const { return tensors_; }
   const PreparedPreprocess& preprocess() const { return prep_; }
 
   bool has_labels() const { return has_labels_; }
@@ -75,6 +93,8 @@ class Dataset {
  protected:
   // Decodes samples [begin, begin + count) of the source, unscaled, into `out` (resized to count).
   virtual void read_raw(int64_t begin, int64_t count, std::vector<RawImage>& out) = 0;
+  // Tensor data: samples [begin, begin + count) as one tensor [count, ...sample_shape()].
+  virtual Tensor read_tensor(int64_t begin, int64_t count);
 
   // Set by the source's constructor.
   int64_t count_ = 0;  // samples in the source, before `limit`
@@ -84,6 +104,8 @@ class Dataset {
   std::vector<int64_t> labels_;
   std::vector<std::string> class_names_;
   std::string description_;
+  bool tensors_ = false;
+  Shape tensor_shape_;
 
  private:
   friend std::unique_ptr<Dataset> open_dataset(const DataConfig& config);

@@ -87,7 +87,64 @@ class NpyImages : public Dataset {
   std::vector<unsigned char> buf_;  // one batch as stored
 };
 
+// Tensor data: N samples of any shape, read as stored and converted to the model input's type.
+class NpyTensors : public Dataset {
+ public:
+  NpyTensors(const std::string& path, const std::vector<int64_t>& dims, DType dtype)
+      : path_(path), header_(read_npy_header(path)), dtype_(dtype) {
+    const Shape& s = header_.shape;
+    bool fits = s.size() == dims.size() + 1;
+    for (size_t i = 0; fits && i < dims.size(); ++i) fits = dims[i] < 0 || s[i + 1] == dims[i];
+    if (!fits)
+      throw Error(path + ": the model's input takes samples of shape (" + dims_tuple(dims) +
+                  "), so the .npy must have shape (N, " + dims_tuple(dims) + "); this one has shape " +
+                  shape_str(s));
+    if (header_.dtype == DType::Bool)
+      throw UnsupportedError(path + ": a bool .npy array cannot be model input");
+    tensors_ = true;
+    tensor_shape_ = Shape(s.begin() + 1, s.end());
+    count_ = s[0];
+    sample_bytes_ = static_cast<int64_t>(dtype_size(header_.dtype)) * numel(tensor_shape_);
+    in_.open(path, std::ios::binary);
+    if (!in_) throw Error(path + ": cannot open file");
+    description_ = std::filesystem::path(path).filename().string() + ": npy " + dtype_name(header_.dtype) +
+                   " " + dims_text(s) + " (tensors, fed as " + dtype_name(dtype) + ")";
+  }
+
+  std::string sample_name(int64_t i) const override { return path_ + "[" + std::to_string(i) + "]"; }
+
+ protected:
+  void read_raw(int64_t, int64_t, std::vector<RawImage>&) override {
+    throw Error(path_ + ": tensor data has no images");
+  }
+  Tensor read_tensor(int64_t begin, int64_t count) override {
+    Shape shape = tensor_shape_;
+    shape.insert(shape.begin(), count);
+    Tensor stored(header_.dtype, shape);
+    in_.clear();
+    in_.seekg(header_.data_offset + begin * sample_bytes_);
+    in_.read(static_cast<char*>(stored.raw()), static_cast<std::streamsize>(stored.nbytes()));
+    if (static_cast<size_t>(in_.gcount()) != stored.nbytes())
+      throw Error(path_ + ": read error (the file changed since it was opened?)");
+    const size_t esize = dtype_size(header_.dtype);
+    if (header_.big_endian) byteswap_elements(stored.raw(), stored.numel(), esize);
+    return stored.dtype() == dtype_ ? stored : stored.cast(dtype_);
+  }
+
+ private:
+  std::string path_;
+  NpyHeader header_;
+  DType dtype_;
+  int64_t sample_bytes_ = 0;
+  std::ifstream in_;
+};
+
 }  // namespace
+
+std::unique_ptr<Dataset> open_npy_tensors(const std::string& path, const std::vector<int64_t>& dims,
+                                          DType dtype) {
+  return std::make_unique<NpyTensors>(path, dims, dtype);
+}
 
 std::unique_ptr<Dataset> open_npy_images(const std::string& path, NpyLayout layout) {
   return std::make_unique<NpyImages>(path, layout);

@@ -3,7 +3,11 @@
 // checks against an independent reference (the same model run sample by sample, the simulation, the
 // engine's own lowering).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "core/data/npy.h"
 #include "core/int/engine.h"
 #include "core/int/int_tensor.h"
 #include "core/int/lowering.h"
@@ -171,6 +175,48 @@ TEST(SweepRegression, IslandListingBeforeAPlanMatchesTheEngine) {
   // The reason names the constant operand.
   EXPECT_NE(all.find("scale")->reason.find("'three' is a constant"), std::string::npos)
       << all.find("scale")->reason;
+}
+
+}  // namespace
+}  // namespace qs
+
+namespace qs {
+namespace {
+
+using testing::ints;
+using testing::make_node;
+
+// A Conv1d model (input [N, 2, 16]) could not be calibrated: the data sources only fed rank-4 image
+// inputs. Tensor data (a .npy of (N, 2, 16)) now calibrates it, and the integer engine runs the plan in
+// integer only, equal to the simulation.
+TEST(SweepRegression, Conv1dModelCalibratesOnTensorData) {
+  std::mt19937 rng(11);
+  Graph g = testing::empty_graph({1, 2, 16});
+  g.outputs.push_back({"y", DType::Float32, std::nullopt});
+  g.initializers["w1"] = testing::normal({4, 2, 3}, rng, 0.8f);
+  g.initializers["w2"] = testing::normal({3, 4, 3}, rng, 0.5f);
+  g.nodes = {make_node("c1", "Conv", {"x", "w1"}, {"a"}, {{"pads", ints({1, 1})}}),
+             make_node("r1", "Relu", {"a"}, {"ra"}),
+             make_node("c2", "Conv", {"ra", "w2"}, {"b"}, {{"pads", ints({1, 1})}}),
+             make_node("r2", "Relu", {"b"}, {"y"})};
+  const Tensor calib = testing::random_images(rng, 32, {2, 16});
+  const auto dir = std::filesystem::temp_directory_path() / ("qs_conv1d_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  DataConfig dc;
+  configure_for_input(dc, g.inputs[0]);
+  ASSERT_TRUE(dc.tensors);
+  dc.images = (dir / "calib.npy").string();
+  write_npy(dc.images, calib);
+  auto ds = open_dataset(dc);
+  const QuantPlan plan = calibrate(g, *ds, small_calibration());
+  const QuantPoints points = quant_points_for(g, ds->sample_shape());
+  std::filesystem::remove_all(dir);
+  for (const char* w : {"w1", "w2"}) EXPECT_NE(plan.find(w), nullptr) << w;
+  const IntegerModel engine(g, plan, points);
+  EXPECT_TRUE(engine.lowering().float_islands().empty());
+  const Tensor x = testing::random_images(rng, 5, {2, 16});
+  const SimulatedModel sim(g, plan, points);
+  EXPECT_EQ(engine.run({x})[0].to_vector<float>(), sim.run({x})[0].to_vector<float>());
 }
 
 }  // namespace
