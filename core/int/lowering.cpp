@@ -315,26 +315,19 @@ Lowering lower_all_points(const Graph& g, const QuantPoints& points) {
   const CalibrationOptions defaults;
   QuantPlan plan;
   for (const auto& w : points.weights) {
-    PlanEntry e;
-    e.tensor = w.tensor;
-    e.kind = TensorKind::Weight;
-    e.layer = w.layer;
-    e.op_type = w.op_type;
+    PlanEntry e = plan_entry(w, weight_spec(defaults, w.axis));
     const Tensor& t = *g.initializer(w.tensor);
     const int64_t channels = t.rank() > w.axis ? t.dim(w.axis) : 1;
     e.lo.assign(static_cast<size_t>(channels), -1.f);
     e.hi.assign(static_cast<size_t>(channels), 1.f);
-    e.set_spec(weight_spec(defaults, w.axis));
+    e.set_spec(e.spec);
     plan.entries.push_back(std::move(e));
   }
   for (const auto& a : points.activations) {
-    PlanEntry e;
-    e.tensor = a.tensor;
-    e.layer = a.producer;
-    e.op_type = a.op_type;
+    PlanEntry e = plan_entry(a, activation_spec(defaults));
     e.lo = {-1.f};
     e.hi = {1.f};
-    e.set_spec(activation_spec(defaults));
+    e.set_spec(e.spec);
     plan.entries.push_back(std::move(e));
   }
   return lower(g, plan, points);

@@ -26,6 +26,26 @@ QuantSpec activation_spec(const CalibrationOptions& o) {
   return s;
 }
 
+PlanEntry plan_entry(const WeightPoint& w, const QuantSpec& spec) {
+  PlanEntry e;
+  e.tensor = w.tensor;
+  e.kind = TensorKind::Weight;
+  e.layer = w.layer;
+  e.op_type = w.op_type;
+  e.spec = spec;
+  return e;
+}
+
+PlanEntry plan_entry(const ActivationPoint& a, const QuantSpec& spec) {
+  PlanEntry e;
+  e.tensor = a.tensor;
+  e.kind = TensorKind::Activation;
+  e.layer = a.producer;
+  e.op_type = a.op_type;
+  e.spec = spec;
+  return e;
+}
+
 QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape) {
   Executor ex(g);
   std::map<std::string, Tensor> feeds;
@@ -50,13 +70,8 @@ QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) 
   const QuantPoints points = quant_points_for(g, data.sample_shape());
   QuantPlan plan;
   for (const auto& w : points.weights) {
-    PlanEntry e;
-    e.tensor = w.tensor;
-    e.kind = TensorKind::Weight;
-    e.layer = w.layer;
-    e.op_type = w.op_type;
+    PlanEntry e = plan_entry(w, weight_spec(o, w.axis));
     e.quantize = o.weight_bits != 32;
-    e.spec = weight_spec(o, w.axis);
     e.method = o.weight_method;
     const ChannelRanges r = weight_range(*g.initializer(w.tensor), e.spec, o.weight_method);
     e.lo = r.lo;
@@ -84,13 +99,8 @@ QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) 
   if (o.progress) o.progress(n, n);
 
   for (const auto& a : points.activations) {
-    PlanEntry e;
-    e.tensor = a.tensor;
-    e.kind = TensorKind::Activation;
-    e.layer = a.producer;
-    e.op_type = a.op_type;
+    PlanEntry e = plan_entry(a, aspec);
     e.quantize = o.act_bits != 32;
-    e.spec = aspec;
     e.method = o.act_method;
     const Range r = observers.at(a.tensor)->range();
     e.lo = {r.lo};

@@ -30,6 +30,9 @@ struct CalibrationOptions {
 // spec; activations asymmetric, int16 activations symmetric as TFLite's 16x8 mode).
 QuantSpec weight_spec(const CalibrationOptions& o, int axis);
 QuantSpec activation_spec(const CalibrationOptions& o);
+// The plan entry of a point (tensor, kind, layer, op type and `spec`); its range and params are the caller's.
+PlanEntry plan_entry(const WeightPoint& w, const QuantSpec& spec);
+PlanEntry plan_entry(const ActivationPoint& a, const QuantSpec& spec);
 
 // Finds the quantization points (with a dry run on the dataset's first sample for element types).
 QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape);
