@@ -1999,6 +1999,10 @@ isolated %2, cumulative %3</source>
 <context>
     <name>qs::ui::SamplePreview</name>
     <message>
+        <source>This sample is not an image (shape %1): its statistics are below.</source>
+        <translation>此样本不是图像（形状 %1）：其统计信息见下方。</translation>
+    </message>
+    <message>
         <source>Choose calibration data to preview a sample.</source>
         <translation>选择校准数据以预览样本。</translation>
     </message>

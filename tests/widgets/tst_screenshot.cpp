@@ -127,6 +127,19 @@ class TestScreenshot : public QObject {
              qPrintable(QStringLiteral("%1 is %2 % one color").arg(view).arg(100 * dominant)));
   }
 
+  // A model whose input is not an image previews tensor samples: statistics without a picture, whatever
+  // their rank or type (this threw from the preview's slot, taking the application down); an image sample
+  // still gets its picture.
+  void samplePreviewOfTensorData() {
+    ui::SamplePreview p;
+    p.setSample(Tensor::from_vector<int64_t>({1, 7}, {3, 1, 4, 1, 5, 9, 2}), QStringLiteral("ids.npy[0]"));
+    QVERIFY(p.image().isNull());
+    p.setSample(Tensor::zeros(DType::Float32, {1, 2, 3, 16, 16}), QStringLiteral("x.npy[0]"));
+    QVERIFY(p.image().isNull());
+    p.setSample(Tensor::zeros(DType::Float32, {1, 3, 8, 9}), QStringLiteral("img.npy[0]"));
+    QCOMPARE(p.image().size(), QSize(9, 8));
+  }
+
   // The clip markers respond to the mouse: dragging the activation's upper marker inward re-simulates the
   // tensor and, on release, commits a narrower range to the plan as one undo step.
   void dragClipMarker() {

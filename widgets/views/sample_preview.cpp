@@ -66,9 +66,18 @@ QImage SamplePreview::toImage(const Tensor& t) {
 }
 
 void SamplePreview::setSample(const Tensor& sample, const QString& caption) {
-  image_ = toImage(sample);
-  empty_.clear();
-  const auto v = sample.span<float>();
+  // Samples of models whose input is not an image (tensor data, any rank or type) get their statistics
+  // without a picture.
+  const Tensor f = sample.dtype() == DType::Float32 ? sample : sample.cast(DType::Float32);
+  try {
+    image_ = toImage(f);
+    empty_.clear();
+  } catch (const Error&) {
+    image_ = QImage();
+    empty_ = tr("This sample is not an image (shape %1): its statistics are below.")
+                 .arg(formatShape(sample.shape()));
+  }
+  const auto v = f.span<float>();
   double sum = 0, sq = 0;
   for (float x : v) {
     sum += x;
