@@ -1,6 +1,6 @@
 #!/bin/bash
 # Robustness sweep: the whole CLI path and ONNX Runtime on models in exporters' forms we had not tried.
-#   ORT_PREFIX=/work/main/build/ort tools/sweep_check.sh BUILD_DIR [WORK_DIR] [MODEL...]
+#   ORT_PREFIX=build/ort tools/sweep_check.sh BUILD_DIR [WORK_DIR] [MODEL...]
 # Makes the models with tools/make_sweep_models.py (unless WORK_DIR/models holds them), then per model:
 # info, quantize (8-bit, per channel, minmax on 256 samples), analyze, run float/sim/int on 200 test
 # samples, export qdq (--uint8-weights: ORT multiplies those exactly) and qop, ONNX Runtime on the float
