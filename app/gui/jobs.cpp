@@ -201,6 +201,15 @@ SamplePreview previewSample(const DataConfig& data, int64_t index) {
   const int64_t i = std::clamp<int64_t>(index, 0, ds->size() - 1);
   Batch b = ds->read(i, 1);
   p.sample = b.images;
+  if (ds->nhwc()) {  // the picture wants [1, C, H, W]
+    const Shape& s = b.images.shape();
+    Tensor chw(DType::Float32, {1, s[3], s[1], s[2]});
+    const float* src = b.images.data<float>();
+    float* dst = chw.data<float>();
+    for (int64_t c = 0; c < s[3]; ++c)
+      for (int64_t j = 0; j < s[1] * s[2]; ++j) dst[c * s[1] * s[2] + j] = src[j * s[3] + c];
+    p.sample = std::move(chw);
+  }
   p.caption = QString::fromStdString(ds->sample_name(i));
   if (!b.labels.empty()) {
     const int64_t label = b.labels[0];

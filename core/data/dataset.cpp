@@ -118,6 +118,8 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
   ds->size_ = config.limit >= 0 ? std::min(config.limit, ds->count_) : ds->count_;
   if (ds->has_labels_) ds->labels_.resize(static_cast<size_t>(ds->size_));
   if (ds->tensors_) return ds;  // fed as stored: no preprocessing
+  ds->nhwc_ = config.nhwc;
+  if (ds->nhwc_) ds->description_ += " (given to the model as NHWC)";
   try {
     ds->prep_ =
         prepare_preprocess(config.pre, ds->src_channels_, ds->src_height_, ds->src_width_, ds->source_8bit_);
@@ -130,11 +132,15 @@ std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
 void configure_for_input(DataConfig& c, const ValueInfo& in) {
   if (!in.shape || in.shape->size() == 4) {
     c.tensors = false;
+    c.nhwc = false;
     if (in.shape) {
       const auto& s = *in.shape;
-      c.pre.channels = s[1].known() ? s[1].value : 0;
-      c.pre.height = s[2].known() ? s[2].value : 0;
-      c.pre.width = s[3].known() ? s[3].value : 0;
+      const auto extent = [&](size_t i) { return s[i].known() ? s[i].value : 0; };
+      const auto channel_like = [&](size_t i) { return extent(i) == 1 || extent(i) == 3 || extent(i) == 4; };
+      c.nhwc = channel_like(3) && !channel_like(1);
+      c.pre.channels = extent(c.nhwc ? 3 : 1);
+      c.pre.height = extent(c.nhwc ? 1 : 2);
+      c.pre.width = extent(c.nhwc ? 2 : 3);
     }
     return;
   }
@@ -179,6 +185,15 @@ Batch Dataset::read(int64_t begin, int64_t count) {
       sample * 8);
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
+  if (nhwc_) {
+    const int64_t C = prep_.channels, HW = prep_.height * prep_.width;
+    Tensor t(DType::Float32, {count, prep_.height, prep_.width, C});
+    float* d = t.data<float>();
+    for (int64_t k = 0; k < count; ++k)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < HW; ++i) d[(k * HW + i) * C + c] = out[(k * C + c) * HW + i];
+    batch.images = std::move(t);
+  }
   if (has_labels_) batch.labels.assign(labels_.begin() + begin, labels_.begin() + begin + count);
   return batch;
 }

@@ -42,6 +42,9 @@ struct DataConfig {
   Preprocess pre;      // pre.channels/height/width: the model's input C, H, W
   int64_t limit = -1;  // use only the first `limit` samples (-1: all)
   NpyLayout npy_layout = NpyLayout::kAuto;
+  // The model takes images as [N, H, W, C] (TensorFlow's layout, e.g. from tf2onnx): samples are
+  // preprocessed as usual, then given to it in that layout.
+  bool nhwc = false;
   // Tensor data (see above): the input's dimensions after the batch (−1 where the model leaves one open)
   // and its type; `pre` is not used.
   bool tensors = false;
@@ -50,11 +53,13 @@ struct DataConfig {
 };
 
 // Shapes `c` for the model input `in`: its C, H, W (where known) for images when it has rank 4 or an
-// unknown rank, tensor data (c.tensors) for any other rank.
+// unknown rank, tensor data (c.tensors) for any other rank. A rank-4 input whose last extent is 1, 3 or 4
+// and whose second is not is taken as NHWC (c.nhwc).
 void configure_for_input(DataConfig& c, const ValueInfo& in);
 
 struct Batch {
-  Tensor images;                // float32 [B, C, H, W], preprocessed; tensor data: [B, ...] as stored
+  Tensor images;                // float32 [B, C, H, W] ([B, H, W, C] for NHWC models), preprocessed;
+                                // tensor data: [B, ...] as stored
   std::vector<int64_t> labels;  // B labels, or empty when the dataset has none
 };
 
@@ -70,10 +75,14 @@ class Dataset {
   int64_t width() const { return src_width_; }
   // Shape {C, H, W} of one preprocessed sample (tensor data: the sample's shape, any rank).
   Shape sample_shape() const {
-    return tensors_ ? tensor_shape_ : Shape{prep_.channels, prep_.height, prep_.width};
+    if (tensors_) return tensor_shape_;
+    return nhwc_ ? Shape{prep_.height, prep_.width, prep_.channels}
+                 : Shape{prep_.channels, prep_.height, prep_.width};
   }
   // Whether this is tensor data (DataConfig::tensors) rather than images.
   bool tensors() const { return tensors_; }
+  // Whether samples are given to the model as [H, W, C] (DataConfig::nhwc).
+  bool nhwc() const { return nhwc_; }
   const PreparedPreprocess& preprocess() const { return prep_; }
 
   bool has_labels() const { return has_labels_; }
@@ -106,6 +115,7 @@ class Dataset {
   std::string description_;
   bool tensors_ = false;
   Shape tensor_shape_;
+  bool nhwc_ = false;
 
  private:
   friend std::unique_ptr<Dataset> open_dataset(const DataConfig& config);

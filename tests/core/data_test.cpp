@@ -769,5 +769,39 @@ TEST_F(DataTest, TensorDataForNonImageInputs) {
       {"'s'", "scalar"});
 }
 
+// A model taking images as [N, H, W, C] (tf2onnx's layout) gets the same preprocessed samples, transposed:
+// its sample shape is {H, W, C}. An input whose second extent is a channel count stays NCHW.
+TEST_F(DataTest, ImagesForNhwcInputsAreTheNchwSamplesTransposed) {
+  DataConfig c;
+  configure_for_input(
+      c, ValueInfo{"x", DType::Float32, std::vector<Dim>{Dim{-1, "b"}, Dim{5, ""}, Dim{6, ""}, Dim{3, ""}}});
+  ASSERT_TRUE(c.nhwc);
+  EXPECT_EQ(c.pre.channels, 3);
+  EXPECT_EQ(c.pre.height, 5);
+  EXPECT_EQ(c.pre.width, 6);
+  std::vector<uint8_t> px = ramp(4 * 5 * 6 * 3);
+  c.images = path("rgb.npy");
+  c.npy_layout = NpyLayout::kNHWC;
+  write_npy(c.images, Tensor::from_vector<uint8_t>({4, 5, 6, 3}, px));
+  DataConfig nchw = c;
+  nchw.nhwc = false;
+  auto ds = open_dataset(c);
+  EXPECT_EQ(ds->sample_shape(), (Shape{5, 6, 3}));
+  const Tensor a = ds->read(1, 2).images, b = open_dataset(nchw)->read(1, 2).images;
+  ASSERT_EQ(a.shape(), (Shape{2, 5, 6, 3}));
+  ASSERT_EQ(b.shape(), (Shape{2, 3, 5, 6}));
+  for (int64_t k = 0; k < 2; ++k)
+    for (int64_t y = 0; y < 5; ++y)
+      for (int64_t x = 0; x < 6; ++x)
+        for (int64_t ch = 0; ch < 3; ++ch)
+          EXPECT_EQ(a.data<float>()[((k * 5 + y) * 6 + x) * 3 + ch],
+                    b.data<float>()[((k * 3 + ch) * 5 + y) * 6 + x]);
+  DataConfig chw;
+  configure_for_input(
+      chw, ValueInfo{"x", DType::Float32, std::vector<Dim>{Dim{1, ""}, Dim{3, ""}, Dim{8, ""}, Dim{3, ""}}});
+  EXPECT_FALSE(chw.nhwc);
+  EXPECT_EQ(chw.pre.channels, 3);
+}
+
 }  // namespace
 }  // namespace qs
