@@ -112,6 +112,7 @@ class QopBuilder {
       case IntKind::Add:
       case IntKind::Sub:
       case IntKind::Mul:
+      case IntKind::ConstOperand:
       case IntKind::Concat:
       case IntKind::AveragePool:
       case IntKind::GlobalAveragePool:

@@ -139,6 +139,7 @@ void IntegerModel::Impl::build() {
           case IntKind::Add:
           case IntKind::Sub:
           case IntKind::Mul:
+          case IntKind::ConstOperand:
           case IntKind::Concat:
           case IntKind::Activation:
             k = make_int_elementwise_kernel(c);

@@ -1,4 +1,5 @@
-// Integer Add, Sub, Mul (with broadcasting), Concat and unfused activations (Relu, Clip, LeakyRelu, PRelu).
+// Integer Add, Sub, Mul (with broadcasting; of two quantized values or one and a constant), Concat and
+// unfused activations (Relu, Clip, LeakyRelu, PRelu).
 #include <algorithm>
 
 #include "core/common/parallel.h"
@@ -98,6 +99,48 @@ class IntBinaryKernel final : public Kernel {
   QuantParams a_, b_, o_;
   FixedMultiplier f_;
   AddMultipliers m_;
+  int32_t lo_ = 0, hi_ = 0;
+};
+
+// Add/Sub/Mul of a quantized value and a float constant (requant.h, ConstAffine).
+class IntConstOperandKernel final : public Kernel {
+ public:
+  explicit IntConstOperandKernel(const IntNodeContext& c)
+      : where_(c.ln.node->describe()), x_input_(1 - c.ln.const_input) {
+    const Node& n = *c.ln.node;
+    x_ = *c.L.params_of(n.inputs[static_cast<size_t>(x_input_)]);
+    o_ = *c.L.params_of(c.ln.result);
+    const Tensor& k = *c.g.initializer(n.inputs[static_cast<size_t>(c.ln.const_input)]);
+    k_shape_ = k.shape();
+    a_ = const_operand_affine(c.ln, c.L, k);
+    activation_clamp(o_, c.ln.act_lo, c.ln.act_hi, &lo_, &hi_);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[static_cast<size_t>(x_input_)];
+    const Shape shape = x_input_ == 0 ? broadcast_shapes(x.shape(), k_shape_, where_)
+                                      : broadcast_shapes(k_shape_, x.shape(), where_);
+    const std::vector<int32_t> X = to_int32(x);
+    std::vector<int32_t> y(static_cast<size_t>(numel(shape)));
+    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
+    const bool per_m = a_.m.size() > 1, per_c = a_.c.size() > 1;
+    for_each_broadcast<2>(shape, {broadcast_strides(x.shape(), shape), broadcast_strides(k_shape_, shape)},
+                          [&](int64_t i, int64_t ix, int64_t ik) {
+                            const size_t e = static_cast<size_t>(ik);
+                            const int64_t v =
+                                affine_requantize(X[static_cast<size_t>(ix)] - zx, a_.m[per_m ? e : 0],
+                                                  a_.c[per_c ? e : 0], a_.shift);
+                            y[static_cast<size_t>(i)] = clamp_q(zo + v, lo_, hi_);
+                          });
+    out[0] = from_int32(y, storage_dtype(o_), shape);
+  }
+
+ private:
+  std::string where_;
+  int x_input_;
+  QuantParams x_, o_;
+  Shape k_shape_;
+  ConstAffine a_;
   int32_t lo_ = 0, hi_ = 0;
 };
 
@@ -212,6 +255,8 @@ std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c) {
     case IntKind::Sub:
     case IntKind::Mul:
       return std::make_unique<IntBinaryKernel>(c);
+    case IntKind::ConstOperand:
+      return std::make_unique<IntConstOperandKernel>(c);
     case IntKind::Concat:
       return std::make_unique<IntConcatKernel>(c);
     case IntKind::Activation:

@@ -75,4 +75,24 @@ LayerQuant prepare_layer(const Graph& g, const LoweredNode& ln, const QuantPlan&
   return q;
 }
 
+ConstAffine const_operand_affine(const LoweredNode& ln, const Lowering& L, const Tensor& k) {
+  const Node& n = *ln.node;
+  const std::string& op = n.op_type;
+  const double sx = L.params_of(n.inputs[static_cast<size_t>(1 - ln.const_input)])->scale[0];
+  const double sy = L.params_of(ln.result)->scale[0];
+  const float* v = k.data<float>();
+  std::vector<double> m, c;
+  if (op == "Mul") {
+    for (int64_t e = 0; e < k.numel(); ++e) m.push_back(static_cast<double>(v[e]) * sx / sy);
+    c = {0.0};
+  } else {
+    const bool negate_x = op == "Sub" && ln.const_input == 0;  // k − x
+    const bool negate_k = op == "Sub" && ln.const_input == 1;  // x − k
+    m = {negate_x ? -sx / sy : sx / sy};
+    for (int64_t e = 0; e < k.numel(); ++e)
+      c.push_back((negate_k ? -1.0 : 1.0) * static_cast<double>(v[e]) / sy);
+  }
+  return const_affine(m, c, n.describe());
+}
+
 }  // namespace qs

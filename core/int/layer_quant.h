@@ -47,6 +47,10 @@ struct LayerQuant {
 // The clamp [lo, hi] of output params `p` narrowed by a Relu/Clip with float bounds [a_lo, a_hi].
 void activation_clamp(const QuantParams& p, float a_lo, float a_hi, int32_t* lo, int32_t* hi);
 
+// The arithmetic of a ConstOperand node `ln` of `L` (requant.h, ConstAffine) with its constant `k`: m and c
+// per element of k, or one value where they do not vary. Shared by the engine and the simulation.
+ConstAffine const_operand_affine(const LoweredNode& ln, const Lowering& L, const Tensor& k);
+
 // `ln` must be a Layer of `L` lowered from `g` and `plan`.
 LayerQuant prepare_layer(const Graph& g, const LoweredNode& ln, const QuantPlan& plan, const Lowering& L);
 

@@ -37,6 +37,16 @@ bool const_scalar(const Graph& g, const Node& n, size_t i, float def, float* v) 
   return true;
 }
 
+// For a two-input node: the index of its float32 constant input when the other input is held as integers,
+// else -1.
+int const_operand(const Graph& g, const Lowering& L, const Node& n) {
+  for (int k = 0; k < 2; ++k) {
+    const Tensor* c = g.initializer(n.inputs[static_cast<size_t>(k)]);
+    if (c && c->dtype() == DType::Float32 && L.integer(n.inputs[static_cast<size_t>(1 - k)])) return k;
+  }
+  return -1;
+}
+
 }  // namespace
 
 const char* int_kind_name(IntKind k) {
@@ -46,6 +56,7 @@ const char* int_kind_name(IntKind k) {
     case IntKind::Add: return "add";
     case IntKind::Sub: return "sub";
     case IntKind::Mul: return "mul";
+    case IntKind::ConstOperand: return "constant operand";
     case IntKind::Concat: return "concat";
     case IntKind::AveragePool: return "averagepool";
     case IntKind::GlobalAveragePool: return "globalaveragepool";
@@ -233,6 +244,20 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
         else if (!slope || slope->dtype() != DType::Float32) island("the slope is not a float constant");
         else if (!resolve_result(false)) island(no_point);
         else ln.kind = IntKind::Activation;
+      } else if ((op == "Add" || op == "Sub" || op == "Mul") && n.num_inputs() == 2 &&
+                 const_operand(g, L, n) >= 0) {
+        const int k = const_operand(g, L, n);
+        const Tensor& c = *g.initializer(n.inputs[static_cast<size_t>(k)]);
+        bool finite = true;
+        for (float v : c.span<float>()) finite = finite && std::isfinite(v);
+        if (!finite)
+          island("constant '" + n.inputs[static_cast<size_t>(k)] + "' has non-finite values");
+        else if (!resolve_result(op == "Add"))
+          island(no_point);
+        else {
+          ln.kind = IntKind::ConstOperand;
+          ln.const_input = k;
+        }
       } else if (!ins_int) {
         island(not_int_input);
       } else if (op == "Add" || op == "Sub" || op == "Mul") {

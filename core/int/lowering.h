@@ -11,6 +11,8 @@
 //                requantization; a Relu/Clip consuming only the layer output is fused as a clamp
 //   MatMulInt    MatMul of two quantized activations
 //   Add, Sub     rescaled to the output (Add may fuse a Relu/Clip), Mul: product requantized
+//   ConstOperand Add, Sub or Mul of a quantized value and a float constant: one fixed-point multiply-add
+//                per element (requant.h, ConstAffine); the constant is not quantized
 //   Concat       each input requantized to the output
 //   AveragePool, GlobalAveragePool  integer window sums, one requantization per divisor
 //   Activation   Relu, Clip (constant bounds), LeakyRelu, PRelu (constant slope) not fused: requantized
@@ -40,6 +42,7 @@ enum class IntKind {
   Add,
   Sub,
   Mul,
+  ConstOperand,  // Add/Sub/Mul with a float constant operand (const_input)
   Concat,
   AveragePool,
   GlobalAveragePool,
@@ -67,6 +70,7 @@ struct LoweredNode {
   std::string weight;     // Layer: weight initializer
   std::string bias;       // Layer: bias initializer, "" when none
   int channel_axis = 1;   // Layer: axis of the output's channels (Conv 1, Gemm 1, MatMul -1 or -2)
+  int const_input = -1;   // ConstOperand: index of the constant input (the other one is quantized)
 };
 
 struct Lowering {

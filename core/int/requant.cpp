@@ -1,5 +1,6 @@
 #include "core/int/requant.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -74,6 +75,30 @@ AddMultipliers add_multipliers(double real_a, double real_b, const std::string& 
   r.ma = std::llround(std::ldexp(real_a, n));
   r.mb = std::llround(std::ldexp(real_b, n));
   return r;
+}
+
+ConstAffine const_affine(const std::vector<double>& real_m, const std::vector<double>& offset,
+                         const std::string& what) {
+  double big = 0;
+  for (double r : real_m) {
+    check_range(r, what);
+    big = std::max(big, std::fabs(r));
+  }
+  ConstAffine a;
+  int64_t mantissa = 0;
+  int32_t n = 40;
+  if (big != 0 && normalize(big, &mantissa, &n))
+    n = std::clamp(n, 1, 40);
+  else
+    n = 40;
+  a.shift = n;
+  for (double r : real_m) a.m.push_back(std::llround(std::ldexp(r, n)));
+  const double bound = 131072.0 * (big + 1) + 2;
+  for (double o : offset) {
+    if (!std::isfinite(o)) throw Error(what + ": constant operand gives a non-finite offset " + num(o));
+    a.c.push_back(std::llround(std::ldexp(std::clamp(o, -bound, bound), n)));
+  }
+  return a;
 }
 
 }  // namespace qs

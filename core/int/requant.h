@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace qs {
 
@@ -54,6 +55,26 @@ AddMultipliers add_multipliers(double real_a, double real_b, const std::string& 
 inline int64_t add_requantize(int64_t da, int64_t db, const AddMultipliers& m) {
   const int64_t x = da * m.ma + db * m.mb;
   return (x + (int64_t{1} << (m.shift - 1))) >> m.shift;
+}
+
+// Add, Sub or Mul of a quantized x and a float constant k (any shape that broadcasts with x), e.g. a
+// MatMul's bias added by its own node, a positional embedding, an attention scale: per element e of k,
+//     y − zy = floor((d·m[e] + c[e] + 2^(n-1)) / 2^n),   d = x − zx,
+// with m[e] ≈ r_e·2^n and c[e] ≈ o_e·2^n for the real multiplier r_e and offset o_e in output units:
+//     Add  r = sx/sy,        o_e = k_e/sy          Sub x − k: o_e = −k_e/sy;  k − x: r = −sx/sy, o_e = k_e/sy
+//     Mul  r_e = k_e·sx/sy,  o = 0
+// One rounding, the mode of requantize(); the constant is never rounded to a grid of its own. The shift n
+// is common to all elements (the largest |r_e| gets a 31-bit m, the others the same step) and at most 40,
+// and offsets are clamped to ±(2^17·(max|r| + 1) + 2), beyond which every result saturates anyway, so
+// with |d| < 2^17 nothing overflows int64. m and c hold one value when they do not vary.
+struct ConstAffine {
+  int32_t shift = 40;
+  std::vector<int64_t> m, c;
+};
+ConstAffine const_affine(const std::vector<double>& real_m, const std::vector<double>& offset,
+                         const std::string& what);
+inline int64_t affine_requantize(int64_t d, int64_t m, int64_t c, int32_t shift) {
+  return (d * m + c + (int64_t{1} << (shift - 1))) >> shift;
 }
 
 // Clamps v to [lo, hi] and narrows.

@@ -86,7 +86,8 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
   const QuantPoints points = quant_points_for(g, data.sample_shape());
   validate_plan(plan, g, points);
   // The integer engine's islands under this plan (lowering.h), which also counts ops of integer type that
-  // have no integer form with these operands (an Add of a constant, ...); points.float_islands does not.
+  // have no integer form with these operands (a Concat with a constant input, ...); points.float_islands does
+  // not.
   const Lowering lowering = lower(g, plan, points);
   for (const LoweredNode* n : lowering.float_islands()) r.float_islands.push_back(n->node->name);
   Executor fex(g);

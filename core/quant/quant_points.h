@@ -48,7 +48,8 @@ struct QuantPoints {
   std::vector<WeightPoint> weights;          // in topological order
   std::vector<ActivationPoint> activations;  // in topological order
   // Node names of ops with no integer form at all. The integer engine's full list (also ops whose operands
-  // rule the integer form out, e.g. an Add of a constant) is lower()'s: lower_all_points() in core/int.
+  // rule the integer form out, e.g. a Concat with a constant input) is lower()'s: lower_all_points() in
+  // core/int.
   std::vector<std::string> float_islands;
   // For every float value reachable by data movement from a point: the point whose parameters it carries
   // (e.g. the Flatten output maps to the Relu output before it). Points map to themselves.

@@ -44,7 +44,8 @@ struct SimulatedModel::IntegerArithmetic {
     IntKind kind = IntKind::Float;
     const Node* node = nullptr;
     QuantParams out;
-    std::vector<QuantParams> in;        // per input (Add/Sub/Mul, Concat, Activation, pools: input 0)
+    std::vector<QuantParams> in;        // per operand (Add/Sub/Mul, Concat, Activation, pools: input 0)
+    std::vector<std::string> operands;  // the values `in` describes, read from the stash
     std::vector<double> acc_scale;      // Layer / MatMulInt: per output channel
     std::vector<FixedMultiplier> mult;  // Layer: per channel; Concat: per input; Activation: [pos, neg...]
     int channel_axis = 1;
@@ -53,6 +54,8 @@ struct SimulatedModel::IntegerArithmetic {
     Shape slope_shape;                  // PRelu
     WindowAttrs window;                 // AveragePool
     bool count_include_pad = false;
+    ConstAffine affine;  // ConstOperand
+    Shape k_shape;       // ConstOperand: the constant's shape
   };
   Graph graph;
   Lowering lowering;
@@ -65,9 +68,7 @@ struct SimulatedModel::IntegerArithmetic {
   };
 
   Tensor apply(const Model& m, const Tensor& y, RunState& st) const;
-  const Tensor& operand(const Model& m, size_t i, RunState& st) const {
-    return st.stash.at(m.node->inputs[i]);
-  }
+  const Tensor& operand(const Model& m, size_t i, RunState& st) const { return st.stash.at(m.operands[i]); }
 };
 
 Tensor SimulatedModel::IntegerArithmetic::apply(const Model& m, const Tensor& y, RunState& st) const {
@@ -111,6 +112,22 @@ Tensor SimulatedModel::IntegerArithmetic::apply(const Model& m, const Tensor& y,
                                                                        : add_requantize(da, db, m.add);
                               put(i, v, o.qmin, o.qmax);
                             });
+      break;
+    }
+    case IntKind::ConstOperand: {
+      const Tensor& x = operand(m, 0, st);
+      const float* px = x.data<float>();
+      const double sx = m.in[0].scale[0];
+      const bool per_m = m.affine.m.size() > 1, per_c = m.affine.c.size() > 1;
+      for_each_broadcast<2>(
+          y.shape(), {broadcast_strides(x.shape(), y.shape()), broadcast_strides(m.k_shape, y.shape())},
+          [&](int64_t i, int64_t ix, int64_t ik) {
+            const size_t e = static_cast<size_t>(ik);
+            put(i,
+                affine_requantize(recover(px[ix], sx), m.affine.m[per_m ? e : 0], m.affine.c[per_c ? e : 0],
+                                  m.affine.shift),
+                m.lo, m.hi);
+          });
       break;
     }
     case IntKind::Concat: {
@@ -241,12 +258,23 @@ SimulatedModel::SimulatedModel(const Graph& g, const QuantPlan& plan, const Quan
       m.acc_scale = {s};
       m.mult = {fixed_multiplier(s / so, where)};
       reads_operands = false;
+    } else if (ln.kind == IntKind::ConstOperand) {
+      const std::string& x = n.inputs[static_cast<size_t>(1 - ln.const_input)];
+      const Tensor& k = *ia->graph.initializer(n.inputs[static_cast<size_t>(ln.const_input)]);
+      m.in = {*L.params_of(x)};
+      m.operands = {x};
+      m.k_shape = k.shape();
+      m.affine = const_operand_affine(ln, L, k);
+      activation_clamp(m.out, ln.act_lo, ln.act_hi, &m.lo, &m.hi);
     } else {
       const size_t k = ln.kind == IntKind::Activation || ln.kind == IntKind::AveragePool ||
                                ln.kind == IntKind::GlobalAveragePool
                            ? 1
                            : n.inputs.size();
-      for (size_t i = 0; i < k; ++i) m.in.push_back(*L.params_of(n.inputs[i]));
+      for (size_t i = 0; i < k; ++i) {
+        m.in.push_back(*L.params_of(n.inputs[i]));
+        m.operands.push_back(n.inputs[i]);
+      }
       if (ln.kind == IntKind::Add || ln.kind == IntKind::Sub) {
         const double sb = m.in[1].scale[0];
         m.add = add_multipliers(m.in[0].scale[0] / so, (ln.kind == IntKind::Sub ? -sb : sb) / so, where);
@@ -275,7 +303,7 @@ SimulatedModel::SimulatedModel(const Graph& g, const QuantPlan& plan, const Quan
       }
     }
     if (reads_operands)
-      for (size_t i = 0; i < (m.in.size()); ++i) ++ia->stash_uses[n.inputs[i]];
+      for (const auto& v : m.operands) ++ia->stash_uses[v];
     ia->models[n.outputs[0]] = std::move(m);
   }
   int_ = std::move(ia);
@@ -289,10 +317,8 @@ RunOptions SimulatedModel::wrap(const RunOptions& options) const {
     if (m != int_->models.end() && value.dtype() == DType::Float32) {
       value = int_->apply(m->second, value, *st);
       // Operands read only by models that have run are dropped.
-      for (size_t i = 0; i < m->second.in.size(); ++i) {
-        const std::string& v = m->second.node->inputs[i];
+      for (const auto& v : m->second.operands)
         if (--st->uses[v] == 0) st->stash.erase(v);
-      }
     } else {
       auto it = act_params_.find(name);
       if (it != act_params_.end() && value.dtype() == DType::Float32) value = fake_quantize(value, it->second);

@@ -7,9 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/common/error.h"
 #include "core/int/int_tensor.h"
 #include "core/quant/simulate.h"
+#include "core/runtime/executor.h"
 #include "tests/core/int_test_util.h"
 
 namespace qs {
@@ -110,6 +113,60 @@ TEST(IntEngine, CnnHasNoFloatIslandAndFusesActivations) {
   EXPECT_EQ(v.at("p1").dtype(), DType::Int8);
   const QuantParams& pr = *m.params("r1");
   for (int32_t q : to_int32(v.at("r1"))) EXPECT_GE(q, pr.zero_point[0]);  // the fused ReLU's clamp
+}
+
+// Add, Sub and Mul with a float constant operand (a bias added by its own node, an embedding, a scale):
+// integer nodes of their own, in either operand order, with broadcasting (also to a larger output), a fused
+// Relu, negative and zero constants; equal to the simulation on every element.
+TEST(IntEngine, ConstantOperandsAreIntegerAndAgreeWithSimulation) {
+  std::mt19937 rng(21);
+  Graph g = testing::empty_graph({1, 3, 6, 6});
+  g.outputs.push_back({"y", DType::Float32, std::nullopt});
+  g.outputs.push_back({"wide", DType::Float32, std::nullopt});
+  g.initializers["w"] = testing::normal({4, 3, 3, 3}, rng, 0.5f);
+  g.initializers["kb"] = testing::normal({4, 1, 1}, rng, 0.7f);
+  g.initializers["ks"] = Tensor::scalar<float>(0.37f);
+  g.initializers["kv"] = testing::normal({6}, rng, 0.3f);
+  g.initializers["kk"] = testing::normal({1, 4, 1, 1}, rng, 1.0f);
+  Tensor kn = testing::normal({4, 1, 1}, rng, 2.0f);
+  kn.data<float>()[1] = 0.f;
+  kn.data<float>()[2] = -std::fabs(kn.data<float>()[2]);
+  g.initializers["kn"] = kn;
+  g.initializers["kw"] = testing::normal({2, 1, 1, 1, 1}, rng, 1.0f);
+  using testing::ints;
+  using testing::make_node;
+  g.nodes = {make_node("conv", "Conv", {"x", "w"}, {"a"}, {{"pads", ints({1, 1, 1, 1})}}),
+             make_node("bias", "Add", {"a", "kb"}, {"b"}),
+             make_node("relu", "Relu", {"b"}, {"r"}),
+             make_node("scale", "Mul", {"ks", "r"}, {"m"}),
+             make_node("shift", "Sub", {"m", "kv"}, {"s1"}),
+             make_node("flip", "Sub", {"kk", "s1"}, {"s2"}),
+             make_node("gain", "Mul", {"s2", "kn"}, {"y"}),
+             make_node("widen", "Add", {"kw", "s2"}, {"wide"})};
+  const Tensor calib = testing::random_images(rng, 48, {3, 6, 6});
+  const Tensor x = testing::random_images(rng, 7, {3, 6, 6});
+  const Calibrated c = testing::calibrate_on(g, calib, options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  EXPECT_TRUE(m.lowering().float_islands().empty()) << describe_island(*m.lowering().float_islands()[0]);
+  std::map<std::string, IntKind> kind;
+  for (const auto& st : m.steps()) kind[st.node] = st.kind;
+  for (const char* n : {"bias", "scale", "shift", "flip", "gain", "widen"})
+    EXPECT_EQ(kind.at(n), IntKind::ConstOperand) << n;
+  EXPECT_EQ(kind.at("relu"), IntKind::Fused);
+  expect_engine_equals_sim(g, c, x, "constants W8A8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, false, false)), x,
+                           "constants uint8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(4, 6, true, true)), x,
+                           "constants W4A6");
+  // And the integer result is the float one within the output grid's rounding (plus the input's).
+  const std::vector<Tensor> yi = m.run({x});
+  const Executor ex(g);
+  const std::vector<Tensor> yf = ex.run({x});
+  const float so = c.plan.active("y")->params.scale[0];
+  float worst = 0;
+  for (int64_t i = 0; i < yf[0].numel(); ++i)
+    worst = std::max(worst, std::fabs(yi[0].data<float>()[i] - yf[0].data<float>()[i]));
+  EXPECT_LT(worst, 8 * so);
 }
 
 TEST(IntEngine, MixedOpsAndFloatIslandsAgreeWithSimulation) {

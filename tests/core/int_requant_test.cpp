@@ -170,5 +170,42 @@ TEST(IntRequant, AddMultipliersShareOneRounding) {
   EXPECT_EQ(add_requantize(3, -4, h), 0);  // -0.5 → 0
 }
 
+// A constant operand's multiply-add: the wide-integer formula exactly, and within half a step (plus the
+// step 2^-n of m and c) of the exact real value d·r + o; offsets far past every 16-bit range saturate on the
+// side of their sign, whatever d.
+TEST(IntRequant, ConstAffineIsOneRoundingOfTheRealValue) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> e(-30, 8), u(-1, 1);
+  std::uniform_int_distribution<int64_t> d(-65535, 65535);
+  for (int i = 0; i < 400; ++i) {
+    std::vector<double> r(static_cast<size_t>(1 + i % 5)), o(static_cast<size_t>(1 + i % 3));
+    for (auto& v : r) v = std::exp2(e(rng)) * (u(rng) < 0 ? -1 : 1) * (i % 17 == 0 ? 0 : 1);
+    for (auto& v : o) v = u(rng) * std::exp2(e(rng) + 10);
+    const ConstAffine a = const_affine(r, o, "t");
+    ASSERT_GE(a.shift, 1);
+    ASSERT_LE(a.shift, 40);
+    for (size_t j = 0; j < r.size(); ++j) ASSERT_LE(std::llabs(a.m[j]), int64_t{1} << 31);
+    for (int k = 0; k < 100; ++k) {
+      const int64_t x = d(rng);
+      const size_t jm = static_cast<size_t>(k) % r.size(), jc = static_cast<size_t>(k) % o.size();
+      const int64_t got = affine_requantize(x, a.m[jm], a.c[jc], a.shift);
+      const i128 w = static_cast<i128>(x) * a.m[jm] + a.c[jc] + (static_cast<i128>(1) << (a.shift - 1));
+      ASSERT_EQ(got, static_cast<int64_t>(floor_div(w, static_cast<i128>(1) << a.shift)));
+      const double exact = static_cast<double>(x) * r[jm] + o[jc];
+      if (std::fabs(exact) > 131072 + 65536.0 * std::fabs(r[jm])) {  // the offset was clamped: saturates
+        ASSERT_GE(got * (exact > 0 ? 1 : -1), 131071) << exact;
+        continue;
+      }
+      ASSERT_LE(std::fabs(static_cast<double>(got) - exact), 0.5 + (65536.0 + 1) * std::exp2(-a.shift) + 1e-6)
+          << "x=" << x << " r=" << r[jm] << " o=" << o[jc];
+    }
+  }
+  // Ties round up: 3·0.5 + 1 = 2.5 → 3, −3·0.5 + 0 = −1.5 → −1.
+  const ConstAffine h = const_affine({0.5}, {1.0, 0.0}, "h");
+  EXPECT_EQ(affine_requantize(3, h.m[0], h.c[0], h.shift), 3);
+  EXPECT_EQ(affine_requantize(-3, h.m[0], h.c[1], h.shift), -1);
+  EXPECT_THROW(const_affine({1.0}, {std::nan("")}, "nan"), Error);
+}
+
 }  // namespace
 }  // namespace qs

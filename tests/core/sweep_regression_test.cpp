@@ -148,10 +148,11 @@ TEST(SweepRegression, ShapeArithmeticIsNotAFloatIsland) {
   EXPECT_EQ(engine.run({x})[0].to_vector<float>(), sim.run({x})[0].to_vector<float>());
 }
 
-// `info` listed only ops with no integer form at all (quant_points' list); the engine also runs in float an
-// Add/Mul with a constant operand (a Linear on 3-D tokens exports as MatMul + Add of the bias, a scaled
-// branch as Mul by a constant). lower_all_points() gives `info` the engine's own list: it must equal the
-// islands of the engine built from a calibrated plan with every point enabled.
+// `info` listed only ops with no integer form at all (quant_points' list); the engine also runs in float
+// ops whose operands rule the integer form out (a Concat with a constant input, here a row appended).
+// lower_all_points() gives `info` the engine's own list: it must equal the islands of the engine built from a
+// calibrated plan with every point enabled. (Add/Mul with a constant operand were such islands; they are
+// integer now.)
 TEST(SweepRegression, IslandListingBeforeAPlanMatchesTheEngine) {
   std::mt19937 rng(11);
   Graph g = testing::empty_graph({1, 3, 4, 4});
@@ -159,10 +160,13 @@ TEST(SweepRegression, IslandListingBeforeAPlanMatchesTheEngine) {
   g.initializers["w"] = testing::normal({3, 3, 3, 3}, rng, 0.5f);
   g.initializers["three"] = Tensor::scalar<float>(3.f);
   g.initializers["bias"] = testing::normal({1, 3, 1, 1}, rng, 0.5f);
+  g.initializers["extra"] = testing::normal({1, 3, 4, 4}, rng, 0.5f);
   g.nodes = {make_node("conv", "Conv", {"x", "w"}, {"a"}, {{"pads", ints({1, 1, 1, 1})}}),
              make_node("scale", "Mul", {"a", "three"}, {"m"}),
-             make_node("shift", "Add", {"m", "bias"}, {"s"}), make_node("sig", "Sigmoid", {"s"}, {"t"}),
-             make_node("relu", "Relu", {"t"}, {"y"})};
+             make_node("shift", "Add", {"m", "bias"}, {"s"}),
+             make_node("sig", "Sigmoid", {"s"}, {"t"}),
+             make_node("relu", "Relu", {"t"}, {"r"}),
+             make_node("cat", "Concat", {"r", "extra"}, {"y"}, {{"axis", Attribute::of_int(0)}})};
   const testing::Calibrated c =
       testing::calibrate_on(g, testing::random_images(rng, 16, {3, 4, 4}), small_calibration());
   const IntegerModel engine(g, c.plan, c.points);
@@ -170,11 +174,13 @@ TEST(SweepRegression, IslandListingBeforeAPlanMatchesTheEngine) {
   for (const LoweredNode* n : engine.lowering().float_islands()) from_engine.push_back(n->node->name);
   const Lowering all = lower_all_points(g, c.points);
   for (const LoweredNode* n : all.float_islands()) before_plan.push_back(n->node->name);
-  EXPECT_EQ(from_engine, (std::vector<std::string>{"scale", "shift", "sig"}));
+  EXPECT_EQ(from_engine, (std::vector<std::string>{"sig", "cat"}));
   EXPECT_EQ(before_plan, from_engine);
   // The reason names the constant operand.
-  EXPECT_NE(all.find("scale")->reason.find("'three' is a constant"), std::string::npos)
-      << all.find("scale")->reason;
+  EXPECT_NE(all.find("cat")->reason.find("'extra' is a constant"), std::string::npos)
+      << all.find("cat")->reason;
+  EXPECT_EQ(all.find("scale")->kind, IntKind::ConstOperand);
+  EXPECT_EQ(all.find("shift")->kind, IntKind::ConstOperand);
 }
 
 }  // namespace
