@@ -82,8 +82,9 @@ ConstAffine const_operand_affine(const LoweredNode& ln, const Lowering& L, const
   const double sy = L.params_of(ln.result)->scale[0];
   const float* v = k.data<float>();
   std::vector<double> m, c;
-  if (op == "Mul") {
-    for (int64_t e = 0; e < k.numel(); ++e) m.push_back(static_cast<double>(v[e]) * sx / sy);
+  if (op == "Mul" || op == "Div") {
+    for (int64_t e = 0; e < k.numel(); ++e)
+      m.push_back(op == "Mul" ? static_cast<double>(v[e]) * sx / sy : sx / (static_cast<double>(v[e]) * sy));
     c = {0.0};
   } else {
     const bool negate_x = op == "Sub" && ln.const_input == 0;  // k − x

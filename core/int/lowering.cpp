@@ -311,6 +311,22 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       ln.kind = n.has_input(0) && L.integer(n.inputs[0]) ? IntKind::Meta : IntKind::Float;
       L.nodes.push_back(ln);
       continue;
+    } else if (n.op_type == "Div" && n.domain.empty() && n.num_inputs() == 2 && const_operand(g, L, n) == 1) {
+      // x / k where the quotient is a point anyway (e.g. an attention scale before a MatMul): the product
+      // with 1/k, a ConstOperand. Div is not a requantizing op, so it adds no point of its own: a quotient
+      // that feeds only float islands stays in float with them.
+      bool usable = true;
+      for (float v : g.initializer(n.inputs[1])->span<float>()) usable = usable && std::isfinite(1.0 / v);
+      if (!usable) {
+        island("divisor '" + n.inputs[1] + "' has zero or non-finite values");
+      } else if (!active_points.count(n.outputs[0])) {
+        island(
+            "division by a constant; its quotient is read only by float ops, so it is no quantization point");
+      } else {
+        resolve_result(false);
+        ln.kind = IntKind::ConstOperand;
+        ln.const_input = 1;
+      }
     } else {
       // Float islands proper, and movement of float values.
       bool touches = false;

@@ -11,8 +11,9 @@
 //                requantization; a Relu/Clip consuming only the layer output is fused as a clamp
 //   MatMulInt    MatMul of two quantized activations
 //   Add, Sub     rescaled to the output (Add may fuse a Relu/Clip), Mul: product requantized
-//   ConstOperand Add, Sub or Mul of a quantized value and a float constant: one fixed-point multiply-add
-//                per element (requant.h, ConstAffine); the constant is not quantized
+//   ConstOperand Add, Sub or Mul of a quantized value and a float constant, and Div by a constant when the
+//                quotient is a point: one fixed-point multiply-add per element (requant.h, ConstAffine);
+//                the constant is not quantized
 //   Concat       each input requantized to the output
 //   AveragePool, GlobalAveragePool  integer window sums, one requantization per divisor
 //   Activation   Relu, Clip (constant bounds), LeakyRelu, PRelu (constant slope) not fused: requantized
@@ -42,7 +43,7 @@ enum class IntKind {
   Add,
   Sub,
   Mul,
-  ConstOperand,  // Add/Sub/Mul with a float constant operand (const_input)
+  ConstOperand,  // Add/Sub/Mul with a float constant operand (const_input), Div by one
   Concat,
   AveragePool,
   GlobalAveragePool,

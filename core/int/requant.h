@@ -62,7 +62,7 @@ inline int64_t add_requantize(int64_t da, int64_t db, const AddMultipliers& m) {
 //     y − zy = floor((d·m[e] + c[e] + 2^(n-1)) / 2^n),   d = x − zx,
 // with m[e] ≈ r_e·2^n and c[e] ≈ o_e·2^n for the real multiplier r_e and offset o_e in output units:
 //     Add  r = sx/sy,        o_e = k_e/sy          Sub x − k: o_e = −k_e/sy;  k − x: r = −sx/sy, o_e = k_e/sy
-//     Mul  r_e = k_e·sx/sy,  o = 0
+//     Mul  r_e = k_e·sx/sy,  o = 0                   Div x / k: r_e = sx/(k_e·sy), o = 0
 // One rounding, the mode of requantize(); the constant is never rounded to a grid of its own. The shift n
 // is common to all elements (the largest |r_e| gets a 31-bit m, the others the same step) and at most 40,
 // and offsets are clamped to ±(2^17·(max|r| + 1) + 2), beyond which every result saturates anyway, so
