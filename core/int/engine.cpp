@@ -253,9 +253,9 @@ std::map<int, Tensor> IntegerModel::Impl::run_slots(const std::map<std::string, 
                                                     const std::set<int>& fetch) const {
   const int64_t rows = rows_to_batch(fixed_batch, feeds);
   if (rows == 0) return run_slots_once(feeds, fetch);
-  return run_in_batches<int>(fixed_batch, rows, feeds, [&](const std::map<std::string, Tensor>& chunk) {
-    return run_slots_once(chunk, fetch);
-  });
+  return run_in_batches<int>(
+      fixed_batch, rows, feeds,
+      [&](const std::map<std::string, Tensor>& chunk) { return run_slots_once(chunk, fetch); }, true);
 }
 
 std::map<int, Tensor> IntegerModel::Impl::run_slots_once(const std::map<std::string, Tensor>& feeds,

@@ -285,7 +285,8 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
   if (rows == 0) return run_once(feeds, fetch, options);
   return run_in_batches<std::string>(
       fixed_batch_, rows, feeds,
-      [&](const std::map<std::string, Tensor>& chunk) { return run_once(chunk, fetch, options); });
+      [&](const std::map<std::string, Tensor>& chunk) { return run_once(chunk, fetch, options); },
+      !options.tap && !options.rewrite);  // callbacks (calibration, the simulation) see chunks in order
 }
 
 std::map<std::string, Tensor> Executor::run_once(const std::map<std::string, Tensor>& feeds,

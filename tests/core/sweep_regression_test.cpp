@@ -7,11 +7,13 @@
 
 #include <filesystem>
 
+#include "core/common/parallel.h"
 #include "core/data/npy.h"
 #include "core/int/engine.h"
 #include "core/int/int_tensor.h"
 #include "core/int/lowering.h"
 #include "core/quant/simulate.h"
+#include "core/runtime/batching.h"
 #include "core/runtime/executor.h"
 #include "tests/core/int_test_util.h"
 
@@ -75,12 +77,27 @@ TEST(SweepRegression, FixedBatchModelsRunAnyNumberOfRowsInSimulationAndEngine) {
       sim_rows.push_back(row(sim.run({feed})[0], 0));
       int_rows.push_back(row(engine.run({feed})[0], 0));
     }
-    const std::string what = "batch " + std::to_string(batch);
-    expect_rows_equal(sim.run({x})[0], sim_rows, what + " simulation");
-    expect_rows_equal(engine.run({x})[0], int_rows, what + " integer engine");
-    expect_rows_equal(engine.run({x})[0], sim_rows, what + " engine vs simulation");
-    // Named fetches of intermediate integer values are joined too.
-    EXPECT_EQ(engine.run({{"x", x}}, {"r1"}).at("r1").dim(0), 5) << what;
+    const Executor ex(g);
+    std::vector<Tensor> float_rows;
+    for (int64_t i = 0; i < 5; ++i)
+      float_rows.push_back(row(ex.run({batch == 2 ? join_rows({row(x, i), row(x, i)}) : row(x, i)})[0], 0));
+    // Chunks run one per thread where nothing observes them in order (the engine, the float executor
+    // without callbacks): the same rows on one thread or two, and an error in any chunk reaches the caller.
+    const int threads = num_threads();
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      const std::string what = "batch " + std::to_string(batch) + ", " + std::to_string(t) + " thread(s)";
+      expect_rows_equal(sim.run({x})[0], sim_rows, what + " simulation");
+      expect_rows_equal(engine.run({x})[0], int_rows, what + " integer engine");
+      expect_rows_equal(engine.run({x})[0], sim_rows, what + " engine vs simulation");
+      expect_rows_equal(ex.run({x})[0], float_rows, what + " float");
+      // Named fetches of intermediate integer values are joined too.
+      EXPECT_EQ(engine.run({{"x", x}}, {"r1"}).at("r1").dim(0), 5) << what;
+      const Tensor wrong = testing::random_images(rng, 5, {1, 10, 9});
+      EXPECT_THROW(engine.run({wrong}), Error) << what;
+      EXPECT_THROW(ex.run({wrong}), Error) << what;
+    }
+    set_num_threads(threads);
   }
 }
 
