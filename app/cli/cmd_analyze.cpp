@@ -44,7 +44,7 @@ void run_analyze(const AnalyzeOptions& o) {
   std::printf("output: SQNR %.2f dB, top-1 agreement %.4f over %lld samples (%.1f s)\n", r.output.sqnr_db,
               r.top1_agreement, static_cast<long long>(r.samples), r.seconds);
   // Float islands of the integer engine under this plan (no integer form, or left in float by the plan).
-  const Lowering L = lower(m.graph, plan, quant_points_for(m.graph, ds->sample_shape()));
+  const Lowering L = lower(m.graph, plan, quant_points_for(m.graph, *ds));
   const auto islands = L.float_islands();
   std::printf("float islands under this plan: %s\n", islands.empty() ? "none" : std::to_string(islands.size()).c_str());
   for (const LoweredNode* n : islands) std::printf("  %s\n", describe_island(*n).c_str());

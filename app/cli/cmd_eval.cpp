@@ -40,14 +40,15 @@ void run_eval(const EvalOptions& o) {
   if (engine != "float" && o.plan.empty()) throw Error("--engine " + engine + " needs --plan");
   Executor ex(m.graph);
   auto ds = open_data(o.data, ex.graph());
-  if (!ds->has_labels()) throw Error(o.data.data + ": no labels (give --labels, or a folder with class subfolders)");
+  if (!ds->has_labels())
+    throw Error(ds->description() + ": no labels (give --labels, or a folder with class subfolders)");
   std::unique_ptr<SimulatedModel> sim;
   std::unique_ptr<IntegerModel> integer;
   if (engine == "int") {
     const QuantPlan plan = load_plan(o.plan);
     Graph int_graph = m.graph;
     obc::apply_weights_model(int_graph, plan, o.plan);
-    const QuantPoints points = quant_points_for(int_graph, ds->sample_shape());
+    const QuantPoints points = quant_points_for(int_graph, *ds);
     integer = std::make_unique<IntegerModel>(int_graph, plan, points);
     if (!o.json)
       for (const LoweredNode* n : integer->lowering().float_islands()) std::cerr << "float island: " << describe_island(*n) << "\n";
@@ -56,7 +57,7 @@ void run_eval(const EvalOptions& o) {
     // A plan made by OBQ/GPTQ/pruning applies to its tuned weights (its "weights_model").
     Graph sim_graph = m.graph;
     obc::apply_weights_model(sim_graph, plan, o.plan);
-    const QuantPoints points = quant_points_for(sim_graph, ds->sample_shape());
+    const QuantPoints points = quant_points_for(sim_graph, *ds);
     validate_plan(plan, sim_graph, points);
     sim = std::make_unique<SimulatedModel>(sim_graph, plan, points);
   } else if (engine != "float") {
@@ -67,8 +68,9 @@ void run_eval(const EvalOptions& o) {
   Batch b;
   int64_t correct = 0, count = 0, agree = 0, float_correct = 0;
   while (reader.next(b)) {
-    const Tensor yf = ex.run({b.images})[0];
-    const Tensor y = sim ? sim->run({b.images})[0] : integer ? integer->run({b.images})[0] : yf;
+    const std::vector<Tensor> x = inputs_of(ex.graph(), b);
+    const Tensor yf = ex.run(x)[0];
+    const Tensor y = sim ? sim->run(x)[0] : integer ? integer->run(x)[0] : yf;
     if (y.dtype() != DType::Float32 || y.rank() != 2 || y.dim(0) != b.images.dim(0))
       throw Error(o.model + ": output '" + ex.graph().outputs[0].name + "' is " + y.str() +
                   "; eval needs float32 [batch, classes] scores");

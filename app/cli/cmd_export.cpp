@@ -17,34 +17,37 @@ struct ExportCmdOptions {
   bool uint8_weights = false;
 };
 
-// The per-sample input shape ([C, H, W]) for finding the quantization points: from --input-shape, or from
-// the model's input when only its batch dimension is unknown.
-Shape sample_shape(const Graph& g, const ExportCmdOptions& o) {
-  if (g.inputs.size() != 1)
-    throw Error(o.model + ": the model has " + std::to_string(g.inputs.size()) +
-                " inputs; export handles models with one input");
-  const ValueInfo& in = g.inputs[0];
-  if (!o.input_shapes.empty()) {
-    const Shape s = parse_input_shapes(o.input_shapes, g).at(in.name);
-    return Shape(s.begin() + 1, s.end());
+// The per-sample shape of every input (e.g. [C, H, W]) for finding the quantization points: from
+// --input-shape, or from the model's inputs when only their batch dimension is unknown.
+std::map<std::string, Shape> sample_shapes(const Graph& g, const ExportCmdOptions& o) {
+  const std::map<std::string, Shape> given =
+      o.input_shapes.empty() ? std::map<std::string, Shape>{} : parse_input_shapes(o.input_shapes, g);
+  std::map<std::string, Shape> r;
+  for (const ValueInfo& in : g.inputs) {
+    auto it = given.find(in.name);
+    if (it != given.end()) {
+      r[in.name] = Shape(it->second.begin() + (it->second.empty() ? 0 : 1), it->second.end());
+      continue;
+    }
+    if (!in.shape)
+      throw Error(o.model + ": input '" + in.name + "' has no declared shape; give --input-shape");
+    Shape& s = r[in.name];
+    for (size_t i = 1; i < in.shape->size(); ++i) {
+      const Dim& d = (*in.shape)[i];
+      if (!d.known())
+        throw Error(o.model + ": input '" + in.name + "' dimension " + std::to_string(i) +
+                    " is not fixed; give --input-shape");
+      s.push_back(d.value);
+    }
   }
-  Shape s;
-  if (!in.shape) throw Error(o.model + ": input '" + in.name + "' has no declared shape; give --input-shape");
-  for (size_t i = 1; i < in.shape->size(); ++i) {
-    const Dim& d = (*in.shape)[i];
-    if (!d.known())
-      throw Error(o.model + ": input '" + in.name + "' dimension " + std::to_string(i) +
-                  " is not fixed; give --input-shape");
-    s.push_back(d.value);
-  }
-  return s;
+  return r;
 }
 
 void run_export(const ExportCmdOptions& o) {
   Model m = load_for_cli(o.model, {}, true);
   const QuantPlan plan = load_plan(o.plan);
   obc::apply_weights_model(m.graph, plan, o.plan);
-  const QuantPoints points = quant_points_for(m.graph, sample_shape(m.graph, o));
+  const QuantPoints points = quant_points_for(m.graph, sample_shapes(m.graph, o));
   validate_plan(plan, m.graph, points);
   ExportOptions eo;
   eo.format = parse_export_format(o.format);
@@ -52,7 +55,7 @@ void run_export(const ExportCmdOptions& o) {
   eo.source_model = o.model;
   eo.source_plan = o.plan;
   eo.settings = {{"format", o.format}, {"plan", o.plan}, {"model", o.model}};
-  if (!o.input_shapes.empty()) eo.settings.emplace_back("input_shape", o.input_shapes[0]);
+  for (const auto& shape : o.input_shapes) eo.settings.emplace_back("input_shape", shape);
   if (o.uint8_weights) eo.settings.emplace_back("weight_storage", "uint8");
   const ExportResult r = export_model(m.graph, plan, points, o.out, eo);
   for (const auto& f : r.float_islands) std::cerr << "float island: " << f << "\n";

@@ -1,8 +1,9 @@
-// `run MODEL --input X.npy --output Y.npy [--threads N]`: one inference.
+// `run MODEL --input X.npy [--input NAME=Y.npy ...] --output Y.npy [--threads N]`: one inference.
 #include <filesystem>
 #include <iostream>
 
 #include "app/cli/commands.h"
+#include "app/cli/data_options.h"
 #include "app/cli/options.h"
 #include "core/algo/obc/weights_model.h"
 #include "core/data/npy.h"
@@ -16,7 +17,8 @@ namespace qs::cli {
 namespace {
 
 struct RunCmdOptions {
-  std::string model, input, output;
+  std::string model, output;
+  std::vector<std::string> inputs;  // one per model input: PATH (in order) or NAME=PATH
   int threads = 0;
   std::string plan, engine;  // engine: float | sim | int (default: int with a plan, float without)
 };
@@ -25,30 +27,35 @@ void run_run(const RunCmdOptions& o) {
   apply_threads(o.threads);
   Model m = load_for_cli(o.model);
   Executor ex(std::move(m.graph));
-  if (ex.graph().inputs.size() != 1)
-    throw Error(o.model + ": the model has " + std::to_string(ex.graph().inputs.size()) +
-                " inputs; `run` feeds models with one input");
-  Tensor x = read_npy(o.input);
-  const DType want = ex.graph().inputs[0].dtype;
-  if (want != DType::Undefined && x.dtype() != want) {
-    if (want == DType::Float32 && (x.dtype() == DType::Float64 || x.dtype() == DType::UInt8))
-      x = x.cast(DType::Float32);  // a common convenience; values are not rescaled
-    else
-      throw Error(o.input + ": holds " + dtype_name(x.dtype()) + ", the model's input '" + ex.graph().inputs[0].name +
-                  "' takes " + dtype_name(want));
+  const Graph& graph = ex.graph();
+  const std::vector<std::string> paths = values_per_input(o.inputs, graph, "--input");
+  std::vector<Tensor> x;
+  std::map<std::string, Shape> sample_shapes;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const ValueInfo& in = graph.inputs[i];
+    Tensor t = read_npy(paths[i]);
+    if (in.dtype != DType::Undefined && t.dtype() != in.dtype) {
+      if (in.dtype == DType::Float32 && (t.dtype() == DType::Float64 || t.dtype() == DType::UInt8))
+        t = t.cast(DType::Float32);  // a common convenience; values are not rescaled
+      else
+        throw Error(paths[i] + ": holds " + dtype_name(t.dtype()) + ", the model's input '" + in.name +
+                    "' takes " + dtype_name(in.dtype));
+    }
+    sample_shapes[in.name] = Shape(t.shape().begin() + (t.rank() > 0 ? 1 : 0), t.shape().end());
+    x.push_back(std::move(t));
   }
   const std::string engine = o.engine.empty() ? (o.plan.empty() ? "float" : "int") : o.engine;
   if (engine != "float" && o.plan.empty()) throw Error("--engine " + engine + " needs --plan");
   std::vector<Tensor> y;
   if (engine == "float") {
-    y = ex.run({x});
+    y = ex.run(x);
   } else {
     const QuantPlan plan = load_plan(o.plan);
-    Graph g = ex.graph();
+    Graph g = graph;
     obc::apply_weights_model(g, plan, o.plan);
-    const QuantPoints points = quant_points_for(g, Shape(x.shape().begin() + (x.rank() > 0 ? 1 : 0), x.shape().end()));
+    const QuantPoints points = quant_points_for(g, sample_shapes);
     validate_plan(plan, g, points);
-    y = engine == "int" ? IntegerModel(g, plan, points).run({x}) : SimulatedModel(g, plan, points).run({x});
+    y = engine == "int" ? IntegerModel(g, plan, points).run(x) : SimulatedModel(g, plan, points).run(x);
   }
   // Write atomically: a temporary file beside the target, then rename.
   const std::string tmp = o.output + ".tmp";
@@ -63,7 +70,12 @@ void add_run(CLI::App& app) {
   auto o = std::make_shared<RunCmdOptions>();
   CLI::App* c = app.add_subcommand("run", "One inference: .npy in, .npy out (the model's first output)");
   c->add_option("model", o->model, "ONNX model")->required();
-  c->add_option("--input", o->input, "Input array (.npy, float32)")->required();
+  c->add_option(
+       "--input", o->inputs,
+       "Input array (.npy); a model with several inputs takes one --input per input, NAME=PATH or in "
+       "the inputs' order")
+      ->allow_extra_args(false)
+      ->required();
   c->add_option("--output", o->output, "Where to write the output (.npy)")->check(OutputPath)->required();
   c->add_option("--threads", o->threads, "Threads (default: all cores)");
   c->add_option("--plan", o->plan, "Quantization plan: run the quantized model");

@@ -10,10 +10,13 @@
 namespace qs::cli {
 
 void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required) {
-  auto* d = cmd->add_option(
-      "--data", o.data,
-      "Images: IDX file (.gz ok), .npy, or a folder of PNG/JPEG (subfolders = classes); for a model whose "
-      "input is not an image (rank other than 4), a .npy of shape (N, sample shape...)");
+  auto* d =
+      cmd->add_option(
+             "--data", o.data,
+             "Images: IDX file (.gz ok), .npy, or a folder of PNG/JPEG (subfolders = classes); for a model "
+             "whose input is not an image (rank other than 4), a .npy of shape (N, sample shape...). A model "
+             "with several inputs takes one --data per input, NAME=PATH or in the inputs' order")
+          ->allow_extra_args(false);
   if (data_required) d->required();
   cmd->add_option("--labels", o.labels, "Labels: IDX labels file or integer .npy");
   cmd->add_option("--mean", o.mean, "Mean per channel (one value or one per channel), after scaling")
@@ -30,43 +33,92 @@ void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required) {
       ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
 }
 
-std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
-  DataConfig c;
-  c.images = o.data;
-  c.labels = o.labels;
-  c.limit = o.limit;
-  c.npy_layout = o.layout == "nchw"   ? NpyLayout::kNCHW
-                 : o.layout == "nhwc" ? NpyLayout::kNHWC
-                                      : NpyLayout::kAuto;
-  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
-  const ValueInfo& in = g.inputs[0];
-  configure_for_input(c, in);
-  if (c.tensors && (!o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
-                    o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto"))
-    throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
-                ", not an image: its .npy data is fed as it is, and --mean, --std, --scale, --resize, "
-                "--resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
-  if (!o.mean.empty()) c.pre.mean = o.mean;
-  if (!o.stddev.empty()) c.pre.stddev = o.stddev;
-  if (o.scale > 0) c.pre.scale = o.scale;
-  if (!o.resize.empty()) {
-    const auto x = o.resize.find('x');
-    try {
-      if (x == std::string::npos) throw std::invalid_argument(o.resize);
-      c.pre.resize = ResizeMode::kStretch;
-      c.pre.resize_height = std::stoll(o.resize.substr(0, x));
-      c.pre.resize_width = std::stoll(o.resize.substr(x + 1));
-    } catch (const std::exception&) {
-      throw Error("--resize '" + o.resize + "': expected HxW, e.g. 224x224");
+std::vector<std::string> values_per_input(const std::vector<std::string>& values, const Graph& g,
+                                          const std::string& option) {
+  std::vector<std::string> paths(g.inputs.size());
+  std::vector<std::string> plain;
+  for (const auto& v : values) {
+    const auto eq = v.find('=');
+    size_t k = g.inputs.size();
+    if (eq != std::string::npos)
+      for (size_t i = 0; i < g.inputs.size(); ++i)
+        if (g.inputs[i].name == v.substr(0, eq)) k = i;
+    if (k == g.inputs.size()) {
+      plain.push_back(v);
+      continue;
     }
+    if (!paths[k].empty()) throw Error(option + ": input '" + g.inputs[k].name + "' is given twice");
+    paths[k] = v.substr(eq + 1);
   }
-  if (o.resize_shorter > 0) {
-    c.pre.resize = ResizeMode::kShorterSide;
-    c.pre.resize_shorter = o.resize_shorter;
+  size_t next = 0;
+  for (const auto& p : plain) {
+    while (next < paths.size() && !paths[next].empty()) ++next;
+    if (next == paths.size())
+      throw Error(option + " '" + p + "': every input of the model already has a value (" +
+                  std::to_string(g.inputs.size()) + " input(s))");
+    paths[next] = p;
   }
-  c.pre.center_crop = o.center_crop || o.resize_shorter > 0;
-  c.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
-  return open_dataset(c);
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (paths[i].empty())
+      throw Error("input '" + g.inputs[i].name + "' has no data: the model has " +
+                  std::to_string(g.inputs.size()) + " inputs; give one " + option + " per input (e.g. " +
+                  option + " " + g.inputs[i].name + "=FILE.npy)");
+  return paths;
+}
+
+std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  const std::vector<std::string> paths = values_per_input(o.data, g, "--data");
+  const bool preprocessing = !o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
+                             o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto";
+  bool any_image = false;
+  std::unique_ptr<Dataset> first;
+  for (size_t i = 0; i < g.inputs.size(); ++i) {
+    const ValueInfo& in = g.inputs[i];
+    DataConfig c;
+    c.images = paths[i];
+    if (i == 0) c.labels = o.labels;
+    c.limit = o.limit;
+    c.npy_layout = o.layout == "nchw"   ? NpyLayout::kNCHW
+                   : o.layout == "nhwc" ? NpyLayout::kNHWC
+                                        : NpyLayout::kAuto;
+    configure_for_input(c, in);
+    any_image = any_image || !c.tensors;
+    if (c.tensors && preprocessing && g.inputs.size() == 1)
+      throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
+                  ", not an image: its .npy data is fed as it is, and --mean, --std, --scale, --resize, "
+                  "--resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
+    if (!o.mean.empty()) c.pre.mean = o.mean;
+    if (!o.stddev.empty()) c.pre.stddev = o.stddev;
+    if (o.scale > 0) c.pre.scale = o.scale;
+    if (!o.resize.empty()) {
+      const auto x = o.resize.find('x');
+      try {
+        if (x == std::string::npos) throw std::invalid_argument(o.resize);
+        c.pre.resize = ResizeMode::kStretch;
+        c.pre.resize_height = std::stoll(o.resize.substr(0, x));
+        c.pre.resize_width = std::stoll(o.resize.substr(x + 1));
+      } catch (const std::exception&) {
+        throw Error("--resize '" + o.resize + "': expected HxW, e.g. 224x224");
+      }
+    }
+    if (o.resize_shorter > 0) {
+      c.pre.resize = ResizeMode::kShorterSide;
+      c.pre.resize_shorter = o.resize_shorter;
+    }
+    c.pre.center_crop = o.center_crop || o.resize_shorter > 0;
+    c.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
+    auto ds = open_dataset(c);
+    if (i == 0)
+      first = std::move(ds);
+    else
+      first->attach_input(in.name, std::move(ds));
+  }
+  if (preprocessing && !any_image)
+    throw Error(
+        "no input of the model is an image: .npy data is fed as it is, and --mean, --std, --scale, "
+        "--resize, --resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
+  return first;
 }
 
 ProgressFn terminal_progress(const std::string& label) {

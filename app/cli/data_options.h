@@ -13,7 +13,10 @@
 namespace qs::cli {
 
 struct DataOptions {
-  std::string data, labels;
+  // One --data per model input: "PATH" (the inputs in order) or "NAME=PATH"; a model with one input takes
+  // one PATH.
+  std::vector<std::string> data;
+  std::string labels;
   std::vector<float> mean, stddev;
   float scale = 0;  // 0: the default for the source (1/255 for 8-bit data)
   int64_t limit = -1;
@@ -25,11 +28,18 @@ struct DataOptions {
   std::string layout = "auto";  // .npy rank-4 layout
 };
 
+// Which of `values` (one per model input: "NAME=PATH", or "PATH" for the inputs in order) goes to each of
+// g's inputs, in input order. Throws Error naming `option` and the input with no value or given twice.
+std::vector<std::string> values_per_input(const std::vector<std::string>& values, const Graph& g,
+                                          const std::string& option);
+
 // Registers --data (required when `data_required`), --labels, --mean, --std, --scale, --limit, --batch,
 // --resize, --resize-shorter, --center-crop, --bgr, --npy-layout.
 void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required = true);
 
-// Opens the dataset, shaping samples for the model's first input (its C, H, W where known).
+// Opens the dataset, shaping samples for the model's inputs (an image input's C, H, W where known; tensor
+// data for the others). Several inputs: the first input's dataset, the others attached to it
+// (Dataset::attach_input); --labels go with the first.
 std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g);
 
 // A progress bar on stderr when it is a terminal; silent otherwise. Returns a ProgressFn.

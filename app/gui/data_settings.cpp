@@ -17,6 +17,14 @@ DataConfig configFor(const DataSettings& s, const QString& images, const QString
   c.labels = labels.toStdString();
   c.npy_layout = s.npy_layout;
   if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  if (g.inputs.size() > 1) {
+    std::string names;
+    for (const auto& in : g.inputs) names += (names.empty() ? "'" : ", '") + in.name + "'";
+    // The data settings hold one source; the CLI takes one per input.
+    throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs (" + names +
+                "); the desktop app feeds data to models with one input. Use quantscope-cli with one --data "
+                "per input (--data NAME=FILE.npy) for quantize, analyze and eval");
+  }
   // Rank-4 inputs take images; others a .npy of tensors, fed as stored (the image settings below are then
   // not used).
   configure_for_input(c, g.inputs[0]);

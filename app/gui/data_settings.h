@@ -34,7 +34,7 @@ struct DataSettings {
   bool hasEvaluation() const { return !eval_images.isEmpty(); }
 
   // The engine's configuration for the model's first input (its C, H, W where known, as the CLI does).
-  // Throws qs::Error when the model's input is not an image (rank 4).
+  // Throws qs::Error naming the inputs when the model has more than one (the CLI feeds those).
   DataConfig calibConfig(const Graph& g) const;
   DataConfig evalConfig(const Graph& g) const;
 

@@ -1,5 +1,6 @@
 #include "core/data/dataset.h"
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 
@@ -155,7 +156,49 @@ void configure_for_input(DataConfig& c, const ValueInfo& in) {
 
 Tensor Dataset::read_tensor(int64_t, int64_t) { throw Error(description_ + ": not tensor data"); }
 
+void Dataset::attach_input(const std::string& input, std::unique_ptr<Dataset> data) {
+  if (data->size() != size_)
+    throw Error("input '" + input + "': " + data->description() + " has " + std::to_string(data->size()) +
+                " samples, but " + description_ + " has " + std::to_string(size_) +
+                " (every input needs one sample per sample of the others)");
+  more_[input] = std::move(data);
+}
+
+std::map<std::string, Shape> Dataset::sample_shapes(const std::string& first) const {
+  std::map<std::string, Shape> r{{first, sample_shape()}};
+  for (const auto& [name, d] : more_) r[name] = d->sample_shape();
+  return r;
+}
+
+std::map<std::string, Tensor> feeds_of(const Graph& g, const Batch& b) {
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  std::map<std::string, Tensor> feeds{{g.inputs[0].name, b.images}};
+  for (const auto& [name, t] : b.more) {
+    if (std::none_of(g.inputs.begin(), g.inputs.end(), [&](const ValueInfo& v) { return v.name == name; }))
+      throw Error("data was given for input '" + name + "', which the model does not have");
+    feeds[name] = t;
+  }
+  for (const auto& in : g.inputs)
+    if (!feeds.count(in.name))
+      throw Error("input '" + in.name + "' has no data: the model has " + std::to_string(g.inputs.size()) +
+                  " inputs, and each needs its own (e.g. --data " + in.name + "=FILE.npy)");
+  return feeds;
+}
+
+std::vector<Tensor> inputs_of(const Graph& g, const Batch& b) {
+  const auto feeds = feeds_of(g, b);
+  std::vector<Tensor> r;
+  for (const auto& in : g.inputs) r.push_back(feeds.at(in.name));
+  return r;
+}
+
 Batch Dataset::read(int64_t begin, int64_t count) {
+  Batch batch = read_own(begin, count);
+  for (const auto& [name, d] : more_) batch.more[name] = d->read(begin, count).images;
+  return batch;
+}
+
+Batch Dataset::read_own(int64_t begin, int64_t count) {
   if (begin < 0 || count < 0 || begin + count > size_)
     throw Error("dataset read of samples [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
                 ") is out of range (the dataset has " + std::to_string(size_) + ")");

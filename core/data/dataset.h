@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct Batch {
   Tensor images;                // float32 [B, C, H, W] ([B, H, W, C] for NHWC models), preprocessed;
                                 // tensor data: [B, ...] as stored
   std::vector<int64_t> labels;  // B labels, or empty when the dataset has none
+  // A model with several inputs: the same B samples of every other input, by input name
+  // (Dataset::attach_input); `images` feeds the first.
+  std::map<std::string, Tensor> more;
 };
 
 class Dataset {
@@ -95,9 +99,19 @@ class Dataset {
   // A name for sample i in messages: its file path for folders, "path[i]" for array files.
   virtual std::string sample_name(int64_t i) const = 0;
 
-  // Reads and preprocesses samples [begin, begin + count). Not thread-safe (sources keep a file position).
-  // Throws Error naming the file (and sample) on unreadable or inconsistent data.
+  // Reads and preprocesses samples [begin, begin + count), with those of the attached inputs. Not
+  // thread-safe (sources keep a file position). Throws Error naming the file (and sample) on unreadable or
+  // inconsistent data.
   Batch read(int64_t begin, int64_t count);
+
+  // Models with several inputs: the data of another input, sample i of `data` going with sample i of this
+  // one (Batch::more). Throws Error naming both sources when their sample counts differ.
+  void attach_input(const std::string& input, std::unique_ptr<Dataset> data);
+  // The attached inputs' datasets, by input name.
+  const std::map<std::string, std::unique_ptr<Dataset>>& attached() const { return more_; }
+  // The shape of one sample of every input: `first` (the model input this dataset feeds) and the
+  // attached ones.
+  std::map<std::string, Shape> sample_shapes(const std::string& first) const;
 
  protected:
   // Decodes samples [begin, begin + count) of the source, unscaled, into `out` (resized to count).
@@ -119,9 +133,17 @@ class Dataset {
 
  private:
   friend std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
+  Batch read_own(int64_t begin, int64_t count);  // this source's samples only
   int64_t size_ = 0;
   PreparedPreprocess prep_;
+  std::map<std::string, std::unique_ptr<Dataset>> more_;
 };
+
+// The feeds of one batch for model `g`: its first input from b.images, the others from b.more. Throws
+// Error naming an input with no data, or data for a name the model has no input of.
+std::map<std::string, Tensor> feeds_of(const Graph& g, const Batch& b);
+// The same in the order of g.inputs (Executor::run, IntegerModel::run, SimulatedModel::run).
+std::vector<Tensor> inputs_of(const Graph& g, const Batch& b);
 
 // Opens the images (and labels) of `config`, checks that they agree (label count = image count,
 // preprocessing consistent with the data), and returns the dataset. Throws Error naming the file and the

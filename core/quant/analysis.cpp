@@ -83,7 +83,7 @@ ErrorStats ErrorAccumulator::stats() const {
 AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, const AnalysisOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   AnalysisReport r;
-  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  const QuantPoints points = quant_points_for(g, data);
   validate_plan(plan, g, points);
   // The integer engine's islands under this plan (lowering.h), which also counts ops of integer type that
   // have no integer form with these operands (a Concat with a constant input, ...); points.float_islands does
@@ -143,12 +143,12 @@ AnalysisReport analyze(const Graph& g, const QuantPlan& plan, Dataset& data, con
   sim_fetch.insert(out_name);
   const std::vector<std::string> ff(float_fetch.begin(), float_fetch.end()),
       sf(sim_fetch.begin(), sim_fetch.end());
-  const std::string in_name = g.inputs.at(0).name;
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
     Batch b = data.read(begin, std::min(o.batch, n - begin));
-    auto fv = fex.run({{in_name, b.images}}, ff);
-    auto sv = sim.run({{in_name, b.images}}, sf);
+    const auto feeds = feeds_of(g, b);
+    auto fv = fex.run(feeds, ff);
+    auto sv = sim.run(feeds, sf);
     for (auto& wp : work) {
       Work& w = *wp;
       const PlanEntry& e = *w.e;

@@ -47,17 +47,38 @@ PlanEntry plan_entry(const ActivationPoint& a, const QuantSpec& spec) {
 }
 
 QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape) {
+  if (g.inputs.size() > 1) {
+    std::string names;
+    for (const auto& in : g.inputs) names += (names.empty() ? "'" : ", '") + in.name + "'";
+    throw UnsupportedError(
+        "the model has " + std::to_string(g.inputs.size()) + " inputs (" + names +
+        ") and data was given for one; give data for each input (e.g. --data NAME=FILE.npy)");
+  }
+  return quant_points_for(
+      g, std::map<std::string, Shape>{{g.inputs.empty() ? "" : g.inputs[0].name, sample_shape}});
+}
+
+QuantPoints quant_points_for(const Graph& g, const std::map<std::string, Shape>& sample_shapes) {
   Executor ex(g);
   std::map<std::string, Tensor> feeds;
-  for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const auto& in = g.inputs[i];
-    Shape s = sample_shape;
+  for (const auto& in : g.inputs) {
+    auto it = sample_shapes.find(in.name);
+    if (it == sample_shapes.end()) throw Error("input '" + in.name + "' has no data");
+    Shape s = it->second;
     s.insert(s.begin(), 1);
-    if (i > 0 || (in.shape && in.shape->size() != s.size()))
-      throw UnsupportedError("input '" + in.name + "': calibration feeds models with one image input [N, C, H, W]");
+    if (in.shape && in.shape->size() != s.size())
+      throw UnsupportedError("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
+                             ", but its samples have shape " + shape_str(it->second) + " (rank " +
+                             std::to_string(s.size()) + " with the batch)");
     feeds[in.name] = Tensor::zeros(in.dtype == DType::Undefined ? DType::Float32 : in.dtype, s);
   }
   return find_quant_points(g, value_types(probe_values(ex, feeds)));
+}
+
+QuantPoints quant_points_for(const Graph& g, const Dataset& data) {
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  if (g.inputs.size() == 1 && data.attached().empty()) return quant_points_for(g, data.sample_shape());
+  return quant_points_for(g, data.sample_shapes(g.inputs[0].name));
 }
 
 QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) {
@@ -67,7 +88,7 @@ QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) 
     throw Error("activation bits " + std::to_string(o.act_bits) + " is not allowed (4–8 or 16, or 32 for float)");
   if (data.size() == 0) throw Error("the calibration data set is empty");
 
-  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  const QuantPoints points = quant_points_for(g, data);
   QuantPlan plan;
   for (const auto& w : points.weights) {
     PlanEntry e = plan_entry(w, weight_spec(o, w.axis));
@@ -94,7 +115,7 @@ QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o) 
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
     Batch b = data.read(begin, std::min(o.batch, n - begin));
-    ex.run({b.images}, ro);
+    ex.run(inputs_of(g, b), ro);
   }
   if (o.progress) o.progress(n, n);
 

@@ -34,8 +34,13 @@ QuantSpec activation_spec(const CalibrationOptions& o);
 PlanEntry plan_entry(const WeightPoint& w, const QuantSpec& spec);
 PlanEntry plan_entry(const ActivationPoint& a, const QuantSpec& spec);
 
-// Finds the quantization points (with a dry run on the dataset's first sample for element types).
+// Finds the quantization points (with a dry run on one zero sample for element types), given the shape of
+// one sample of the model's only input,
 QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape);
+// or of each of its inputs, by name (every input needs one).
+QuantPoints quant_points_for(const Graph& g, const std::map<std::string, Shape>& sample_shapes);
+// or of the inputs a dataset feeds (its own to the first input, its attached ones by name).
+QuantPoints quant_points_for(const Graph& g, const Dataset& data);
 
 // Builds the plan. Activation ranges are observed on the float model. Throws Error for bad options.
 QuantPlan calibrate(const Graph& g, Dataset& data, const CalibrationOptions& o);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/data/npy.h"
+#include "core/export/onnx_writer.h"
 #include "core/onnx/import.h"
 #include "core/quant/plan.h"
 
@@ -252,6 +253,82 @@ TEST_F(Cli, MixedPlanFitsTheBudgetAndIsCheckedAgainstUniform) {
 }
 
 // A file to write in a folder that does not exist is a usage error at once, naming the path.
+// A model with two inputs (x [N, 3], y [N, 2]; out = W2·relu(W1x·x + W1y·y)): quantize, run and analyze
+// take one --data / --input per input, by name or in the inputs' order; the float run equals the formula
+// computed here, the integer engine equals the simulation, and a missing input is named.
+TEST_F(Cli, ModelsWithSeveralInputsTakeDataPerInput) {
+  qs::Graph g;
+  g.opset = 13;
+  g.opset_imports[""] = 13;
+  g.inputs.push_back({"x", qs::DType::Float32, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{3, ""}}});
+  g.inputs.push_back({"y", qs::DType::Float32, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{2, ""}}});
+  g.outputs.push_back({"out", qs::DType::Float32, std::nullopt});
+  const std::vector<float> wx = {0.5f, -1.f, 0.25f, 1.5f, 0.f, -0.5f}, wy = {1.f, -2.f, 0.75f, 0.5f},
+                           w2 = {1.f, -1.f, 0.5f, 2.f};
+  g.initializers["wx"] = qs::Tensor::from_vector<float>({3, 2}, wx);
+  g.initializers["wy"] = qs::Tensor::from_vector<float>({2, 2}, wy);
+  g.initializers["w2"] = qs::Tensor::from_vector<float>({2, 2}, w2);
+  auto node = [](const std::string& name, const std::string& op, std::vector<std::string> in,
+                 std::string out) {
+    qs::Node n;
+    n.name = name;
+    n.op_type = op;
+    n.inputs = std::move(in);
+    n.outputs = {std::move(out)};
+    return n;
+  };
+  g.nodes = {node("mx", "MatMul", {"x", "wx"}, "a"), node("my", "MatMul", {"y", "wy"}, "b"),
+             node("add", "Add", {"a", "b"}, "s"), node("relu", "Relu", {"s"}, "r"),
+             node("m2", "MatMul", {"r", "w2"}, "out")};
+  const fs::path model = dir_ / "two.onnx";
+  std::ofstream(model, std::ios::binary) << qs::write_onnx_bytes(g);
+  const int64_t n = 50;
+  std::vector<float> xv(n * 3), yv(n * 2);
+  for (size_t i = 0; i < xv.size(); ++i) xv[i] = std::sin(0.7f * static_cast<float>(i));
+  for (size_t i = 0; i < yv.size(); ++i) yv[i] = std::cos(0.3f * static_cast<float>(i)) * 2.f;
+  const fs::path xf = dir_ / "x.npy", yf = dir_ / "y.npy", plan = dir_ / "p.json";
+  qs::write_npy(xf.string(), qs::Tensor::from_vector<float>({n, 3}, xv));
+  qs::write_npy(yf.string(), qs::Tensor::from_vector<float>({n, 2}, yv));
+  const std::string m = "'" + model.string() + "' ";
+  // y by name, x in order.
+  Result r = run("quantize " + m + "--data 'y=" + yf.string() + "' --data '" + xf.string() + "' --out '" +
+                 plan.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run("analyze " + m + "--data '" + xf.string() + "' --data '" + yf.string() + "' --plan '" +
+          plan.string() + "' --report '" + (dir_ / "r.json").string() + "'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::map<std::string, qs::Tensor> out;
+  const std::string inputs = "--input 'y=" + yf.string() + "' --input 'x=" + xf.string() + "' ";
+  for (const char* engine : {"float", "sim", "int"}) {
+    const fs::path o = (dir_ / engine).replace_extension(".npy");
+    std::ostringstream cmd;
+    cmd << "run " << m << inputs << "--plan '" << plan.string() << "' --engine " << engine << " --output '"
+        << o.string() << "'";
+    r = run(cmd.str());
+    ASSERT_EQ(r.status, 0) << engine << ": " << r.err;
+    out[engine] = qs::read_npy(o.string());
+  }
+  ASSERT_EQ(out["float"].shape(), (qs::Shape{n, 2}));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      float want = 0;
+      for (int64_t k = 0; k < 2; ++k) {
+        float s = 0;
+        for (int64_t c = 0; c < 3; ++c)
+          s += xv[static_cast<size_t>(i * 3 + c)] * wx[static_cast<size_t>(c * 2 + k)];
+        for (int64_t c = 0; c < 2; ++c)
+          s += yv[static_cast<size_t>(i * 2 + c)] * wy[static_cast<size_t>(c * 2 + k)];
+        want += std::max(s, 0.f) * w2[static_cast<size_t>(k * 2 + j)];
+      }
+      EXPECT_NEAR(out["float"].data<float>()[i * 2 + j], want, 1e-5) << i << "," << j;
+    }
+  EXPECT_EQ(out["sim"].to_vector<float>(), out["int"].to_vector<float>());
+  // One input left out.
+  r = run("quantize " + m + "--data '" + xf.string() + "' --out '" + plan.string() + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("input 'y' has no data"), std::string::npos) << r.err;
+}
+
 TEST_F(Cli, OutputInAMissingFolderIsRefusedBeforeAnyWork) {
   const std::string out = (dir_ / "no_such_folder" / "plan.json").string();
   const Result r = run("quantize " + demo_model() + " " + demo_data("calib") + " --out '" + out + "'");
