@@ -72,7 +72,7 @@ std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
   const bool preprocessing = !o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
                              o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto";
   bool any_image = false;
-  std::unique_ptr<Dataset> first;
+  DataConfig first;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     const ValueInfo& in = g.inputs[i];
     DataConfig c;
@@ -108,17 +108,16 @@ std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
     }
     c.pre.center_crop = o.center_crop || o.resize_shorter > 0;
     c.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
-    auto ds = open_dataset(c);
     if (i == 0)
-      first = std::move(ds);
+      first = c;
     else
-      first->attach_input(in.name, std::move(ds));
+      first.more.emplace_back(in.name, c);
   }
   if (preprocessing && !any_image)
     throw Error(
         "no input of the model is an image: .npy data is fed as it is, and --mean, --std, --scale, "
         "--resize, --resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
-  return first;
+  return open_dataset(first);
 }
 
 ProgressFn terminal_progress(const std::string& label) {

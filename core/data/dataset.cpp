@@ -105,6 +105,16 @@ std::vector<int64_t> read_labels(const std::string& path) {
 }
 
 std::unique_ptr<Dataset> open_dataset(const DataConfig& config) {
+  std::unique_ptr<Dataset> ds = open_own(config);
+  for (const auto& [input, more] : config.more) {
+    if (!more.more.empty())
+      throw Error("input '" + input + "': attached data cannot carry inputs of its own");
+    ds->attach_input(input, open_own(more));
+  }
+  return ds;
+}
+
+std::unique_ptr<Dataset> open_own(const DataConfig& config) {
   std::unique_ptr<Dataset> ds = open_source(config);
   if (!config.labels.empty()) {
     if (ds->has_labels_)

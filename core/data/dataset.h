@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/data/preprocess.h"
@@ -51,6 +52,9 @@ struct DataConfig {
   bool tensors = false;
   std::vector<int64_t> tensor_dims;
   DType tensor_dtype = DType::Float32;
+  // A model with several inputs: the data of the others, by input name (each configured for its input;
+  // Dataset::attach_input). This config feeds the first input.
+  std::vector<std::pair<std::string, DataConfig>> more;
 };
 
 // Shapes `c` for the model input `in`: its C, H, W (where known) for images when it has rank 4 or an
@@ -66,6 +70,9 @@ struct Batch {
   // (Dataset::attach_input); `images` feeds the first.
   std::map<std::string, Tensor> more;
 };
+
+class Dataset;
+std::unique_ptr<Dataset> open_own(const DataConfig& config);  // open_dataset without config.more
 
 class Dataset {
  public:
@@ -132,7 +139,7 @@ class Dataset {
   bool nhwc_ = false;
 
  private:
-  friend std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
+  friend std::unique_ptr<Dataset> open_own(const DataConfig& config);
   Batch read_own(int64_t begin, int64_t count);  // this source's samples only
   int64_t size_ = 0;
   PreparedPreprocess prep_;
@@ -146,8 +153,8 @@ std::map<std::string, Tensor> feeds_of(const Graph& g, const Batch& b);
 std::vector<Tensor> inputs_of(const Graph& g, const Batch& b);
 
 // Opens the images (and labels) of `config`, checks that they agree (label count = image count,
-// preprocessing consistent with the data), and returns the dataset. Throws Error naming the file and the
-// problem.
+// preprocessing consistent with the data), attaches config.more, and returns the dataset. Throws Error
+// naming the file and the problem.
 std::unique_ptr<Dataset> open_dataset(const DataConfig& config);
 
 // Reads a labels file: IDX labels (plain or gzip) or a .npy of integers of shape (N) or (N, 1).

@@ -49,8 +49,15 @@ TEST_F(MultiInputTest, InputsAreReadTogetherAndCalibratedTogether) {
   const Tensor x = testing::normal({40, 8}, rng, 1.f), y = testing::normal({40, 4}, rng, 2.f);
   write_npy(path("x.npy"), x);
   write_npy(path("y.npy"), y);
-  auto ds = open_input(g.inputs[0], path("x.npy"));
-  ds->attach_input("y", open_input(g.inputs[1], path("y.npy")));
+  // The other input's data given with the first's configuration (DataConfig::more), as the CLI and the
+  // desktop app open it.
+  DataConfig c, cy;
+  c.images = path("x.npy");
+  configure_for_input(c, g.inputs[0]);
+  cy.images = path("y.npy");
+  configure_for_input(cy, g.inputs[1]);
+  c.more.emplace_back("y", cy);
+  auto ds = open_dataset(c);
   EXPECT_EQ(ds->sample_shapes("x"), (std::map<std::string, Shape>{{"x", {8}}, {"y", {4}}}));
 
   // Rows 3..9 of both files, paired.
