@@ -118,6 +118,20 @@ void apply_input_shapes(onnx::ModelProto& m, const std::map<std::string, Shape>&
     if (!seen.count(name)) throw Error(file + ": the model has no input named '" + name + "'");
 }
 
+// True when every input of every node has a type in the graph (an input, initializer, output or
+// value_info entry, as shape inference leaves them).
+bool every_node_input_typed(const onnx::GraphProto& gp) {
+  std::set<std::string> typed;
+  for (const auto& t : gp.initializer()) typed.insert(t.name());
+  for (const auto* list : {&gp.input(), &gp.output(), &gp.value_info()})
+    for (const auto& v : *list)
+      if (v.has_type() && v.type().value_case() != onnx::TypeProto::VALUE_NOT_SET) typed.insert(v.name());
+  for (const auto& n : gp.node())
+    for (const auto& in : n.input())
+      if (!in.empty() && !typed.count(in)) return false;
+  return true;
+}
+
 // Builds every kernel once so that every unsupported node is reported together, at load time.
 void check_supported(const Graph& g, const std::string& file) {
   std::vector<std::string> problems;
@@ -193,8 +207,16 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
 
   apply_input_shapes(m, options.input_shapes, file);
   try {
-    onnx::ShapeInferenceOptions so(/*check_type=*/false, /*strict=*/0, /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);
+    // Data propagation (shape values through Shape → Gather → Concat → Reshape) crashes libonnx 1.12
+    // (SIGSEGV in Shape-15's propagator) when a node's input has no type: the output of a custom-domain
+    // op, of an op it has no schema for, or of a node whose inference failed. So first infer without it,
+    // then propagate data only if every node input has a type.
+    onnx::ShapeInferenceOptions plain(/*check_type=*/false, /*strict=*/0, /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), plain);
+    if (every_node_input_typed(m.graph())) {
+      onnx::ShapeInferenceOptions so(/*check_type=*/false, /*strict=*/0, /*data_prop=*/true);
+      onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);
+    }
   } catch (const std::exception& e) {
     model.warnings.push_back(std::string("ONNX shape inference: ") + e.what());
   }
