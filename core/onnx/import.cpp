@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/graph/passes.h"
+#include "core/onnx/library_opset.h"
 #include "core/onnx/tensor_proto.h"
 #include "core/ops/kernel.h"
 
@@ -22,7 +23,7 @@ namespace {
 
 // Oldest and newest default-domain opset we accept at all; each op's kernel narrows this further.
 constexpr int64_t kMinOpset = 7;
-constexpr int64_t kMaxOpset = 17;
+constexpr int64_t kMaxOpset = 18;
 
 std::vector<Dim> dims_of(const onnx::TypeProto& t, bool* has_shape) {
   std::vector<Dim> dims;
@@ -199,6 +200,10 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
 
   // ONNX's checker: findings are reported, not fatal — real exporters produce models it nags about; we
   // refuse only what cannot run, further below.
+  // Nodes in a form newer than the library's schemas are hidden from it (onnx/library_opset.h): the
+  // checker would refuse them and shape inference, applying an older schema, infer wrong shapes (which
+  // Shape folding would then bake in). Hidden, their outputs' shapes (and downstream) stay unknown.
+  const std::vector<int> hidden = onnx_io::hide_from_checker(m);
   try {
     onnx::checker::check_model(m);
   } catch (const std::exception& e) {
@@ -220,6 +225,7 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
   } catch (const std::exception& e) {
     model.warnings.push_back(std::string("ONNX shape inference: ") + e.what());
   }
+  onnx_io::unhide_from_checker(m, hidden);
 
   const auto& gp = m.graph();
   for (const auto& t : gp.initializer()) {

@@ -79,9 +79,17 @@ std::unique_ptr<Kernel> make_split(const KernelInit& init) {
     if (n.has_attr("split")) init.invalid("attribute 'split' was replaced by an input in opset 13");
     split_in = IntListInput(init, 1, "input 'split'");
   }
-  if (n.has_attr("num_outputs")) init.unsupported("attribute 'num_outputs' (opset 18) is not supported");
   const size_t nout = n.outputs.size();
   if (nout == 0) init.invalid("at least one output is required");
+  // Opset 18: num_outputs instead of sizes; chunks of ceil(extent / num_outputs), the last one smaller.
+  const bool by_count = n.has_attr("num_outputs");
+  if (by_count) {
+    if (init.opset < 18) init.invalid("attribute 'num_outputs' requires opset 18");
+    if (n.has_input(1)) init.invalid("the 'split' input and the 'num_outputs' attribute are both given");
+    if (n.attr_int("num_outputs", 0) != static_cast<int64_t>(nout))
+      init.invalid("num_outputs = " + std::to_string(n.attr_int("num_outputs", 0)) + " but the node has " +
+                   std::to_string(nout) + " outputs");
+  }
   const auto check_count = [nout](const std::vector<int64_t>& s) {
     if (s.size() != nout)
       throw Error("split " + ints_str(s) + " has " + std::to_string(s.size()) + " values for " +
@@ -106,6 +114,13 @@ std::unique_ptr<Kernel> make_split(const KernelInit& init) {
       sizes = split_in.get(in);
     } else if (attr_split) {
       sizes = *attr_split;
+    } else if (by_count) {
+      const int64_t k = static_cast<int64_t>(nout), chunk = (dim + k - 1) / k;
+      if (chunk * (k - 1) > dim)
+        throw Error("axis " + std::to_string(a) + " of " + x.str() + " cannot be split into " +
+                    std::to_string(nout) + " chunks of " + std::to_string(chunk));
+      sizes.assign(nout, chunk);
+      sizes.back() = dim - chunk * (k - 1);
     } else {
       if (dim % static_cast<int64_t>(nout) != 0)
         throw Error("axis " + std::to_string(a) + " of " + x.str() + " cannot be split into " +
@@ -147,7 +162,8 @@ std::unique_ptr<Kernel> make_split(const KernelInit& init) {
 
 void register_concat_split_ops(OpRegistry& r) {
   r.add("", "Concat", 1, 21, make_concat);
-  r.add("", "Split", 2, 17, make_split);
+  // Split: 2 (attribute `split`), 13 (`split` as an input), 18 (attribute `num_outputs`).
+  r.add("", "Split", 2, 18, make_split);
 }
 
 }  // namespace qs

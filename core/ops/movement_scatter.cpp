@@ -135,8 +135,9 @@ std::unique_ptr<Kernel> make_scatter_elements(const KernelInit& init) {
 }  // namespace
 
 void register_scatter_ops(OpRegistry& r) {
-  r.add("", "ScatterND", 11, 17, make_scatter_nd);
-  r.add("", "ScatterElements", 11, 17, make_scatter_elements);
+  // 16 adds reduction add/mul, 18 max/min (refused by read_reduction).
+  r.add("", "ScatterND", 11, 18, make_scatter_nd);
+  r.add("", "ScatterElements", 11, 18, make_scatter_elements);
   r.add("", "Scatter", 9, 10, make_scatter_elements);
 }
 

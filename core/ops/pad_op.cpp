@@ -22,6 +22,9 @@ struct PadAttrs {
   float attr_value = 0;
   bool value_known = false;  // constant_value is a constant input (or omitted)
   Tensor value;              // the constant input when value_known and present
+  bool has_axes = false;     // opset 18: pads are given for these axes only
+  bool axes_known = false;
+  std::vector<int64_t> axes;
 };
 
 // Source index along one axis for each output index: -1 for the constant fill, else the input index.
@@ -131,6 +134,34 @@ std::vector<int64_t> read_pads(const Tensor& t, const std::string& where) {
   return t.to_vector<int64_t>();
 }
 
+std::vector<int64_t> read_axes(const Tensor& t, const std::string& where) {
+  if (t.dtype() != DType::Int64 && t.dtype() != DType::Int32)
+    throw Error(where + ": axes must be int64 or int32, got " + dtype_name(t.dtype()));
+  if (t.rank() != 1) throw Error(where + ": axes must be 1-D, got shape " + shape_str(t.shape()));
+  return t.to_vector<int64_t>();
+}
+
+// Opset 18: pads [b_0.., e_0..] for the listed axes (negative counts from the end) → pads for every axis,
+// 0 for the others.
+std::vector<int64_t> pads_for_axes(const std::vector<int64_t>& pads, const std::vector<int64_t>& axes,
+                                   size_t r, const std::string& where) {
+  if (pads.size() != 2 * axes.size())
+    throw Error(where + ": pads has " + std::to_string(pads.size()) + " values for " +
+                std::to_string(axes.size()) + " axes");
+  std::vector<int64_t> full(2 * r, 0);
+  std::vector<bool> seen(r, false);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    const int64_t ax = axes[k] < 0 ? axes[k] + static_cast<int64_t>(r) : axes[k];
+    if (ax < 0 || ax >= static_cast<int64_t>(r) || seen[static_cast<size_t>(ax)])
+      throw Error(where + ": axis " + std::to_string(axes[k]) + " is out of range or repeated for rank " +
+                  std::to_string(r));
+    seen[static_cast<size_t>(ax)] = true;
+    full[static_cast<size_t>(ax)] = pads[k];
+    full[static_cast<size_t>(ax) + r] = pads[k + axes.size()];
+  }
+  return full;
+}
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
@@ -158,7 +189,14 @@ std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
         if (p < 0) init.invalid("paddings must be non-negative at opset 1, got " + std::to_string(p));
   } else {
     if (!n.has_input(1)) init.invalid("the pads input is required");
-    if (n.has_input(3)) init.unsupported("the axes input is not supported");
+    if (n.has_input(3)) {
+      if (init.opset < 18) init.invalid("the axes input requires opset 18");
+      a.has_axes = true;
+      if (const Tensor* ax = init.constant_input(3)) {
+        a.axes = read_axes(*ax, init.where());
+        a.axes_known = true;
+      }
+    }
     if (const Tensor* p = init.constant_input(1)) {
       a.pads = read_pads(*p, init.where());
       a.pads_known = true;
@@ -174,8 +212,9 @@ std::unique_ptr<Kernel> make_pad(const KernelInit& init) {
 
   return make_kernel([a, where](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const Tensor& x = *in[0];
-    const std::vector<int64_t> pads = a.pads_known ? a.pads : read_pads(*in[1], where);
+    std::vector<int64_t> pads = a.pads_known ? a.pads : read_pads(*in[1], where);
     const size_t r = x.shape().size();
+    if (a.has_axes) pads = pads_for_axes(pads, a.axes_known ? a.axes : read_axes(*in[3], where), r, where);
     if (pads.size() != 2 * r)
       throw Error(where + ": pads has " + std::to_string(pads.size()) + " values, expected " +
                   std::to_string(2 * r) + " for input of shape " + shape_str(x.shape()));

@@ -1,4 +1,6 @@
-// Resize (opsets 10, 11, 13) and Upsample (7, 9): modes nearest and linear (N-linear).
+// Resize (opsets 10, 11, 13, 18) and Upsample (7, 9): modes nearest and linear (N-linear). Opset 18's
+// `axes` (scales/sizes for those axes only) is supported; antialias (linear downsampling) and the
+// aspect-ratio policies other than "stretch" are refused.
 //
 // Nearest is a gather through per-axis index tables (any dtype). Linear is separable: when only the last
 // two axes are resized (the NCHW image case) one bilinear pass per plane; otherwise one 1-D pass per
@@ -23,6 +25,7 @@ struct ResizeAttrs {
   bool scales_known = false, sizes_known = false;  // from an attribute or constant input
   std::vector<float> scales;
   std::vector<int64_t> sizes;
+  std::vector<int64_t> axes;  // opset 18: the axes scales/sizes refer to (empty: every axis, in order)
 };
 
 std::vector<float> read_scales(const Tensor& t, const std::string& where) {
@@ -50,6 +53,30 @@ void output_geometry(const ResizeAttrs& a, const Shape& in_shape, std::span<cons
     sizes = read_sizes(*in[static_cast<size_t>(a.sizes_input)], where);
   if (!given_scales.empty() && !sizes.empty()) throw Error(where + ": both scales and sizes are given");
   if (given_scales.empty() && sizes.empty()) throw Error(where + ": neither scales nor sizes is given");
+  if (!a.axes.empty()) {
+    // Scales/sizes for the listed axes only: the others keep their extent.
+    const size_t given = given_scales.empty() ? sizes.size() : given_scales.size();
+    if (given != a.axes.size())
+      throw Error(where + ": " + (given_scales.empty() ? "sizes" : "scales") + " has " +
+                  std::to_string(given) + " values for " + std::to_string(a.axes.size()) + " axes");
+    std::vector<float> full_scales(given_scales.empty() ? 0 : r, 1.f);
+    std::vector<int64_t> full_sizes;
+    if (!sizes.empty()) full_sizes.assign(in_shape.begin(), in_shape.end());
+    std::vector<bool> seen(r, false);
+    for (size_t k = 0; k < a.axes.size(); ++k) {
+      const int64_t ax = a.axes[k] < 0 ? a.axes[k] + static_cast<int64_t>(r) : a.axes[k];
+      if (ax < 0 || ax >= static_cast<int64_t>(r) || seen[static_cast<size_t>(ax)])
+        throw Error(where + ": axis " + std::to_string(a.axes[k]) +
+                    " is out of range or repeated for input of shape " + shape_str(in_shape));
+      seen[static_cast<size_t>(ax)] = true;
+      if (!given_scales.empty())
+        full_scales[static_cast<size_t>(ax)] = given_scales[k];
+      else
+        full_sizes[static_cast<size_t>(ax)] = sizes[k];
+    }
+    given_scales = std::move(full_scales);
+    sizes = std::move(full_sizes);
+  }
   out_shape.resize(r);
   axes.resize(r);
   if (!sizes.empty()) {
@@ -298,6 +325,17 @@ std::unique_ptr<Kernel> make_resize(const KernelInit& init) {
     const std::string nm = n.attr_string("nearest_mode", "round_prefer_floor");
     if (!parse_nearest_mode(nm, a.nearest)) init.unsupported("nearest_mode '" + nm + "' is not supported");
     // roi (input 1) only matters for tf_crop_and_resize; cubic_coeff_a and exclude_outside only for cubic.
+    if (init.opset >= 18) {
+      if (n.attr_int("antialias", 0) != 0 && a.linear)
+        init.unsupported("antialias = 1 (an anti-aliasing filter when downsampling) is not supported");
+      const std::string policy = n.attr_string("keep_aspect_ratio_policy", "stretch");
+      if (policy != "stretch")
+        init.unsupported("keep_aspect_ratio_policy '" + policy + "' is not supported (stretch is)");
+      if (n.has_attr("axes")) a.axes = n.attr_ints("axes");
+    } else {
+      for (const char* attr : {"antialias", "axes", "keep_aspect_ratio_policy"})
+        if (n.has_attr(attr)) init.invalid(std::string("attribute '") + attr + "' requires opset 18");
+    }
     a.scales_input = 2;
     a.sizes_input = 3;
   }
