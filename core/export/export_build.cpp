@@ -173,13 +173,12 @@ Builder::QBias* Builder::quantized_bias(const WeightPoint& wp) {
     if (n.name == wp.layer) node = &n;
   if (!node || node->attr_float("beta", 1.f) != 1.f || node->attr_float("alpha", 1.f) != 1.f) return nullptr;
   const Tensor& b = *src.initializer(wp.bias);
-  const int64_t out_ch = e->params.channels() == 1 ? b.numel() : e->params.channels();
-  if (b.numel() != out_ch) return nullptr;
+  if (b.numel() != bias_channels(*node, e->params.channels(), b.numel())) return nullptr;
   QBias q;
   q.values = Tensor(DType::Int32, Shape{b.numel()});
   const float s_in = in->params.scale[0];
   for (int64_t k = 0; k < b.numel(); ++k) {
-    const float s = s_in * e->params.scale[e->params.scale.size() == 1 ? 0 : static_cast<size_t>(k)];
+    const float s = s_in * e->params.scale[static_cast<size_t>(k) % e->params.scale.size()];
     double v = std::nearbyint(static_cast<double>(b.data<float>()[k]) / s);
     v = std::clamp(v, static_cast<double>(std::numeric_limits<int32_t>::min()),
                    static_cast<double>(std::numeric_limits<int32_t>::max()));

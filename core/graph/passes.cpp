@@ -147,7 +147,9 @@ int fold_batchnorm(Graph& g) {
     const int p = g.producer(bn.inputs[0]);
     if (p < 0) continue;
     Node& prev = g.nodes[static_cast<size_t>(p)];
-    if ((prev.op_type != "Conv" && prev.op_type != "Gemm") || !prev.domain.empty()) continue;
+    if ((prev.op_type != "Conv" && prev.op_type != "ConvTranspose" && prev.op_type != "Gemm") ||
+        !prev.domain.empty())
+      continue;
     if (g.consumers(bn.inputs[0]).size() != 1 || is_graph_output(g, bn.inputs[0])) continue;
     const Tensor* gamma = g.initializer(bn.inputs[1]);
     const Tensor* beta = g.initializer(bn.inputs[2]);
@@ -179,6 +181,21 @@ int fold_batchnorm(Graph& g) {
         const float b0 = b ? b->data<float>()[k] : 0.f;
         nb[k] = b0 * scale[k] + shift[k];
       }
+    } else if (prev.op_type == "ConvTranspose") {
+      // W is [Cin, Cout / group, k...]: output channel o = (ci / (Cin / group))·(Cout / group) + j of W[ci,
+      // j].
+      const int64_t group = prev.attr_int("group", 1);
+      if (w->rank() < 3 || group < 1 || w->dim(0) % group != 0 || w->dim(1) * group != c ||
+          (b && b->numel() != c))
+        continue;
+      const int64_t cin_g = w->dim(0) / group, cout_g = w->dim(1), per = w->numel() / (w->dim(0) * cout_g);
+      for (int64_t ci = 0; ci < w->dim(0); ++ci)
+        for (int64_t j = 0; j < cout_g; ++j) {
+          const float sc = scale[(ci / cin_g) * cout_g + j];
+          float* row = nw.data<float>() + (ci * cout_g + j) * per;
+          for (int64_t e = 0; e < per; ++e) row[e] *= sc;
+        }
+      for (int64_t k = 0; k < c; ++k) nb[k] = (b ? b->data<float>()[k] : 0.f) * scale[k] + shift[k];
     } else {  // Gemm: Y = alpha·A'·B' + beta·C with B' of shape [K, M]
       if (w->rank() != 2 || prev.attr_int("transA", 0) != 0) continue;
       const bool transB = prev.attr_int("transB", 0) != 0;

@@ -219,7 +219,7 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
         ln.kind = IntKind::Layer;
         if (!wp.bias.empty()) {
           const Tensor& b = *g.initializer(wp.bias);
-          const int64_t out_ch = we->params.channels() == 1 ? b.numel() : we->params.channels();
+          const int64_t out_ch = bias_channels(n, we->params.channels(), b.numel());
           const int64_t n_out = n.op_type == "Gemm" ? (n.attr_int("transB", 0) ? wt.dim(0) : wt.dim(1))
                                 : n.op_type == "Conv" ? wt.dim(0)
                                                       : wt.dim(1) * n.attr_int("group", 1);

@@ -33,6 +33,11 @@ bool is_fusable_activation(const Graph& g, const Node& n) {
 
 }  // namespace
 
+int64_t bias_channels(const Node& layer, int64_t weight_channels, int64_t bias_numel) {
+  if (weight_channels == 1) return bias_numel;
+  return layer.op_type == "ConvTranspose" ? weight_channels * layer.attr_int("group", 1) : weight_channels;
+}
+
 OpRole op_role(const Graph& g, const Node& n) {
   if (!n.domain.empty()) return OpRole::FloatIsland;
   if (is_quantizable_layer(g, n)) return OpRole::Layer;

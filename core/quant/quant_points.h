@@ -56,6 +56,12 @@ struct QuantPoints {
   std::map<std::string, std::string> carrier;
 };
 
+// The number of bias values a layer whose weight has `weight_channels` quantization scales (1: per tensor)
+// needs for its bias to be quantized with them: one per output channel. A grouped ConvTranspose's scales
+// run along W's axis 1 (Cout / group of them) and repeat for each group: bias value c takes scale
+// c mod weight_channels, which for every other layer is c itself.
+int64_t bias_channels(const Node& layer, int64_t weight_channels, int64_t bias_numel);
+
 enum class OpRole { Layer, Requantize, Movement, FloatIsland, Shape };
 OpRole op_role(const Graph& g, const Node& n);
 

@@ -20,7 +20,7 @@ Tensor quantize_bias(const Tensor& b, float s_in, const QuantParams& w) {
   Tensor out = b.clone();
   float* p = out.data<float>();
   for (int64_t c = 0; c < b.numel(); ++c) {
-    const float s = s_in * w.scale[w.scale.size() == 1 ? 0 : static_cast<size_t>(c)];
+    const float s = s_in * w.scale[static_cast<size_t>(c) % w.scale.size()];  // bias_channels()
     double q = std::nearbyint(static_cast<double>(p[c]) / s);
     q = std::clamp(q, static_cast<double>(std::numeric_limits<int32_t>::min()),
                    static_cast<double>(std::numeric_limits<int32_t>::max()));
@@ -210,8 +210,7 @@ Graph quantize_weights(const Graph& g, const QuantPlan& plan, const QuantPoints&
       if (n.name == wp.layer) node = &n;
     if (!node || node->attr_float("beta", 1.f) != 1.f || node->attr_float("alpha", 1.f) != 1.f) continue;
     const Tensor& b = *g.initializer(wp.bias);
-    const int64_t out_ch = e->params.channels() == 1 ? b.numel() : e->params.channels();
-    if (b.numel() != out_ch) continue;
+    if (b.numel() != bias_channels(*node, e->params.channels(), b.numel())) continue;
     // A new name per layer: a bias shared by layers with different scales must not be overwritten.
     const std::string name = wp.bias + "::int32@" + wp.layer;
     q.initializers[name] = quantize_bias(b, in->params.scale[0], e->params);

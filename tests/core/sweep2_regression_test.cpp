@@ -7,7 +7,9 @@
 #include "core/common/error.h"
 #include "core/export/export.h"
 #include "core/export/onnx_writer.h"
+#include "core/graph/passes.h"
 #include "core/int/engine.h"
+#include "core/int/lowering.h"
 #include "core/onnx/import.h"
 #include "core/quant/simulate.h"
 #include "core/runtime/executor.h"
@@ -37,6 +39,30 @@ Graph fixed_graph(int64_t opset, const Shape& input) {
 }
 
 Model reload(const Graph& g) { return load_model_from_bytes(write_onnx_bytes(g), "model.onnx", "."); }
+
+// Both exports of the plan pass ONNX's checker (export_bytes checks) and, reloaded and run in float, give
+// the simulation's output within one output step (ONNX Runtime's rounding is not modelled here).
+void expect_exports_match_simulation(const Graph& g, const testing::Calibrated& c, const Tensor& x,
+                                     const std::string& what) {
+  const SimulatedModel sim(g, c.plan, c.points);
+  const Tensor s = sim.run({x})[0];
+  const QuantParams& p = c.plan.find(g.outputs[0].name)->params;
+  for (ExportFormat f : {ExportFormat::QDQ, ExportFormat::QOperator}) {
+    std::string bytes;
+    try {
+      bytes = export_bytes(g, c.plan, c.points, f, WeightStorage::AsPlan);
+    } catch (const Error& e) {
+      FAIL() << what << ", " << export_format_name(f) << ": " << e.what();
+    }
+    const Model back = load_model_from_bytes(bytes, "export.onnx", ".");
+    EXPECT_EQ(back.graph.opset, g.opset);
+    const Tensor y = Executor(back.graph).run({x})[0];
+    ASSERT_EQ(y.shape(), s.shape());
+    for (int64_t i = 0; i < y.numel(); ++i)
+      ASSERT_NEAR(y.data<float>()[i], s.data<float>()[i], 1.01 * p.scale[0])
+          << what << ", " << export_format_name(f) << " element " << i;
+  }
+}
 
 // The same computation in opset-18 forms (Split num_outputs with an uneven last chunk, Pad with axes,
 // ReduceMean with axes as an input, Resize with axes) and opset-13 forms. The importer refused opset 18
@@ -162,24 +188,7 @@ TEST(Sweep2Regression, Opset18ModelQuantizesAndExports) {
   const IntegerModel engine(loaded.graph, c.plan, c.points);
   const SimulatedModel sim(loaded.graph, c.plan, c.points);
   EXPECT_EQ(engine.run({x})[0].to_vector<float>(), sim.run({x})[0].to_vector<float>());
-  for (ExportFormat f : {ExportFormat::QDQ, ExportFormat::QOperator}) {
-    std::string bytes;
-    try {
-      bytes = export_bytes(loaded.graph, c.plan, c.points, f, WeightStorage::AsPlan);
-    } catch (const Error& e) {
-      FAIL() << export_format_name(f) << ": " << e.what();
-    }
-    // The export reloads as an opset-18 model computing (in float) close to the simulation.
-    const Model back = load_model_from_bytes(bytes, "export.onnx", ".");
-    EXPECT_EQ(back.graph.opset, 18);
-    const Tensor y = Executor(back.graph).run({x})[0];
-    const Tensor s = sim.run({x})[0];
-    ASSERT_EQ(y.shape(), s.shape());
-    const QuantParams& p = *engine.params("y");
-    for (int64_t i = 0; i < y.numel(); ++i)
-      EXPECT_NEAR(y.data<float>()[i], s.data<float>()[i], 1.01 * p.scale[0])
-          << export_format_name(f) << " " << i;
-  }
+  expect_exports_match_simulation(loaded.graph, c, x, "opset 18");
 }
 
 // A Shape node reading the output of an op ONNX's library has no schema for (a custom-domain op such as
@@ -209,6 +218,64 @@ TEST(Sweep2Regression, ShapeOfAnUnknownOpsOutputIsReportedNotACrash) {
   const Model m = reload(g);
   EXPECT_EQ(Executor(m.graph).run({Tensor(DType::Float32, {1, 4, 4, 4})})[0].to_vector<int64_t>(),
             (std::vector<int64_t>{1, 4}));
+}
+
+// U-Net/DenseNet decoders upsample with ConvTranspose → BatchNormalization; only Conv and Gemm took the BN,
+// so it stayed a float island of the integer engine. Folded (per output channel o = group·Cout_g + j of
+// the weight's [Cin, Cout_g, k...] layout), the graph computes what the unfolded one does and runs integer
+// only, equal to the simulation.
+TEST(Sweep2Regression, BatchNormFoldsIntoConvTranspose) {
+  std::mt19937 rng(23);
+  for (int64_t group : {1, 2}) {
+    for (bool bias : {false, true}) {
+      Graph g = testing::empty_graph({1, 6, 5, 5});
+      g.outputs.push_back({"y", DType::Float32, std::nullopt});
+      g.initializers["w"] = testing::normal({6, 6 / group, 3, 3}, rng, 0.5f);
+      std::vector<std::string> in = {"x", "w"};
+      if (bias) {
+        g.initializers["b"] = testing::normal({6}, rng, 0.5f);
+        in.push_back("b");
+      }
+      std::vector<float> gamma(6), beta(6), mean(6), var(6);
+      std::uniform_real_distribution<float> u(0.5f, 1.5f);
+      for (int k = 0; k < 6; ++k) {
+        gamma[k] = u(rng) * (k % 2 ? -1.f : 1.f);
+        beta[k] = u(rng) - 1.f;
+        mean[k] = u(rng) - 1.f;
+        var[k] = u(rng);
+      }
+      g.initializers["gamma"] = Tensor::from_vector<float>({6}, gamma);
+      g.initializers["beta"] = Tensor::from_vector<float>({6}, beta);
+      g.initializers["mean"] = Tensor::from_vector<float>({6}, mean);
+      g.initializers["var"] = Tensor::from_vector<float>({6}, var);
+      g.nodes = {make_node("up", "ConvTranspose", in, {"u"},
+                           {{"strides", testing::ints({2, 2})},
+                            {"pads", testing::ints({1, 1, 1, 1})},
+                            {"output_padding", testing::ints({1, 1})},
+                            {"group", Attribute::of_int(group)}}),
+                 make_node("bn", "BatchNormalization", {"u", "gamma", "beta", "mean", "var"}, {"n"}),
+                 make_node("relu", "Relu", {"n"}, {"y"})};
+      const std::string what = "group " + std::to_string(group) + (bias ? ", bias" : "");
+      Graph folded = g;
+      ASSERT_EQ(fold_batchnorm(folded), 1) << what;
+      ASSERT_EQ(folded.nodes.size(), 2u) << what;
+      const Tensor x = testing::random_images(rng, 3, {6, 5, 5});
+      const Tensor want = Executor(g).run({x})[0], got = Executor(folded).run({x})[0];
+      ASSERT_EQ(got.shape(), (Shape{3, 6, 10, 10})) << what;
+      for (int64_t i = 0; i < got.numel(); ++i)
+        ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-5f) << what << " element " << i;
+
+      const testing::Calibrated c =
+          testing::calibrate_on(folded, testing::random_images(rng, 16, {6, 5, 5}), CalibrationOptions{});
+      const IntegerModel engine(folded, c.plan, c.points);
+      EXPECT_TRUE(engine.lowering().float_islands().empty())
+          << what << ": " << describe_island(*engine.lowering().float_islands()[0]);
+      EXPECT_EQ(engine.run({x})[0].to_vector<float>(),
+                SimulatedModel(folded, c.plan, c.points).run({x})[0].to_vector<float>())
+          << what;
+      expect_exports_match_simulation(folded, c, x, what);
+    }
+  }
 }
 
 }  // namespace
