@@ -41,12 +41,12 @@ class IntBinaryKernel final : public Kernel {
     if (kind_ == IntKind::Mul) f_ = fixed_multiplier(sa * sb / so, where_);
     else m_ = add_multipliers(sa / so, (kind_ == IntKind::Sub ? -sb : sb) / so, where_);
     activation_clamp(o_, c.ln.act_lo, c.ln.act_hi, &lo_, &hi_);
+    if (kind_ == IntKind::Mul && isa_ != IntIsa::Reference) build_mul_table();
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
     const Shape shape = broadcast_shapes(in[0]->shape(), in[1]->shape(), where_);
     const DType ot = storage_dtype(o_);
-    auto is8 = [](DType t) { return t == DType::Int8 || t == DType::UInt8; };
     if (kind_ != IntKind::Mul && isa_ != IntIsa::Reference && in[0]->shape() == shape && in[1]->shape() == shape &&
         is8(in[0]->dtype()) && is8(in[1]->dtype()) && is8(ot)) {
       // Equal shapes, 8-bit: the typed (AVX2) loop, in parallel chunks.
@@ -75,6 +75,10 @@ class IntBinaryKernel final : public Kernel {
       out[0] = std::move(y);
       return;
     }
+    if (!mul_table_.empty() && in[0]->dtype() == storage_dtype(a_) && in[1]->dtype() == storage_dtype(b_)) {
+      out[0] = mul_by_table(*in[0], *in[1], shape);
+      return;
+    }
     const std::vector<int32_t> A = to_int32(*in[0]), B = to_int32(*in[1]);
     std::vector<int32_t> y(static_cast<size_t>(numel(shape)));
     const int64_t za = a_.zero_point[0], zb = b_.zero_point[0], zo = o_.zero_point[0];
@@ -93,6 +97,89 @@ class IntBinaryKernel final : public Kernel {
   }
 
  private:
+  static bool is8(DType t) { return t == DType::Int8 || t == DType::UInt8; }
+
+  // Mul of 8-bit operands: every one of the 256 × 256 operand pairs' result, computed once with the
+  // reference formula below (so equal to it by construction), indexed by the operands' bytes. The
+  // per-element 64-bit requantization made a SiLU's x·sigmoid(x) or a squeeze-excitation scale the
+  // slowest ops of an EfficientNet by far (int 3× slower than float).
+  void build_mul_table() {
+    const DType ta = storage_dtype(a_), tb = storage_dtype(b_), to = storage_dtype(o_);
+    if (!is8(ta) || !is8(tb) || !is8(to)) return;
+    mul_table_.resize(256 * 256);
+    const int64_t za = a_.zero_point[0], zb = b_.zero_point[0], zo = o_.zero_point[0];
+    for (int ua = 0; ua < 256; ++ua)
+      for (int ub = 0; ub < 256; ++ub) {
+        const int64_t va = ta == DType::Int8 ? static_cast<int8_t>(ua) : ua;
+        const int64_t vb = tb == DType::Int8 ? static_cast<int8_t>(ub) : ub;
+        const int32_t y = clamp_q(zo + requantize((va - za) * (vb - zb), f_), lo_, hi_);
+        mul_table_[static_cast<size_t>(ua << 8 | ub)] = static_cast<uint8_t>(y);  // the storage byte
+      }
+  }
+
+  Tensor mul_by_table(const Tensor& a, const Tensor& b, const Shape& shape) const {
+    Tensor y(storage_dtype(o_), shape);
+    const uint8_t* pa = static_cast<const uint8_t*>(a.raw());
+    const uint8_t* pb = static_cast<const uint8_t*>(b.raw());
+    uint8_t* py = static_cast<uint8_t*>(y.raw());
+    const uint8_t* t = mul_table_.data();
+    const int64_t n = numel(shape);
+    if (a.shape() == shape && b.shape() == shape) {  // x·sigmoid(x)
+      constexpr int64_t kChunk = 16384;
+      parallel_for(
+          0, (n + kChunk - 1) / kChunk,
+          [=](int64_t c) {
+            const int64_t end = std::min(n, (c + 1) * kChunk);
+            for (int64_t i = c * kChunk; i < end; ++i) py[i] = t[static_cast<size_t>(pa[i]) << 8 | pb[i]];
+          },
+          kChunk);
+      return y;
+    }
+    const int64_t inner_a = row_broadcast(a.shape(), b.shape(), shape);
+    const int64_t inner_b = row_broadcast(b.shape(), a.shape(), shape);
+    if (inner_a > 0 || inner_b > 0) {
+      // One operand full, the other one value per row of `inner` elements: a squeeze-excitation scale.
+      const bool a_full = inner_a > 0;
+      const int64_t inner = a_full ? inner_a : inner_b;
+      parallel_for(
+          0, n / inner,
+          [=](int64_t r) {
+            const uint8_t* full = (a_full ? pa : pb) + r * inner;
+            uint8_t* out = py + r * inner;
+            if (a_full) {
+              const uint8_t* col = t + pb[r];  // t[x << 8 | v]: stride 256
+              for (int64_t j = 0; j < inner; ++j) out[j] = col[static_cast<size_t>(full[j]) << 8];
+            } else {
+              const uint8_t* row = t + (static_cast<size_t>(pa[r]) << 8);
+              for (int64_t j = 0; j < inner; ++j) out[j] = row[full[j]];
+            }
+          },
+          inner);
+      return y;
+    }
+    for_each_pair(a.shape(), b.shape(), shape, [&](int64_t i, int64_t ia, int64_t ib) {
+      py[i] = t[static_cast<size_t>(pa[ia]) << 8 | pb[ib]];
+    });
+    return y;
+  }
+
+  // When `full` has the output's shape and `other` (right-aligned) equals it on the leading axes and is 1
+  // on the rest: the number of elements per value of `other` (the product of those trailing extents), else
+  // 0.
+  static int64_t row_broadcast(const Shape& full, const Shape& other, const Shape& out) {
+    if (full != out || other.size() > out.size()) return 0;
+    const size_t lead = out.size() - other.size();
+    for (size_t i = 0; i < lead; ++i)
+      if (out[i] != 1) return 0;
+    size_t k = other.size();
+    while (k > 0 && other[k - 1] == 1) --k;
+    for (size_t i = 0; i < k; ++i)
+      if (other[i] != out[lead + i]) return 0;
+    int64_t inner = 1;
+    for (size_t i = lead + k; i < out.size(); ++i) inner *= out[i];
+    return inner > 0 ? inner : 0;
+  }
+
   IntKind kind_;
   IntIsa isa_;
   std::string where_;
@@ -100,6 +187,7 @@ class IntBinaryKernel final : public Kernel {
   FixedMultiplier f_;
   AddMultipliers m_;
   int32_t lo_ = 0, hi_ = 0;
+  std::vector<uint8_t> mul_table_;  // empty unless Mul with 8-bit operands and result
 };
 
 // Add/Sub/Mul of a quantized value and a float constant (requant.h, ConstAffine).

@@ -278,5 +278,44 @@ TEST(Sweep2Regression, BatchNormFoldsIntoConvTranspose) {
   }
 }
 
+// EfficientNet's SiLU (x · sigmoid(x)) and squeeze-excitation scale (x · s, s one value per channel) are
+// integer Muls of 8-bit operands; each element went through a 64-bit requantization on int32 copies, which
+// made them the slowest ops of the model (int 3× slower than float). They now look the result up in a
+// table of all 256 × 256 operand pairs built with that same formula: the output must equal the reference
+// loops' (IntIsa::Reference keeps them) and the simulation, for every operand layout the table handles
+// (equal shapes, either operand broadcast per channel, a broadcast it does not: the generic loop).
+TEST(Sweep2Regression, EightBitMulByTableEqualsTheReferenceLoops) {
+  std::mt19937 rng(24);
+  Graph g = testing::empty_graph({1, 3, 6, 6});
+  for (const char* o : {"silu", "se", "se_left", "rows"})
+    g.outputs.push_back({o, DType::Float32, std::nullopt});
+  g.initializers["w"] = testing::normal({8, 3, 3, 3}, rng, 0.5f);
+  g.initializers["wse"] = testing::normal({8, 8, 1, 1}, rng, 0.5f);
+  g.initializers["wr"] = testing::normal({1, 8, 1, 1}, rng, 0.5f);
+  g.nodes = {make_node("conv", "Conv", {"x", "w"}, {"c"}, {{"pads", ints({1, 1, 1, 1})}}),
+             make_node("sig", "Sigmoid", {"c"}, {"s"}), make_node("silu_mul", "Mul", {"c", "s"}, {"silu"}),
+             make_node("gap", "GlobalAveragePool", {"silu"}, {"p"}),
+             make_node("fc", "Conv", {"p", "wse"}, {"e"}), make_node("gate", "Sigmoid", {"e"}, {"gs"}),
+             make_node("se_mul", "Mul", {"silu", "gs"}, {"se"}),
+             make_node("se_left_mul", "Mul", {"gs", "silu"}, {"se_left"}),
+             // [N, 1, H, W] against [N, 8, H, W]: one value per channel column, not per row: generic loop.
+             make_node("rconv", "Conv", {"silu", "wr"}, {"r"}),
+             make_node("rows_mul", "Mul", {"silu", "r"}, {"rows"})};
+  const testing::Calibrated c =
+      testing::calibrate_on(g, testing::random_images(rng, 32, {3, 6, 6}), CalibrationOptions{});
+  IntOptions reference;
+  reference.isa = IntIsa::Reference;
+  const IntegerModel fast(g, c.plan, c.points), slow(g, c.plan, c.points, reference);
+  for (const char* mul : {"silu_mul", "se_mul", "se_left_mul", "rows_mul"})
+    ASSERT_EQ(fast.lowering().find(mul)->kind, IntKind::Mul) << mul;
+  const SimulatedModel sim(g, c.plan, c.points);
+  const Tensor x = testing::random_images(rng, 5, {3, 6, 6});
+  const std::vector<Tensor> got = fast.run({x}), want = slow.run({x}), simulated = sim.run({x});
+  for (size_t k = 0; k < got.size(); ++k) {
+    EXPECT_EQ(got[k].to_vector<float>(), want[k].to_vector<float>()) << g.outputs[k].name;
+    EXPECT_EQ(got[k].to_vector<float>(), simulated[k].to_vector<float>()) << g.outputs[k].name;
+  }
+}
+
 }  // namespace
 }  // namespace qs
