@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/common/parallel.h"
 #include "core/int/int_ops.h"
 #include "core/int/int_tensor.h"
 #include "core/int/layer_kernels.h"
@@ -124,7 +125,7 @@ class IntFcKernel final : public Kernel {
 // MatMul of two quantized activations (numpy semantics: batch axes broadcast, 1-D operands promoted).
 class IntMatMulKernel final : public Kernel {
  public:
-  explicit IntMatMulKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+  explicit IntMatMulKernel(const IntNodeContext& c) : where_(c.ln.node->describe()), isa_(c.isa) {
     const Node& n = *c.ln.node;
     a_ = *c.L.params_of(n.inputs[0]);
     b_ = *c.L.params_of(n.inputs[1]);
@@ -149,6 +150,73 @@ class IntMatMulKernel final : public Kernel {
     const int64_t nb = numel(batch);
     std::vector<int32_t> y(static_cast<size_t>(nb * M * N));
     const std::vector<int64_t> bst = strides_of(batch);
+    // |a − za|·|b − zb| ≤ ra·rb: int32 accumulation is exact while K·ra·rb < 2^31 (8-bit: K < 33026).
+    const int64_t ra = std::max(std::abs(a_.qmin - a_.zero_point[0]), std::abs(a_.qmax - a_.zero_point[0]));
+    const int64_t rb = std::max(std::abs(b_.qmin - b_.zero_point[0]), std::abs(b_.qmax - b_.zero_point[0]));
+    if (isa_ != IntIsa::Reference && K > 0 && K * ra * rb < (int64_t{1} << 31)) {
+      run_rows(A, B, batch, sa, sb, M, K, N, y);
+    } else {
+      reference(A, B, batch, sa, sb, M, K, N, y);
+    }
+    Shape ys = batch;
+    if (!va) ys.push_back(M);
+    if (!vb) ys.push_back(N);
+    out[0] = from_int32(y, storage_dtype(o_), ys);
+  }
+
+ private:
+  // Offsets of batch b's matrices in A and B (broadcast batch axes).
+  static void batch_offsets(int64_t b, const std::vector<int64_t>& bst, const std::vector<int64_t>& sa,
+                            const std::vector<int64_t>& sb, int64_t* oa, int64_t* ob) {
+    int64_t rem = b;
+    *oa = *ob = 0;
+    for (size_t d = 0; d < bst.size(); ++d) {
+      const int64_t i = rem / bst[d];
+      rem %= bst[d];
+      *oa += i * sa[d];
+      *ob += i * sb[d];
+    }
+  }
+
+  // Attention's q·kᵀ and p·v: zero points subtracted once, each output row accumulated in int32 (exact: see
+  // the bound above) as a sum over k of a[m, k]·B[k, :] (contiguous, vectorized), rows in parallel. Same
+  // values as reference().
+  void run_rows(const std::vector<int32_t>& A, const std::vector<int32_t>& B, const Shape& batch,
+                const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, int64_t M, int64_t K,
+                int64_t N, std::vector<int32_t>& y) const {
+    const int64_t nb = numel(batch);
+    const std::vector<int64_t> bst = strides_of(batch);
+    const int32_t za = a_.zero_point[0], zb = b_.zero_point[0], zo = o_.zero_point[0];
+    std::vector<int32_t> bz(B.size());
+    for (size_t i = 0; i < B.size(); ++i) bz[i] = B[i] - zb;
+    parallel_for(
+        0, nb * M,
+        [&](int64_t row) {
+          const int64_t b = row / M, m = row % M;
+          int64_t oa = 0, ob = 0;
+          batch_offsets(b, bst, sa, sb, &oa, &ob);
+          const int32_t* pa = A.data() + (oa * M + m) * K;
+          const int32_t* pb = bz.data() + ob * K * N;
+          std::vector<int32_t> acc(static_cast<size_t>(N), 0);
+          int32_t* ac = acc.data();
+          for (int64_t k = 0; k < K; ++k) {
+            const int32_t av = pa[k] - za;
+            const int32_t* br = pb + k * N;
+            for (int64_t n = 0; n < N; ++n) ac[n] += av * br[n];
+          }
+          int32_t* py = y.data() + row * N;
+          for (int64_t n = 0; n < N; ++n)
+            py[n] = clamp_q(static_cast<int64_t>(zo) + requantize(ac[n], f_), o_.qmin, o_.qmax);
+        },
+        N * K);
+  }
+
+  // The plain loops (IntIsa::Reference, and accumulators that could exceed int32).
+  void reference(const std::vector<int32_t>& A, const std::vector<int32_t>& B, const Shape& batch,
+                 const std::vector<int64_t>& sa, const std::vector<int64_t>& sb, int64_t M, int64_t K,
+                 int64_t N, std::vector<int32_t>& y) const {
+    const int64_t nb = numel(batch);
+    const std::vector<int64_t> bst = strides_of(batch);
     for (int64_t b = 0; b < nb; ++b) {
       int64_t oa = 0, ob = 0, rem = b;
       for (size_t d = 0; d < batch.size(); ++d) {
@@ -168,14 +236,10 @@ class IntMatMulKernel final : public Kernel {
               clamp_q(static_cast<int64_t>(o_.zero_point[0]) + requantize(acc, f_), o_.qmin, o_.qmax);
         }
     }
-    Shape ys = batch;
-    if (!va) ys.push_back(M);
-    if (!vb) ys.push_back(N);
-    out[0] = from_int32(y, storage_dtype(o_), ys);
   }
 
- private:
   std::string where_;
+  IntIsa isa_;
   QuantParams a_, b_, o_;
   FixedMultiplier f_;
 };
