@@ -24,7 +24,13 @@ cell = f"{d.max() / scale:.0f}LSB" if scale else f"{d.max():.2g}"
 if not np.isfinite(d).all():
     cell = "NaN"
 if a.ndim == 2 and a.shape[1] > 1:
-    cell += f" top1 {np.mean(a.argmax(1) == b.argmax(1)) * 100:.1f}%"
+    flips = a.argmax(1) != b.argmax(1)
+    cell += f" top1 {np.mean(~flips) * 100:.1f}%"
+    if scale and flips.any():
+        # A flip where B's two best scores are within a step or two of each other is a near-tie decided by
+        # one rounding; a flip at a wide gap is a real disagreement.
+        top2 = np.sort(b[flips], 1)[:, -2:]
+        cell += f" [flips at gaps <={(top2[:, 1] - top2[:, 0]).max() / scale:.0f}LSB]"
     # Mean LSB error too: a single 1-LSB outlier and a systematic shift read differently.
 if scale:
     cell += f" (>1LSB {np.mean(d > scale * 1.0001) * 100:.1f}%)"
