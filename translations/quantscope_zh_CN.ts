@@ -266,6 +266,30 @@
         <source>Files</source>
         <translation>文件</translation>
     </message>
+    <message>
+        <source>Feeds input &apos;%1&apos;; the other inputs have rows of their own</source>
+        <translation>供给输入 &apos;%1&apos;；其他输入各有自己的一行</translation>
+    </message>
+    <message>
+        <source>.npy (or images) for input &apos;%1&apos;, one sample per sample of &apos;%2&apos;</source>
+        <translation>输入 &apos;%1&apos; 的 .npy（或图像），与 &apos;%2&apos; 的样本一一对应</translation>
+    </message>
+    <message>
+        <source>Evaluation data of input &apos;%1&apos;</source>
+        <translation>输入 &apos;%1&apos; 的评估数据</translation>
+    </message>
+    <message>
+        <source>Calibration data of input &apos;%1&apos;</source>
+        <translation>输入 &apos;%1&apos; 的校准数据</translation>
+    </message>
+    <message>
+        <source>Evaluation, &apos;%1&apos;:</source>
+        <translation>评估，&apos;%1&apos;：</translation>
+    </message>
+    <message>
+        <source>Calibration, &apos;%1&apos;:</source>
+        <translation>校准，&apos;%1&apos;：</translation>
+    </message>
 </context>
 <context>
     <name>qs::gui::DistributionsPanel</name>

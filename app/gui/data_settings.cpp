@@ -11,23 +11,16 @@ namespace qs::gui {
 
 namespace {
 
-DataConfig configFor(const DataSettings& s, const QString& images, const QString& labels, const Graph& g) {
+// The configuration of one input's data: `in` decides images or tensors; the image settings are shared.
+DataConfig inputConfig(const DataSettings& s, const QString& images, const QString& labels,
+                       const ValueInfo& in) {
   DataConfig c;
   c.images = images.toStdString();
   c.labels = labels.toStdString();
   c.npy_layout = s.npy_layout;
-  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
-  if (g.inputs.size() > 1) {
-    std::string names;
-    for (const auto& in : g.inputs) names += (names.empty() ? "'" : ", '") + in.name + "'";
-    // The data settings hold one source; the CLI takes one per input.
-    throw Error("the model has " + std::to_string(g.inputs.size()) + " inputs (" + names +
-                "); the desktop app feeds data to models with one input. Use quantscope-cli with one --data "
-                "per input (--data NAME=FILE.npy) for quantize, analyze and eval");
-  }
   // Rank-4 inputs take images; others a .npy of tensors, fed as stored (the image settings below are then
   // not used).
-  configure_for_input(c, g.inputs[0]);
+  configure_for_input(c, in);
   c.pre.mean = s.mean;
   c.pre.stddev = s.stddev;
   c.pre.scale = s.scale;
@@ -38,6 +31,37 @@ DataConfig configFor(const DataSettings& s, const QString& images, const QString
   c.pre.center_crop = s.center_crop || s.resize == ResizeMode::kShorterSide;
   c.pre.channel_order = s.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
   return c;
+}
+
+// `images` feeds the first input; `more` the others, by name (sample i of each going together).
+DataConfig configFor(const DataSettings& s, const QString& images, const QString& labels,
+                     const QMap<QString, QString>& more, const Graph& g) {
+  if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
+  DataConfig c = inputConfig(s, images, labels, g.inputs[0]);
+  for (size_t i = 1; i < g.inputs.size(); ++i) {
+    const ValueInfo& in = g.inputs[i];
+    const QString path = more.value(QString::fromStdString(in.name)).trimmed();
+    if (path.isEmpty())
+      throw Error("input '" + in.name + "' has no data: the model has " + std::to_string(g.inputs.size()) +
+                  " inputs; choose a file for each in the Data panel");
+    c.more.emplace_back(in.name, inputConfig(s, path, QString(), in));
+  }
+  return c;
+}
+
+QJsonObject relMap(const QDir& base, const QMap<QString, QString>& m) {
+  QJsonObject o;
+  for (auto it = m.begin(); it != m.end(); ++it)
+    if (!it.value().isEmpty()) o[it.key()] = base.relativeFilePath(it.value());
+  return o;
+}
+QMap<QString, QString> absMap(const QDir& base, const QJsonValue& v) {
+  QMap<QString, QString> m;
+  const QJsonObject o = v.toObject();
+  for (auto it = o.begin(); it != o.end(); ++it)
+    if (!it.value().toString().isEmpty())
+      m[it.key()] = QDir::cleanPath(base.absoluteFilePath(it.value().toString()));
+  return m;
 }
 
 QString rel(const QDir& base, const QString& path) {
@@ -75,12 +99,12 @@ const char* resizeName(ResizeMode m) {
 
 DataConfig DataSettings::calibConfig(const Graph& g) const {
   if (calib_images.isEmpty()) throw Error("no calibration data: choose images in the Data panel");
-  return configFor(*this, calib_images, QString(), g);
+  return configFor(*this, calib_images, QString(), calib_more, g);
 }
 
 DataConfig DataSettings::evalConfig(const Graph& g) const {
   if (eval_images.isEmpty()) throw Error("no evaluation data: choose labeled images in the Data panel");
-  return configFor(*this, eval_images, eval_labels, g);
+  return configFor(*this, eval_images, eval_labels, eval_more, g);
 }
 
 QJsonObject DataSettings::toJson(const QDir& base) const {
@@ -88,6 +112,8 @@ QJsonObject DataSettings::toJson(const QDir& base) const {
   o[QStringLiteral("calibration_images")] = rel(base, calib_images);
   o[QStringLiteral("evaluation_images")] = rel(base, eval_images);
   o[QStringLiteral("evaluation_labels")] = rel(base, eval_labels);
+  if (!calib_more.isEmpty()) o[QStringLiteral("calibration_inputs")] = relMap(base, calib_more);
+  if (!eval_more.isEmpty()) o[QStringLiteral("evaluation_inputs")] = relMap(base, eval_more);
   if (scale) o[QStringLiteral("scale")] = static_cast<double>(*scale);
   o[QStringLiteral("mean")] = floats(mean);
   o[QStringLiteral("std")] = floats(stddev);
@@ -108,6 +134,8 @@ DataSettings DataSettings::fromJson(const QJsonObject& o, const QDir& base) {
   s.calib_images = abs(base, o.value(QStringLiteral("calibration_images")).toString());
   s.eval_images = abs(base, o.value(QStringLiteral("evaluation_images")).toString());
   s.eval_labels = abs(base, o.value(QStringLiteral("evaluation_labels")).toString());
+  s.calib_more = absMap(base, o.value(QStringLiteral("calibration_inputs")));
+  s.eval_more = absMap(base, o.value(QStringLiteral("evaluation_inputs")));
   if (o.contains(QStringLiteral("scale")))
     s.scale = static_cast<float>(o.value(QStringLiteral("scale")).toDouble());
   s.mean = floats(o.value(QStringLiteral("mean")), {0.f});
@@ -130,10 +158,10 @@ DataSettings DataSettings::fromJson(const QJsonObject& o, const QDir& base) {
 
 bool DataSettings::operator==(const DataSettings& o) const {
   return calib_images == o.calib_images && eval_images == o.eval_images && eval_labels == o.eval_labels &&
-         scale == o.scale && mean == o.mean && stddev == o.stddev && resize == o.resize &&
-         resize_height == o.resize_height && resize_width == o.resize_width &&
-         resize_shorter == o.resize_shorter && center_crop == o.center_crop && bgr == o.bgr &&
-         npy_layout == o.npy_layout;
+         calib_more == o.calib_more && eval_more == o.eval_more && scale == o.scale && mean == o.mean &&
+         stddev == o.stddev && resize == o.resize && resize_height == o.resize_height &&
+         resize_width == o.resize_width && resize_shorter == o.resize_shorter &&
+         center_crop == o.center_crop && bgr == o.bgr && npy_layout == o.npy_layout;
 }
 
 QJsonObject CalibSettings::toJson() const {

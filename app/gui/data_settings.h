@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QJsonObject>
+#include <QMap>
 #include <QString>
 #include <optional>
 #include <vector>
@@ -21,6 +22,9 @@ struct DataSettings {
   QString calib_images;  // IDX (.gz), .npy, folder or image
   QString eval_images;
   QString eval_labels;         // optional with a class-folder eval set
+  // A model with several inputs: the files of the inputs after the first, by input name (the fields above
+  // feed the first input; sample i of every file goes together).
+  QMap<QString, QString> calib_more, eval_more;
   std::optional<float> scale;  // unset: 1/255 for 8-bit sources
   std::vector<float> mean{0.f};
   std::vector<float> stddev{1.f};
@@ -33,8 +37,8 @@ struct DataSettings {
   bool hasCalibration() const { return !calib_images.isEmpty(); }
   bool hasEvaluation() const { return !eval_images.isEmpty(); }
 
-  // The engine's configuration for the model's first input (its C, H, W where known, as the CLI does).
-  // Throws qs::Error naming the inputs when the model has more than one (the CLI feeds those).
+  // The engine's configuration for the model's inputs (an image input's C, H, W where known, as the CLI
+  // does; the other inputs' files in DataConfig::more). Throws qs::Error naming an input without a file.
   DataConfig calibConfig(const Graph& g) const;
   DataConfig evalConfig(const Graph& g) const;
 

@@ -22,11 +22,16 @@ int64_t argmax(const float* p, int64_t n) {
 }
 
 // The sample shape [C, H, W] of the model's first input when it is fully known.
-std::optional<Shape> sampleShape(const ModelSummary& s, const Graph& g) {
+// One sample's shape per input, from the shapes the summary found (batch 1): images [C, H, W] or tensors.
+std::optional<std::map<std::string, Shape>> sampleShapes(const ModelSummary& s, const Graph& g) {
   if (g.inputs.empty()) return std::nullopt;
-  auto it = s.input_shapes.find(g.inputs[0].name);
-  if (it == s.input_shapes.end() || it->second.size() != 4) return std::nullopt;
-  return Shape(it->second.begin() + 1, it->second.end());
+  std::map<std::string, Shape> r;
+  for (const auto& in : g.inputs) {
+    auto it = s.input_shapes.find(in.name);
+    if (it == s.input_shapes.end() || it->second.empty()) return std::nullopt;
+    r[in.name] = Shape(it->second.begin() + 1, it->second.end());
+  }
+  return r;
 }
 
 }  // namespace
@@ -49,11 +54,11 @@ LoadedModel loadModel(const QString& path, JobContext* ctx) {
     ctx->checkCancelled();
     ctx->setStage(2, 3, QCoreApplication::translate("qs::gui::Jobs", "finding quantization points"));
   }
-  if (auto shape = sampleShape(r.summary, model->graph)) {
+  if (auto shapes = sampleShapes(r.summary, model->graph)) {
     try {
-      r.points = quant_points_for(model->graph, *shape);
-    } catch (const UnsupportedError&) {
-      // Models that are not one image input: the table still shows the layers, calibration says why.
+      r.points = quant_points_for(model->graph, *shapes);
+    } catch (const Error&) {
+      // Inputs whose shapes are not known: the table still shows the layers, calibration says why.
     }
   }
   r.rows = rowsFor(*model, r.summary, r.points ? &*r.points : nullptr);
@@ -71,7 +76,7 @@ CalibrationResult calibrateModel(const Model& m, const ModelSummary& summary, co
   CalibrationResult r;
   r.plan = calibrate(m.graph, *ds, options);
   r.plan.model = QFileInfo(QString::fromStdString(m.path)).fileName().toStdString();
-  r.points = quant_points_for(m.graph, ds->sample_shape());
+  r.points = quant_points_for(m.graph, *ds);
   r.rows = rowsFor(m, summary, &r.points);
   return r;
 }
@@ -109,7 +114,7 @@ EvalOutcome evaluateModel(const Model& m, const DataConfig& data, const std::vec
   if (!ds->has_labels())
     throw Error(data.images + ": no labels (choose a labels file, or a folder with one subfolder per class)");
   Executor ex(m.graph);
-  const QuantPoints points = quant_points_for(m.graph, ds->sample_shape());
+  const QuantPoints points = quant_points_for(m.graph, *ds);
   // One runner per plan that can run on its engine; a plan the integer engine cannot take is a note, not a
   // failure of the whole evaluation.
   struct Runner {
@@ -144,14 +149,14 @@ EvalOutcome evaluateModel(const Model& m, const DataConfig& data, const std::vec
   Batch b;
   int64_t count = 0, float_correct = 0;
   while (reader.next(b)) {
-    const Tensor yf = ex.run({b.images})[0];
+    const std::vector<Tensor> x = inputs_of(m.graph, b);
+    const Tensor yf = ex.run(x)[0];
     if (yf.dtype() != DType::Float32 || yf.rank() != 2 || yf.dim(0) != b.images.dim(0))
       throw Error(m.path + ": output '" + ex.graph().outputs[0].name + "' is " + yf.str() +
                   "; evaluation needs float32 [batch, classes] scores");
     const int64_t classes = yf.dim(1);
     std::vector<Tensor> yq;
-    for (const auto& r : runners)
-      yq.push_back(r.sim ? r.sim->run({b.images})[0] : r.integer->run({b.images})[0]);
+    for (const auto& r : runners) yq.push_back(r.sim ? r.sim->run(x)[0] : r.integer->run(x)[0]);
     for (int64_t i = 0; i < yf.dim(0); ++i) {
       const int64_t label = b.labels[static_cast<size_t>(i)];
       const int64_t pf = argmax(yf.data<float>() + i * classes, classes);

@@ -2,19 +2,24 @@
 // undo → save the plan and the project (asserting what is written), reopen the project; errors become
 // dialogs (signals here) with the engine's message, and the input model is never written.
 #include <QCryptographicHash>
+#include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLineEdit>
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <cmath>
 
 #include "app/gui/job_runner.h"
 #include "app/gui/main_window.h"
 #include "app/gui/panels/layers_panel.h"
 #include "app/gui/session.h"
+#include "core/data/npy.h"
+#include "core/export/onnx_writer.h"
 #include "test_util.h"
 #include "widgets/models/layer_filter_model.h"
 #include "widgets/models/layer_table_model.h"
@@ -213,6 +218,100 @@ class TestWorkflow : public QObject {
     w.openProject(dir.filePath(QStringLiteral("nothing.qsproj")));
     QCOMPARE(errors.count(), 3);
     QVERIFY(w.session()->hasModel());  // the open model stays
+  }
+
+  // A model with two inputs: the Data panel gets a calibration and an evaluation row for the second, the
+  // project keeps its files, and calibrate → analyze → evaluate run with both. The labels are the argmax
+  // of the model's formula computed here, so float top-1 must be 1.
+  void severalInputsTakeAFilePerInput() {
+    QTemporaryDir dir;
+    Graph g;
+    g.opset = 13;
+    g.opset_imports[""] = 13;
+    g.inputs.push_back({"x", DType::Float32, std::vector<Dim>{Dim{-1, "n"}, Dim{3, ""}}});
+    g.inputs.push_back({"mask", DType::Float32, std::vector<Dim>{Dim{-1, "n"}, Dim{2, ""}}});
+    g.outputs.push_back({"scores", DType::Float32, std::nullopt});
+    const std::vector<float> wx = {0.5f, -1.f, 0.25f, 1.5f, 0.f, -0.5f}, wm = {1.f, -2.f, 0.75f, 0.5f};
+    g.initializers["wx"] = Tensor::from_vector<float>({3, 2}, wx);
+    g.initializers["wm"] = Tensor::from_vector<float>({2, 2}, wm);
+    auto node = [](const char* name, const char* op, std::vector<std::string> in, const char* out) {
+      Node n;
+      n.name = name;
+      n.op_type = op;
+      n.inputs = std::move(in);
+      n.outputs = {out};
+      return n;
+    };
+    g.nodes = {node("mx", "MatMul", {"x", "wx"}, "a"), node("mm", "MatMul", {"mask", "wm"}, "b"),
+               node("add", "Add", {"a", "b"}, "scores")};
+    const QString model = dir.filePath(QStringLiteral("two.onnx"));
+    {
+      QFile f(model);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      const std::string bytes = write_onnx_bytes(g);
+      f.write(bytes.data(), static_cast<qint64>(bytes.size()));
+    }
+    const int64_t n = 64;
+    std::vector<float> xv(n * 3), mv(n * 2);
+    std::vector<int64_t> labels(n);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t c = 0; c < 3; ++c)
+        xv[static_cast<size_t>(i * 3 + c)] = std::sin(0.7f * static_cast<float>(i * 3 + c));
+      for (int64_t c = 0; c < 2; ++c)
+        mv[static_cast<size_t>(i * 2 + c)] = std::cos(0.3f * static_cast<float>(i * 2 + c));
+      float s[2] = {0, 0};
+      for (int64_t k = 0; k < 2; ++k) {
+        for (int64_t c = 0; c < 3; ++c)
+          s[k] += xv[static_cast<size_t>(i * 3 + c)] * wx[static_cast<size_t>(c * 2 + k)];
+        for (int64_t c = 0; c < 2; ++c)
+          s[k] += mv[static_cast<size_t>(i * 2 + c)] * wm[static_cast<size_t>(c * 2 + k)];
+      }
+      labels[static_cast<size_t>(i)] = s[1] > s[0] ? 1 : 0;
+    }
+    const QString xf = dir.filePath(QStringLiteral("x.npy")), mf = dir.filePath(QStringLiteral("mask.npy")),
+                  lf = dir.filePath(QStringLiteral("labels.npy"));
+    write_npy(xf.toStdString(), Tensor::from_vector<float>({n, 3}, xv));
+    write_npy(mf.toStdString(), Tensor::from_vector<float>({n, 2}, mv));
+    write_npy(lf.toStdString(), Tensor::from_vector<int64_t>({n}, labels));
+
+    MainWindow w;
+    w.setQuietErrors(true);
+    QSignalSpy errors(&w, &MainWindow::errorShown);
+    QSignalSpy opened(&w, &MainWindow::modelOpened);
+    w.openModel(model);
+    QVERIFY(opened.wait(60000));
+    // The Data panel asks for the second input's files.
+    int rows_for_mask = 0;
+    for (auto* e : w.findChildren<QLineEdit*>())
+      rows_for_mask += e->placeholderText().contains(QStringLiteral("'mask'"));
+    QCOMPARE(rows_for_mask, 2);
+    DataSettings d;
+    d.calib_images = xf;
+    d.eval_images = xf;
+    d.eval_labels = lf;
+    d.calib_more[QStringLiteral("mask")] = mf;
+    d.eval_more[QStringLiteral("mask")] = mf;
+    QCOMPARE(DataSettings::fromJson(d.toJson(QDir(dir.path())), QDir(dir.path())),
+             d);  // the project keeps them
+    w.session()->setData(d);
+    w.runAll();
+    QVERIFY(waitIdle(w));
+    QCOMPARE(errors.count(), 0);
+    Session* s = w.session();
+    QVERIFY(s->plan()->hasPlan());
+    QVERIFY(s->report());
+    const auto& runs = s->results()->runs();
+    QCOMPARE(runs.size(), size_t{3});
+    QCOMPARE(runs[0].count, n);
+    QCOMPARE(runs[0].top1, 1.0);
+    QVERIFY(runs[2].agreement > 0.9);
+    // Without the second input's file, calibration says which input lacks data.
+    d.calib_more.clear();
+    s->setData(d);
+    w.runAction(QStringLiteral("calibrate"))->trigger();
+    QVERIFY(waitIdle(w));
+    QCOMPARE(errors.count(), 1);
+    QVERIFY(errors.at(0).at(1).toString().contains(QStringLiteral("input 'mask' has no data")));
   }
 
   void cancelLeavesStateUntouched() {

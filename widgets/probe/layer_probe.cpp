@@ -112,14 +112,13 @@ std::unique_ptr<LayerProbe> LayerProbe::build(const Graph& g, const QuantPoints&
   fetch.push_back(observed);
   if (g.inputs.empty()) throw Error("the model has no inputs");
 
+  if (data->size() == 0) throw Error(data->description() + ": no samples");
   Executor ex(g);
-  const std::string in_name = g.inputs.at(0).name;
-  // Elements per sample of what is cached, from a dry run on one zero sample, to bound memory.
+  // Elements per sample of what is cached, from a dry run on the first sample (of every input, in its
+  // type), to bound memory.
   int64_t per_sample = 0;
   {
-    Shape s = data->sample_shape();
-    s.insert(s.begin(), 1);
-    const auto meta = probe_values(ex, {{in_name, Tensor::zeros(DType::Float32, s)}});
+    const auto meta = probe_values(ex, feeds_of(g, data->read(0, 1)));
     for (const auto& f : fetch) {
       auto it = meta.find(f);
       if (it == meta.end()) throw Error("value '" + f + "' is not computed by the model");
@@ -133,7 +132,7 @@ std::unique_ptr<LayerProbe> LayerProbe::build(const Graph& g, const QuantPoints&
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
     Batch b = data->read(begin, std::min(o.batch, n - begin));
-    auto v = ex.run({{in_name, b.images}}, fetch);
+    auto v = ex.run(feeds_of(g, b), fetch);
     if (entry.kind == TensorKind::Activation) {
       const Tensor& x = v.at(observed);
       if (x.dtype() != DType::Float32) throw Error("activation '" + entry.tensor + "' is not float32");

@@ -35,6 +35,7 @@ DataPanel::DataPanel(Session* session, QWidget* parent) : QWidget(parent), sessi
 
   auto* files = new QGroupBox(tr("Files"), this);
   auto* ff = new QFormLayout(files);
+  files_form_ = ff;
   calib_ = new QLineEdit(files);
   calib_->setPlaceholderText(tr("IDX (.gz), .npy, image folder or image"));
   eval_ = new QLineEdit(files);
@@ -127,7 +128,47 @@ DataPanel::DataPanel(Session* session, QWidget* parent) : QWidget(parent), sessi
     loadFromSession();
     refreshPreview();
   });
-  connect(session_, &Session::modelChanged, this, &DataPanel::refreshPreview);
+  connect(session_, &Session::modelChanged, this, [this] {
+    rebuildInputRows();
+    refreshPreview();
+  });
+  rebuildInputRows();
+  loadFromSession();
+}
+
+void DataPanel::rebuildInputRows() {
+  for (QWidget* w : more_rows_) files_form_->removeRow(w);
+  more_rows_.clear();
+  calib_more_.clear();
+  eval_more_.clear();
+  const Graph* g = session_->hasModel() ? &session_->model()->graph : nullptr;
+  const bool several = g && g->inputs.size() > 1;
+  const QString first = several ? QString::fromStdString(g->inputs[0].name) : QString();
+  calib_->setToolTip(several ? tr("Feeds input '%1'; the other inputs have rows of their own").arg(first)
+                             : QString());
+  eval_->setToolTip(calib_->toolTip());
+  if (!several) return;
+  int at = files_form_->rowCount() - 1;  // before the labels row
+  for (size_t i = 1; i < g->inputs.size(); ++i) {
+    const QString name = QString::fromStdString(g->inputs[i].name);
+    for (bool eval : {false, true}) {
+      auto* e = new QLineEdit(files_form_->parentWidget());
+      e->setPlaceholderText(
+          tr(".npy (or images) for input '%1', one sample per sample of '%2'").arg(name, first));
+      QWidget* row = pathRow(e,
+                             eval ? tr("Evaluation data of input '%1'").arg(name)
+                                  : tr("Calibration data of input '%1'").arg(name),
+                             true);
+      files_form_->insertRow(eval ? at + 1 : at,
+                             eval ? tr("Evaluation, '%1':").arg(name) : tr("Calibration, '%1':").arg(name),
+                             row);
+      more_rows_ << row;
+      (eval ? eval_more_ : calib_more_)[name] = e;
+      connect(e, &QLineEdit::textEdited, this, &DataPanel::scheduleApply);
+      connect(e, &QLineEdit::returnPressed, this, &DataPanel::applyToSession);
+    }
+    at += 2;
+  }
   loadFromSession();
 }
 
@@ -174,6 +215,10 @@ void DataPanel::loadFromSession() {
   set(calib_, d.calib_images);
   set(eval_, d.eval_images);
   set(labels_, d.eval_labels);
+  for (auto it = calib_more_.begin(); it != calib_more_.end(); ++it)
+    set(it.value(), d.calib_more.value(it.key()));
+  for (auto it = eval_more_.begin(); it != eval_more_.end(); ++it)
+    set(it.value(), d.eval_more.value(it.key()));
   set(scale_, d.scale ? QString::number(static_cast<double>(*d.scale), 'g', 8) : QString());
   set(mean_, floatListText(d.mean));
   set(std_, floatListText(d.stddev));
@@ -192,6 +237,20 @@ DataSettings DataPanel::formSettings() const {
   d.calib_images = calib_->text().trimmed();
   d.eval_images = eval_->text().trimmed();
   d.eval_labels = labels_->text().trimmed();
+  // Files of inputs the current model does not have are kept (another model of the project may).
+  d.calib_more = session_->data().calib_more;
+  d.eval_more = session_->data().eval_more;
+  auto take = [](const QMap<QString, QLineEdit*>& edits, QMap<QString, QString>& files) {
+    for (auto it = edits.begin(); it != edits.end(); ++it) {
+      const QString t = it.value()->text().trimmed();
+      if (t.isEmpty())
+        files.remove(it.key());
+      else
+        files[it.key()] = t;
+    }
+  };
+  take(calib_more_, d.calib_more);
+  take(eval_more_, d.eval_more);
   if (!scale_->text().trimmed().isEmpty()) {
     const auto v = parseFloatList(scale_->text(), tr("Scale"));
     if (v.size() != 1) throw Error(tr("Scale: one number").toStdString());

@@ -3,12 +3,15 @@
 // Enter), and the preview follows.
 #pragma once
 
+#include <QList>
+#include <QMap>
 #include <QWidget>
 
 #include "app/gui/data_settings.h"
 
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -43,6 +46,8 @@ class DataPanel : public QWidget {
   void refreshPreview();
   void browse(QLineEdit* edit, bool folder, const QString& title);
   QWidget* pathRow(QLineEdit* edit, const QString& title, bool allow_folder);
+  // A model with several inputs: a calibration and an evaluation row for each input after the first.
+  void rebuildInputRows();
 
   Session* session_;
   LatestTask* task_;
@@ -51,6 +56,9 @@ class DataPanel : public QWidget {
   QLineEdit* calib_;
   QLineEdit* eval_;
   QLineEdit* labels_;
+  QFormLayout* files_form_;
+  QMap<QString, QLineEdit*> calib_more_, eval_more_;  // by input name
+  QList<QWidget*> more_rows_;                         // their rows, removed when the model changes
   QLineEdit* scale_;
   QLineEdit* mean_;
   QLineEdit* std_;
