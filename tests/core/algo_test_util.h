@@ -64,6 +64,17 @@ inline Node make_node(const std::string& name, const std::string& op, std::vecto
   return n;
 }
 
+// A graph at `opset` whose input x has exactly the shape `input` (batch included).
+inline Graph fixed_graph(int64_t opset, const Shape& input) {
+  Graph g;
+  g.opset = opset;
+  g.opset_imports[""] = opset;
+  std::vector<Dim> dims;
+  for (int64_t d : input) dims.push_back(Dim{d, ""});
+  g.inputs.push_back({"x", DType::Float32, dims});
+  return g;
+}
+
 inline Graph empty_graph(const Shape& input) {
   Graph g;
   g.opset = 13;

@@ -18,23 +18,6 @@ namespace {
 using testing::ints;
 using testing::make_node;
 
-Attribute str(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::String;
-  a.s = s;
-  return a;
-}
-
-Graph graph_at(int64_t opset, const Shape& input) {
-  Graph g;
-  g.opset = opset;
-  g.opset_imports[""] = opset;
-  std::vector<Dim> dims;
-  for (int64_t d : input) dims.push_back(Dim{d, ""});
-  g.inputs.push_back({"x", DType::Float32, dims});
-  return g;
-}
-
 // Every output of the upgraded graph equals the original's, element for element, and the upgraded graph
 // is a valid opset-13 model.
 void expect_same_values(const Graph& g, const Tensor& x) {
@@ -60,12 +43,12 @@ void expect_same_values(const Graph& g, const Tensor& x) {
 
 TEST(OpsetUpgrade, Opset9AttributeFormsUpsampleAndSoftmaxCoercion) {
   std::mt19937 rng(1);
-  Graph g = graph_at(9, {2, 3, 4, 4});
+  Graph g = testing::fixed_graph(9, {2, 3, 4, 4});
   for (const char* o : {"y", "y2"}) g.outputs.push_back({o, DType::Float32, std::nullopt});
   g.initializers["up"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f});
   g.initializers["up3"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 1.5f, 3.f});
   g.nodes = {
-      make_node("upsample", "Upsample", {"x", "up"}, {"u"}, {{"mode", str("nearest")}}),
+      make_node("upsample", "Upsample", {"x", "up"}, {"u"}, {{"mode", Attribute::of_string("nearest")}}),
       make_node("clip", "Clip", {"u"}, {"c"},
                 {{"min", Attribute::of_float(-0.5f)}, {"max", Attribute::of_float(0.7f)}}),
       make_node("pad", "Pad", {"c"}, {"p"},
@@ -73,25 +56,25 @@ TEST(OpsetUpgrade, Opset9AttributeFormsUpsampleAndSoftmaxCoercion) {
       make_node("slice", "Slice", {"p"}, {"s"},
                 {{"starts", ints({1})}, {"ends", ints({7})}, {"axes", ints({2})}}),
       make_node("softmax", "Softmax", {"s"}, {"y"}, {{"axis", Attribute::of_int(1)}}),  // over C·H·W
-      make_node("upsample_lin", "Upsample", {"x", "up3"}, {"y2"}, {{"mode", str("linear")}}),
+      make_node("upsample_lin", "Upsample", {"x", "up3"}, {"y2"}, {{"mode", Attribute::of_string("linear")}}),
   };
   expect_same_values(g, testing::random_images(rng, 2, {3, 4, 4}));
 }
 
 TEST(OpsetUpgrade, Resize10ShrinkingAndGrowingKeepTheirNearestRounding) {
   std::mt19937 rng(2);
-  Graph g = graph_at(10, {1, 2, 7, 5});
+  Graph g = testing::fixed_graph(10, {1, 2, 7, 5});
   for (const char* o : {"down", "up"}) g.outputs.push_back({o, DType::Float32, std::nullopt});
   g.initializers["half"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 0.6f, 0.5f});
   g.initializers["grow"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 1.7f, 2.5f});
-  g.nodes = {make_node("down", "Resize", {"x", "half"}, {"down"}, {{"mode", str("nearest")}}),
-             make_node("up", "Resize", {"x", "grow"}, {"up"}, {{"mode", str("nearest")}})};
+  g.nodes = {make_node("down", "Resize", {"x", "half"}, {"down"}, {{"mode", Attribute::of_string("nearest")}}),
+             make_node("up", "Resize", {"x", "grow"}, {"up"}, {{"mode", Attribute::of_string("nearest")}})};
   expect_same_values(g, testing::random_images(rng, 1, {2, 7, 5}));
 }
 
 TEST(OpsetUpgrade, Opset11AxesAndSplitAttributesBecomeInputs) {
   std::mt19937 rng(3);
-  Graph g = graph_at(11, {1, 3, 4, 4});
+  Graph g = testing::fixed_graph(11, {1, 3, 4, 4});
   for (const char* o : {"a", "b", "l", "s"}) g.outputs.push_back({o, DType::Float32, std::nullopt});
   g.initializers["lo"] = Tensor::scalar<float>(-0.2f);
   g.nodes = {
@@ -108,11 +91,11 @@ TEST(OpsetUpgrade, Opset11AxesAndSplitAttributesBecomeInputs) {
 }
 
 TEST(OpsetUpgrade, RefusesFormsWithoutAnOpset13EquivalentNamingTheNode) {
-  Graph g = graph_at(11, {1, 1, 4, 4});
+  Graph g = testing::fixed_graph(11, {1, 1, 4, 4});
   g.outputs.push_back({"y", DType::Float32, std::nullopt});
   g.initializers["scales"] = Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f});
   Node n = make_node("tfnn", "Resize", {"x", "", "scales"}, {"y"},
-                     {{"coordinate_transformation_mode", str("tf_half_pixel_for_nn")}});
+                     {{"coordinate_transformation_mode", Attribute::of_string("tf_half_pixel_for_nn")}});
   g.nodes = {n};
   try {
     upgrade_to_opset13(g);

@@ -21,23 +21,6 @@ namespace {
 using testing::ints;
 using testing::make_node;
 
-Attribute str_attr(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::String;
-  a.s = s;
-  return a;
-}
-
-Graph fixed_graph(int64_t opset, const Shape& input) {
-  Graph g;
-  g.opset = opset;
-  g.opset_imports[""] = opset;
-  std::vector<Dim> dims;
-  for (int64_t d : input) dims.push_back(Dim{d, ""});
-  g.inputs.push_back({"x", DType::Float32, dims});
-  return g;
-}
-
 Model reload(const Graph& g) { return load_model_from_bytes(write_onnx_bytes(g), "model.onnx", "."); }
 
 // Both exports of the plan pass ONNX's checker (export_bytes checks) and, reloaded and run in float, give
@@ -70,7 +53,7 @@ void expect_exports_match_simulation(const Graph& g, const testing::Calibrated& 
 // which reads the 8 pads (given here for axes 3, 2, 1, 0) as pads of axes 0..3, infers [4, 5, 7, 6], and
 // Shape folding would bake that in: `dims` must be [1, 5, 7, 9, 7].
 Graph op18_or_op13(int64_t opset) {
-  Graph g = fixed_graph(opset, {1, 5, 6, 6});
+  Graph g = testing::fixed_graph(opset, {1, 5, 6, 6});
   for (const char* o : {"r", "dims", "c", "m"}) g.outputs.push_back({o, DType::Float32, std::nullopt});
   g.outputs[1].dtype = DType::Int64;
   g.initializers["seven"] = Tensor::from_vector<int64_t>({1}, {7});
@@ -82,7 +65,7 @@ Graph op18_or_op13(int64_t opset) {
     g.initializers["sizes"] = Tensor::from_vector<int64_t>({3}, {2, 2, 1});
     split.inputs.push_back("sizes");
   }
-  Node pad = make_node("pad", "Pad", {"x", "pads"}, {"p"}, {{"mode", str_attr("reflect")}});
+  Node pad = make_node("pad", "Pad", {"x", "pads"}, {"p"}, {{"mode", Attribute::of_string("reflect")}});
   if (new_form) {
     // Axis 3 (as −1) gets 1 before and 2 after, axis 2 gets 0 before and 1 after, axes 1 and 0 none.
     g.initializers["pads"] = Tensor::from_vector<int64_t>({8}, {1, 0, 0, 0, 2, 1, 0, 0});
@@ -98,7 +81,7 @@ Graph op18_or_op13(int64_t opset) {
   } else {
     mean.attrs["axes"] = ints({2});
   }
-  Node resize = make_node("resize", "Resize", {"b", "", "scales"}, {"r"}, {{"mode", str_attr("nearest")}});
+  Node resize = make_node("resize", "Resize", {"b", "", "scales"}, {"r"}, {{"mode", Attribute::of_string("nearest")}});
   if (new_form) {
     g.initializers["scales"] = Tensor::from_vector<float>({2}, {2.f, 3.f});
     resize.attrs["axes"] = ints({2, 3});
@@ -197,7 +180,7 @@ TEST(Sweep2Regression, Opset18ModelQuantizesAndExports) {
 // form the importer hides from the library, with a Shape after one of them.
 TEST(Sweep2Regression, ShapeOfAnUnknownOpsOutputIsReportedNotACrash) {
   for (int64_t opset : {15, 17}) {
-    Graph g = fixed_graph(opset, {1, 3, 4, 4});
+    Graph g = testing::fixed_graph(opset, {1, 3, 4, 4});
     g.opset_imports["com.microsoft"] = 1;
     g.outputs.push_back({"s", DType::Int64, std::vector<Dim>{Dim{4, ""}}});
     Node custom = make_node("fused", "FusedGemm", {"x"}, {"f"});
@@ -210,7 +193,7 @@ TEST(Sweep2Regression, ShapeOfAnUnknownOpsOutputIsReportedNotACrash) {
       EXPECT_NE(std::string(e.what()).find("node 'fused'"), std::string::npos) << e.what();
     }
   }
-  Graph g = fixed_graph(18, {1, 4, 4, 4});
+  Graph g = testing::fixed_graph(18, {1, 4, 4, 4});
   g.outputs.push_back({"s", DType::Int64, std::vector<Dim>{Dim{2, ""}}});
   g.initializers["axes"] = Tensor::from_vector<int64_t>({2}, {2, 3});
   g.nodes = {make_node("mean", "ReduceMean", {"x", "axes"}, {"m"}, {{"keepdims", Attribute::of_int(0)}}),
