@@ -65,7 +65,13 @@ class Cli : public ::testing::Test {
     return "--data '" + (kDemo / (split + "-images-idx3-ubyte.gz")).string() + "' --labels '" +
            (kDemo / (split + "-labels-idx1-ubyte.gz")).string() + "' --mean 0.5 --std 0.5";
   }
-  std::string demo_model() const { return "'" + (kDemo / "mnist_demo.onnx").string() + "'"; }
+  std::string demo_model() const {
+    // Appended, not "'" + path: GCC 12 warns (-Wrestrict, a false positive) on const char* + string&&.
+    std::string quoted = "'";
+    quoted += (kDemo / "mnist_demo.onnx").string();
+    quoted += "'";
+    return quoted;
+  }
 
   fs::path dir_;
 };
