@@ -42,7 +42,9 @@ class IntPoolKernel final : public Kernel {
   explicit IntPoolKernel(const IntNodeContext& c) : where_(c.ln.node->describe()), isa_(c.isa) {
     const Node& n = *c.ln.node;
     KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
-    global_ = n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool";
+    global_ = n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool" || n.op_type == "ReduceMean";
+    // A ReduceMean over the trailing axes (is_global_reduce_mean) without keepdims drops them.
+    drop_dims_ = n.op_type == "ReduceMean" && n.attr_int("keepdims", 1) == 0;
     max_ = n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool";
     x_ = *c.L.params_of(n.inputs[0]);
     o_ = *c.L.params_of(c.ln.result);
@@ -70,7 +72,7 @@ class IntPoolKernel final : public Kernel {
     } else {
       p = pool_plan_for(attrs_, x.shape(), where_, cip_ && !max_);
     }
-    const Shape ys = pool_output_shape(x.shape(), p);
+    const Shape ys = drop_dims_ ? Shape{x.dim(0), x.dim(1)} : pool_output_shape(x.shape(), p);
     if (global_ && !max_) return global_average(x, ys, out);
     const std::vector<int32_t> X = to_int32(x);
     if (max_) {
@@ -125,7 +127,7 @@ class IntPoolKernel final : public Kernel {
 
   std::string where_;
   IntIsa isa_;
-  bool global_ = false, max_ = false, cip_ = false;
+  bool global_ = false, max_ = false, cip_ = false, drop_dims_ = false;
   WindowAttrs attrs_;
   QuantParams x_, o_;
 };

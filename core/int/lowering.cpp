@@ -267,7 +267,8 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       } else if (op == "Concat") {
         if (!resolve_result(false)) island(no_point);
         else ln.kind = IntKind::Concat;
-      } else if (op == "AveragePool" || op == "GlobalAveragePool") {
+      } else if (op == "AveragePool" || op == "GlobalAveragePool" || op == "ReduceMean") {
+        // (A ReduceMean gets here only as a global average: op_role, is_global_reduce_mean.)
         if (!resolve_result(false)) island(no_point);
         else ln.kind = op == "AveragePool" ? IntKind::AveragePool : IntKind::GlobalAveragePool;
       } else if (op == "Relu" || op == "Clip") {

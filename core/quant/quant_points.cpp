@@ -38,8 +38,35 @@ int64_t bias_channels(const Node& layer, int64_t weight_channels, int64_t bias_n
   return layer.op_type == "ConvTranspose" ? weight_channels * layer.attr_int("group", 1) : weight_channels;
 }
 
+bool is_global_reduce_mean(const Graph& g, const Node& n) {
+  if (n.op_type != "ReduceMean" || !n.domain.empty() || !n.has_input(0)) return false;
+  // The input's rank, from the shapes import inferred.
+  const ValueInfo* vi = nullptr;
+  auto it = g.value_info.find(n.inputs[0]);
+  if (it != g.value_info.end()) vi = &it->second;
+  for (const auto& in : g.inputs)
+    if (in.name == n.inputs[0]) vi = &in;
+  if (!vi || !vi->shape || vi->shape->size() < 3) return false;
+  const int64_t rank = static_cast<int64_t>(vi->shape->size());
+  std::vector<int64_t> axes;
+  if (n.has_attr("axes")) {
+    axes = n.attr_ints("axes");
+  } else if (n.has_input(1)) {  // opset 18: a constant input
+    const Tensor* t = g.initializer(n.inputs[1]);
+    if (!t || t->dtype() != DType::Int64) return false;
+    axes = t->to_vector<int64_t>();
+  }
+  if (axes.empty()) return false;  // every axis (or, with noop_with_empty_axes, none): not per channel
+  std::set<int64_t> got;
+  for (int64_t a : axes) got.insert(a < 0 ? a + rank : a);
+  std::set<int64_t> want;
+  for (int64_t a = 2; a < rank; ++a) want.insert(a);
+  return got == want;
+}
+
 OpRole op_role(const Graph& g, const Node& n) {
   if (!n.domain.empty()) return OpRole::FloatIsland;
+  if (is_global_reduce_mean(g, n)) return OpRole::Requantize;
   if (is_quantizable_layer(g, n)) return OpRole::Layer;
   if (n.op_type == "Resize" || n.op_type == "Upsample")
     return n.attr_string("mode", "nearest") == "nearest" ? OpRole::Movement : OpRole::FloatIsland;

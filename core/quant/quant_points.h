@@ -7,7 +7,8 @@
 //   weight's last axis when it is the right operand ([..., K, N]), its second-to-last when it is the left
 //   one. Biases are not plan entries: they are quantized to int32 with scale s_in · s_w[c].
 // - Activation points: every float graph input consumed by an integer op; the output of every layer and of
-//   every requantizing op (Add, Sub, Mul, Concat, AveragePool, GlobalAveragePool, and Relu/Clip/
+//   every requantizing op (Add, Sub, Mul, Concat, AveragePool, GlobalAveragePool and a ReduceMean that is
+//   one (is_global_reduce_mean), and Relu/Clip/
 //   LeakyRelu/PRelu when not fused); but when a layer's only consumer is a Relu or a Clip with constant
 //   bounds, the activation is fused (a clamp in the integer engine) and the point moves to its output.
 // - Data movement keeps the scale and zero point of its input, so it adds no point: Reshape, Flatten,
@@ -64,6 +65,9 @@ int64_t bias_channels(const Node& layer, int64_t weight_channels, int64_t bias_n
 
 enum class OpRole { Layer, Requantize, Movement, FloatIsland, Shape };
 OpRole op_role(const Graph& g, const Node& n);
+// A ReduceMean over every axis after the first two of an input of known rank (torch's x.mean((2, 3))): a
+// GlobalAveragePool (keepdims = 1) or one followed by a flatten (keepdims = 0), so it requantizes as one.
+bool is_global_reduce_mean(const Graph& g, const Node& n);
 
 // `types` gives the element type of every value (from a dry run; see value_types in executor.h).
 QuantPoints find_quant_points(const Graph& g, const std::map<std::string, DType>& types);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/common/error.h"
@@ -177,6 +178,54 @@ TEST(IntEngine, ConstantOperandsAreIntegerAndAgreeWithSimulation) {
   for (int64_t i = 0; i < yf[0].numel(); ++i)
     worst = std::max(worst, std::fabs(yi[0].data<float>()[i] - yf[0].data<float>()[i]));
   EXPECT_LT(worst, 8 * so);
+}
+
+// torch's x.mean((2, 3)) exports as ReduceMean over the trailing axes: a global average pool (keepdims 1)
+// or one then flattened (keepdims 0), integer like GlobalAveragePool; a mean over another axis stays float.
+TEST(IntEngine, ReduceMeanOverTrailingAxesIsAGlobalAveragePool) {
+  std::mt19937 rng(22);
+  Graph g = testing::empty_graph({1, 3, 6, 6});
+  g.outputs.push_back({"z", DType::Float32, std::nullopt});
+  g.outputs.push_back({"c", DType::Float32, std::nullopt});
+  g.initializers["w"] = testing::normal({4, 3, 3, 3}, rng, 0.5f);
+  using testing::ints;
+  using testing::make_node;
+  const std::vector<Dim> nchw = {Dim{-1, "batch"}, Dim{4, ""}, Dim{6, ""}, Dim{6, ""}};
+  g.value_info["r"] = {"r", DType::Float32, nchw};
+  g.value_info["y"] = {"y", DType::Float32, nchw};
+  g.nodes = {make_node("conv", "Conv", {"x", "w"}, {"a"}, {{"pads", ints({1, 1, 1, 1})}}),
+             make_node("relu", "Relu", {"a"}, {"r"}),
+             make_node("se", "ReduceMean", {"r"}, {"m"}, {{"axes", ints({2, 3})}}),
+             make_node("scale", "Mul", {"r", "m"}, {"y"}),
+             make_node("head", "ReduceMean", {"y"}, {"z"},
+                       {{"axes", ints({-1, -2})}, {"keepdims", Attribute::of_int(0)}}),
+             make_node("chan", "ReduceMean", {"y"}, {"c"}, {{"axes", ints({1})}})};
+  const Tensor calib = testing::random_images(rng, 48, {3, 6, 6});
+  const Tensor x = testing::random_images(rng, 7, {3, 6, 6});
+  const Calibrated c = testing::calibrate_on(g, calib, options(8, 8, true, true));
+  const IntegerModel m(g, c.plan, c.points);
+  std::map<std::string, IntKind> kind;
+  for (const auto& st : m.steps()) kind[st.node] = st.kind;
+  EXPECT_EQ(kind.at("se"), IntKind::GlobalAveragePool);
+  EXPECT_EQ(kind.at("head"), IntKind::GlobalAveragePool);
+  EXPECT_NE(kind.at("chan"), IntKind::GlobalAveragePool);  // over the channels: not a pool
+  const std::vector<Tensor> yi = m.run({x});
+  EXPECT_EQ(yi[0].shape(), (Shape{7, 4}));
+  expect_engine_equals_sim(g, c, x, "ReduceMean W8A8");
+  expect_engine_equals_sim(g, testing::calibrate_on(g, calib, options(8, 8, false, false)), x,
+                           "ReduceMean uint8");
+  // Brute force: z is the mean of the quantized y over each plane, rounded once to z's grid.
+  const SimulatedModel sim(g, c.plan, c.points);
+  const Tensor y = sim.run({{"x", x}}, {"y"}).at("y");
+  const QuantParams& pz = c.plan.active("z")->params;
+  const double so = pz.scale[0], lo = (pz.qmin - pz.zero_point[0]) * so,
+               hi = (pz.qmax - pz.zero_point[0]) * so;
+  for (int64_t p = 0; p < 7 * 4; ++p) {
+    double mean = 0;
+    for (int64_t k = 0; k < 36; ++k) mean += y.data<float>()[p * 36 + k];
+    mean = std::clamp(mean / 36, lo, hi);  // the test images may leave the calibrated range
+    EXPECT_NEAR(yi[0].data<float>()[p], mean, 0.5 * so + 1e-6) << "plane " << p;
+  }
 }
 
 TEST(IntEngine, MixedOpsAndFloatIslandsAgreeWithSimulation) {
