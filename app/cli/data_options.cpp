@@ -69,54 +69,56 @@ std::vector<std::string> values_per_input(const std::vector<std::string>& values
 std::unique_ptr<Dataset> open_data(const DataOptions& o, const Graph& g) {
   if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
   const std::vector<std::string> paths = values_per_input(o.data, g, "--data");
-  const bool preprocessing = !o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
-                             o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto";
+  // What every input's configuration shares; configure_for_input then shapes it per input.
+  DataConfig base;
+  base.limit = o.limit;
+  base.npy_layout = o.layout == "nchw"   ? NpyLayout::kNCHW
+                    : o.layout == "nhwc" ? NpyLayout::kNHWC
+                                         : NpyLayout::kAuto;
+  if (!o.mean.empty()) base.pre.mean = o.mean;
+  if (!o.stddev.empty()) base.pre.stddev = o.stddev;
+  if (o.scale > 0) base.pre.scale = o.scale;
+  if (!o.resize.empty()) {
+    const auto x = o.resize.find('x');
+    try {
+      if (x == std::string::npos) throw std::invalid_argument(o.resize);
+      base.pre.resize = ResizeMode::kStretch;
+      base.pre.resize_height = std::stoll(o.resize.substr(0, x));
+      base.pre.resize_width = std::stoll(o.resize.substr(x + 1));
+    } catch (const std::exception&) {
+      throw Error("--resize '" + o.resize + "': expected HxW, e.g. 224x224");
+    }
+  }
+  if (o.resize_shorter > 0) {
+    base.pre.resize = ResizeMode::kShorterSide;
+    base.pre.resize_shorter = o.resize_shorter;
+  }
+  base.pre.center_crop = o.center_crop || o.resize_shorter > 0;
+  base.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
+
   bool any_image = false;
   DataConfig first;
   for (size_t i = 0; i < g.inputs.size(); ++i) {
-    const ValueInfo& in = g.inputs[i];
-    DataConfig c;
+    DataConfig c = base;
     c.images = paths[i];
     if (i == 0) c.labels = o.labels;
-    c.limit = o.limit;
-    c.npy_layout = o.layout == "nchw"   ? NpyLayout::kNCHW
-                   : o.layout == "nhwc" ? NpyLayout::kNHWC
-                                        : NpyLayout::kAuto;
-    configure_for_input(c, in);
+    configure_for_input(c, g.inputs[i]);
     any_image = any_image || !c.tensors;
-    if (c.tensors && preprocessing && g.inputs.size() == 1)
-      throw Error("input '" + in.name + "' has rank " + std::to_string(in.shape->size()) +
-                  ", not an image: its .npy data is fed as it is, and --mean, --std, --scale, --resize, "
-                  "--resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
-    if (!o.mean.empty()) c.pre.mean = o.mean;
-    if (!o.stddev.empty()) c.pre.stddev = o.stddev;
-    if (o.scale > 0) c.pre.scale = o.scale;
-    if (!o.resize.empty()) {
-      const auto x = o.resize.find('x');
-      try {
-        if (x == std::string::npos) throw std::invalid_argument(o.resize);
-        c.pre.resize = ResizeMode::kStretch;
-        c.pre.resize_height = std::stoll(o.resize.substr(0, x));
-        c.pre.resize_width = std::stoll(o.resize.substr(x + 1));
-      } catch (const std::exception&) {
-        throw Error("--resize '" + o.resize + "': expected HxW, e.g. 224x224");
-      }
-    }
-    if (o.resize_shorter > 0) {
-      c.pre.resize = ResizeMode::kShorterSide;
-      c.pre.resize_shorter = o.resize_shorter;
-    }
-    c.pre.center_crop = o.center_crop || o.resize_shorter > 0;
-    c.pre.channel_order = o.bgr ? ChannelOrder::kBGR : ChannelOrder::kRGB;
     if (i == 0)
       first = c;
     else
-      first.more.emplace_back(in.name, c);
+      first.more.emplace_back(g.inputs[i].name, c);
   }
-  if (preprocessing && !any_image)
-    throw Error(
-        "no input of the model is an image: .npy data is fed as it is, and --mean, --std, --scale, "
-        "--resize, --resize-shorter, --center-crop, --bgr and --npy-layout do not apply");
+  const bool preprocessing = !o.mean.empty() || !o.stddev.empty() || o.scale > 0 || !o.resize.empty() ||
+                             o.resize_shorter > 0 || o.center_crop || o.bgr || o.layout != "auto";
+  if (preprocessing && !any_image) {
+    const ValueInfo& in = g.inputs[0];
+    throw Error((g.inputs.size() == 1 ? "input '" + in.name + "' has rank " +
+                                            std::to_string(in.shape->size()) + ", not an image"
+                                      : std::string("no input of the model is an image")) +
+                ": .npy data is fed as it is, and --mean, --std, --scale, --resize, --resize-shorter, "
+                "--center-crop, --bgr and --npy-layout do not apply");
+  }
   return open_dataset(first);
 }
 

@@ -57,8 +57,8 @@ LoadedModel loadModel(const QString& path, JobContext* ctx) {
   if (auto shapes = sampleShapes(r.summary, model->graph)) {
     try {
       r.points = quant_points_for(model->graph, *shapes);
-    } catch (const Error&) {
-      // Inputs whose shapes are not known: the table still shows the layers, calibration says why.
+    } catch (const UnsupportedError&) {
+      // Inputs whose shapes do not fit: the table still shows the layers, calibration says why.
     }
   }
   r.rows = rowsFor(*model, r.summary, r.points ? &*r.points : nullptr);

@@ -191,7 +191,7 @@ std::map<std::string, Tensor> feeds_of(const Graph& g, const Batch& b) {
   for (const auto& in : g.inputs)
     if (!feeds.count(in.name))
       throw Error("input '" + in.name + "' has no data: the model has " + std::to_string(g.inputs.size()) +
-                  " inputs, and each needs its own (e.g. --data " + in.name + "=FILE.npy)");
+                  " inputs, and each needs data of its own");
   return feeds;
 }
 

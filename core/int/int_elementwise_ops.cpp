@@ -13,6 +13,8 @@ namespace qs {
 
 namespace {
 
+bool is8(DType t) { return t == DType::Int8 || t == DType::UInt8; }
+
 // Calls f(i, ia, ib) for every output element i with its input offsets; equal shapes take a flat loop.
 template <typename F>
 void for_each_pair(const Shape& as, const Shape& bs, const Shape& out, F&& f) {
@@ -97,8 +99,6 @@ class IntBinaryKernel final : public Kernel {
   }
 
  private:
-  static bool is8(DType t) { return t == DType::Int8 || t == DType::UInt8; }
-
   // Mul of 8-bit operands: every one of the 256 × 256 operand pairs' result, computed once with the
   // reference formula below (so equal to it by construction), indexed by the operands' bytes. The
   // per-element 64-bit requantization made a SiLU's x·sigmoid(x) or a squeeze-excitation scale the
@@ -222,15 +222,10 @@ class IntConstOperandKernel final : public Kernel {
     }
     const std::vector<int32_t> X = to_int32(x);
     std::vector<int32_t> y(static_cast<size_t>(numel(shape)));
-    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
-    const bool per_m = a_.m.size() > 1, per_c = a_.c.size() > 1;
     for_each_broadcast<2>(shape, {broadcast_strides(x.shape(), shape), broadcast_strides(k_shape_, shape)},
                           [&](int64_t i, int64_t ix, int64_t ik) {
-                            const size_t e = static_cast<size_t>(ik);
-                            const int64_t v =
-                                affine_requantize(X[static_cast<size_t>(ix)] - zx, a_.m[per_m ? e : 0],
-                                                  a_.c[per_c ? e : 0], a_.shift);
-                            y[static_cast<size_t>(i)] = clamp_q(zo + v, lo_, hi_);
+                            y[static_cast<size_t>(i)] =
+                                result(X[static_cast<size_t>(ix)], static_cast<size_t>(ik));
                           });
     out[0] = from_int32(y, storage_dtype(o_), shape);
   }
@@ -241,19 +236,18 @@ class IntConstOperandKernel final : public Kernel {
   // formula run() uses otherwise, so equal to it by construction. The per-element 64-bit formula on int32
   // copies made a ConvNeXt's Linear bias Add its slowest op (14 ns per element).
   void build_table(int64_t k_numel) {
-    const DType tx = storage_dtype(x_), to = storage_dtype(o_);
-    const bool is8x = tx == DType::Int8 || tx == DType::UInt8, is8o = to == DType::Int8 || to == DType::UInt8;
-    if (!is8x || !is8o || k_numel < 1 || k_numel > 1024) return;
+    const DType tx = storage_dtype(x_);
+    if (!is8(tx) || !is8(storage_dtype(o_)) || k_numel < 1 || k_numel > 1024) return;
     table_.resize(static_cast<size_t>(k_numel) * 256);
-    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
-    const bool per_m = a_.m.size() > 1, per_c = a_.c.size() > 1;
-    for (int64_t e = 0; e < k_numel; ++e)
-      for (int ux = 0; ux < 256; ++ux) {
-        const int64_t vx = tx == DType::Int8 ? static_cast<int8_t>(ux) : ux;
-        const size_t ue = static_cast<size_t>(e);
-        const int64_t v = affine_requantize(vx - zx, a_.m[per_m ? ue : 0], a_.c[per_c ? ue : 0], a_.shift);
-        table_[ue << 8 | static_cast<size_t>(ux)] = static_cast<uint8_t>(clamp_q(zo + v, lo_, hi_));
-      }
+    for (size_t e = 0; e < static_cast<size_t>(k_numel); ++e)
+      for (int ux = 0; ux < 256; ++ux)
+        table_[e << 8 | static_cast<size_t>(ux)] =
+            static_cast<uint8_t>(result(tx == DType::Int8 ? static_cast<int8_t>(ux) : ux, e));
+  }
+
+  // The stored output for data value x (a grid level) at element e of the constant.
+  int32_t result(int64_t x, size_t e) const {
+    return clamp_q(o_.zero_point[0] + a_.at(x - x_.zero_point[0], e), lo_, hi_);
   }
 
   std::string where_;

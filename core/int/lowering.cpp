@@ -187,6 +187,8 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
     const std::string no_point = "its output '" + (n.outputs.empty() ? std::string() : n.outputs[0]) +
                                  "' has no enabled quantization point";
     const OpRole role = op_role(g, n);
+    // Add/Sub/Mul/Div of a quantized value and a float constant: the constant's input index.
+    const int k_const = n.num_inputs() == 2 ? const_operand(g, L, n) : -1;
 
     if (role == OpRole::Layer) {
       const WeightPoint& wp = *weight_of_layer.at(n.name);
@@ -244,9 +246,8 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
         else if (!slope || slope->dtype() != DType::Float32) island("the slope is not a float constant");
         else if (!resolve_result(false)) island(no_point);
         else ln.kind = IntKind::Activation;
-      } else if ((op == "Add" || op == "Sub" || op == "Mul") && n.num_inputs() == 2 &&
-                 const_operand(g, L, n) >= 0) {
-        const int k = const_operand(g, L, n);
+      } else if ((op == "Add" || op == "Sub" || op == "Mul") && k_const >= 0) {
+        const int k = k_const;
         const Tensor& c = *g.initializer(n.inputs[static_cast<size_t>(k)]);
         bool finite = true;
         for (float v : c.span<float>()) finite = finite && std::isfinite(v);
@@ -312,7 +313,7 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       ln.kind = n.has_input(0) && L.integer(n.inputs[0]) ? IntKind::Meta : IntKind::Float;
       L.nodes.push_back(ln);
       continue;
-    } else if (n.op_type == "Div" && n.domain.empty() && n.num_inputs() == 2 && const_operand(g, L, n) == 1) {
+    } else if (n.op_type == "Div" && n.domain.empty() && k_const == 1) {
       // x / k where the quotient is a point anyway (e.g. an attention scale before a MatMul): the product
       // with 1/k, a ConstOperand. Div is not a requantizing op, so it adds no point of its own: a quotient
       // that feeds only float islands stays in float with them.

@@ -70,11 +70,16 @@ inline int64_t add_requantize(int64_t da, int64_t db, const AddMultipliers& m) {
 struct ConstAffine {
   int32_t shift = 40;
   std::vector<int64_t> m, c;
+  // y − zy for d = x − zx at element e of the constant.
+  int64_t at(int64_t d, size_t e) const;
 };
 ConstAffine const_affine(const std::vector<double>& real_m, const std::vector<double>& offset,
                          const std::string& what);
 inline int64_t affine_requantize(int64_t d, int64_t m, int64_t c, int32_t shift) {
   return (d * m + c + (int64_t{1} << (shift - 1))) >> shift;
+}
+inline int64_t ConstAffine::at(int64_t d, size_t e) const {
+  return affine_requantize(d, m[m.size() > 1 ? e : 0], c[c.size() > 1 ? e : 0], shift);
 }
 
 // Clamps v to [lo, hi] and narrows.

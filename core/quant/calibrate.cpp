@@ -50,9 +50,8 @@ QuantPoints quant_points_for(const Graph& g, const Shape& sample_shape) {
   if (g.inputs.size() > 1) {
     std::string names;
     for (const auto& in : g.inputs) names += (names.empty() ? "'" : ", '") + in.name + "'";
-    throw UnsupportedError(
-        "the model has " + std::to_string(g.inputs.size()) + " inputs (" + names +
-        ") and data was given for one; give data for each input (e.g. --data NAME=FILE.npy)");
+    throw UnsupportedError("the model has " + std::to_string(g.inputs.size()) + " inputs (" + names +
+                           ") and data was given for one; each input needs data of its own");
   }
   return quant_points_for(
       g, std::map<std::string, Shape>{{g.inputs.empty() ? "" : g.inputs[0].name, sample_shape}});
@@ -77,7 +76,6 @@ QuantPoints quant_points_for(const Graph& g, const std::map<std::string, Shape>&
 
 QuantPoints quant_points_for(const Graph& g, const Dataset& data) {
   if (g.inputs.empty()) throw Error("the model has no inputs to feed data to");
-  if (g.inputs.size() == 1 && data.attached().empty()) return quant_points_for(g, data.sample_shape());
   return quant_points_for(g, data.sample_shapes(g.inputs[0].name));
 }
 

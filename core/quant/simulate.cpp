@@ -118,15 +118,10 @@ Tensor SimulatedModel::IntegerArithmetic::apply(const Model& m, const Tensor& y,
       const Tensor& x = operand(m, 0, st);
       const float* px = x.data<float>();
       const double sx = m.in[0].scale[0];
-      const bool per_m = m.affine.m.size() > 1, per_c = m.affine.c.size() > 1;
       for_each_broadcast<2>(
           y.shape(), {broadcast_strides(x.shape(), y.shape()), broadcast_strides(m.k_shape, y.shape())},
           [&](int64_t i, int64_t ix, int64_t ik) {
-            const size_t e = static_cast<size_t>(ik);
-            put(i,
-                affine_requantize(recover(px[ix], sx), m.affine.m[per_m ? e : 0], m.affine.c[per_c ? e : 0],
-                                  m.affine.shift),
-                m.lo, m.hi);
+            put(i, m.affine.at(recover(px[ix], sx), static_cast<size_t>(ik)), m.lo, m.hi);
           });
       break;
     }

@@ -21,6 +21,23 @@ namespace {
 using testing::ints;
 using testing::make_node;
 
+// The optimized integer engine against the reference loops (IntIsa::Reference) and the simulation, every
+// output on every element, after checking that each of `nodes` lowered to `kind`.
+void expect_fast_equals_reference_and_sim(const Graph& g, const testing::Calibrated& c, const Tensor& x,
+                                          std::initializer_list<const char*> nodes, IntKind kind) {
+  IntOptions reference;
+  reference.isa = IntIsa::Reference;
+  const IntegerModel fast(g, c.plan, c.points), slow(g, c.plan, c.points, reference);
+  for (const char* op : nodes)
+    ASSERT_EQ(fast.lowering().find(op)->kind, kind) << op << ": " << fast.lowering().find(op)->reason;
+  const SimulatedModel sim(g, c.plan, c.points);
+  const std::vector<Tensor> got = fast.run({x}), want = slow.run({x}), simulated = sim.run({x});
+  for (size_t k = 0; k < got.size(); ++k) {
+    EXPECT_EQ(got[k].to_vector<float>(), want[k].to_vector<float>()) << g.outputs[k].name;
+    EXPECT_EQ(got[k].to_vector<float>(), simulated[k].to_vector<float>()) << g.outputs[k].name;
+  }
+}
+
 Model reload(const Graph& g) { return load_model_from_bytes(write_onnx_bytes(g), "model.onnx", "."); }
 
 // Both exports of the plan pass ONNX's checker (export_bytes checks) and, reloaded and run in float, give
@@ -286,18 +303,9 @@ TEST(Sweep2Regression, EightBitMulByTableEqualsTheReferenceLoops) {
              make_node("rows_mul", "Mul", {"silu", "r"}, {"rows"})};
   const testing::Calibrated c =
       testing::calibrate_on(g, testing::random_images(rng, 32, {3, 6, 6}), CalibrationOptions{});
-  IntOptions reference;
-  reference.isa = IntIsa::Reference;
-  const IntegerModel fast(g, c.plan, c.points), slow(g, c.plan, c.points, reference);
-  for (const char* mul : {"silu_mul", "se_mul", "se_left_mul", "rows_mul"})
-    ASSERT_EQ(fast.lowering().find(mul)->kind, IntKind::Mul) << mul;
-  const SimulatedModel sim(g, c.plan, c.points);
   const Tensor x = testing::random_images(rng, 5, {3, 6, 6});
-  const std::vector<Tensor> got = fast.run({x}), want = slow.run({x}), simulated = sim.run({x});
-  for (size_t k = 0; k < got.size(); ++k) {
-    EXPECT_EQ(got[k].to_vector<float>(), want[k].to_vector<float>()) << g.outputs[k].name;
-    EXPECT_EQ(got[k].to_vector<float>(), simulated[k].to_vector<float>()) << g.outputs[k].name;
-  }
+  expect_fast_equals_reference_and_sim(g, c, x, {"silu_mul", "se_mul", "se_left_mul", "rows_mul"},
+                                       IntKind::Mul);
 }
 
 // A ConvNeXt block's Linear on NHWC data is MatMul + Add of the bias, then a layer-scale Mul by a
@@ -328,19 +336,9 @@ TEST(Sweep2Regression, EightBitConstantOperandByTableEqualsTheReferenceLoops) {
              make_node("add_huge", "Add", {"l", "huge"}, {"big"})};
   const testing::Calibrated c =
       testing::calibrate_on(g, testing::random_images(rng, 32, {3, 6, 6}), CalibrationOptions{});
-  IntOptions reference;
-  reference.isa = IntIsa::Reference;
-  const IntegerModel fast(g, c.plan, c.points), slow(g, c.plan, c.points, reference);
-  for (const char* op : {"add_bias", "layer_scale", "shift", "flip", "add_large", "add_huge"})
-    ASSERT_EQ(fast.lowering().find(op)->kind, IntKind::ConstOperand)
-        << op << ": " << fast.lowering().find(op)->reason;
-  const SimulatedModel sim(g, c.plan, c.points);
   const Tensor x = testing::random_images(rng, 1, {3, 6, 6});
-  const std::vector<Tensor> got = fast.run({x}), want = slow.run({x}), simulated = sim.run({x});
-  for (size_t k = 0; k < got.size(); ++k) {
-    EXPECT_EQ(got[k].to_vector<float>(), want[k].to_vector<float>()) << g.outputs[k].name;
-    EXPECT_EQ(got[k].to_vector<float>(), simulated[k].to_vector<float>()) << g.outputs[k].name;
-  }
+  expect_fast_equals_reference_and_sim(
+      g, c, x, {"add_bias", "layer_scale", "shift", "flip", "add_large", "add_huge"}, IntKind::ConstOperand);
 }
 
 // Attention's q·kᵀ and p·v are MatMuls of two activations; their integer kernel was a scalar triple loop
@@ -372,19 +370,8 @@ TEST(Sweep2Regression, ActivationMatMulEqualsTheReferenceLoops) {
              make_node("vec_mm", "MatMul", {"qT", "kv"}, {"vec"})};  // a 1-D operand: [N, 2, 36]
   const testing::Calibrated c =
       testing::calibrate_on(g, testing::random_images(rng, 32, {3, 6, 6}), CalibrationOptions{});
-  IntOptions reference;
-  reference.isa = IntIsa::Reference;
-  const IntegerModel fast(g, c.plan, c.points), slow(g, c.plan, c.points, reference);
-  for (const char* op : {"scores_mm", "mix_mm", "vec_mm"})
-    ASSERT_EQ(fast.lowering().find(op)->kind, IntKind::MatMulInt)
-        << op << ": " << fast.lowering().find(op)->reason;
-  const SimulatedModel sim(g, c.plan, c.points);
   const Tensor x = testing::random_images(rng, 3, {3, 6, 6});
-  const std::vector<Tensor> got = fast.run({x}), want = slow.run({x}), simulated = sim.run({x});
-  for (size_t k = 0; k < got.size(); ++k) {
-    EXPECT_EQ(got[k].to_vector<float>(), want[k].to_vector<float>()) << g.outputs[k].name;
-    EXPECT_EQ(got[k].to_vector<float>(), simulated[k].to_vector<float>()) << g.outputs[k].name;
-  }
+  expect_fast_equals_reference_and_sim(g, c, x, {"scores_mm", "mix_mm", "vec_mm"}, IntKind::MatMulInt);
 }
 
 }  // namespace
