@@ -49,8 +49,8 @@ void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, 
         d.wlanes = dw_lanes_.data() + c0 * k_pairs(K_);
         if (item + 1 < N * blocks) {
           const int64_t n1 = (item + 1) / blocks, c1 = (item + 1) % blocks * 16;
-          prefetch_rows(static_cast<const char*>(x.raw()) + (n1 * C + c1) * IS, 1, 0,
-                        std::min<int64_t>(16, C - c1) * IS);
+          prefetch_bytes(static_cast<const char*>(x.raw()) + (n1 * C + c1) * IS,
+                         std::min<int64_t>(16, C - c1) * IS);
         }
         d.in = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(Hp * Wp * 16));
         d.out = thread_scratch_as<unsigned char>(ScratchSlot::kOutput, static_cast<size_t>(P * 16));
