@@ -142,6 +142,7 @@ void IntegerModel::Impl::build() {
           case IntKind::ConstOperand:
           case IntKind::Concat:
           case IntKind::Activation:
+          case IntKind::Table:
             k = make_int_elementwise_kernel(c);
             break;
           case IntKind::AveragePool:

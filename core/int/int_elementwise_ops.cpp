@@ -1,12 +1,14 @@
-// Integer Add, Sub, Mul (with broadcasting; of two quantized values or one and a constant), Concat and
-// unfused activations (Relu, Clip, LeakyRelu, PRelu).
+// Integer Add, Sub, Mul (with broadcasting; of two quantized values or one and a constant), Concat,
+// unfused activations (Relu, Clip, LeakyRelu, PRelu) and level tables (Sigmoid, Tanh, ...).
 #include <algorithm>
+#include <array>
 
 #include "core/common/parallel.h"
 #include "core/int/gemm_int.h"
 #include "core/int/int_ops.h"
 #include "core/int/int_tensor.h"
 #include "core/int/layer_quant.h"
+#include "core/int/level_table.h"
 #include "core/ops/broadcast.h"
 
 namespace qs {
@@ -44,6 +46,7 @@ class IntBinaryKernel final : public Kernel {
     else m_ = add_multipliers(sa / so, (kind_ == IntKind::Sub ? -sb : sb) / so, where_);
     activation_clamp(o_, c.ln.act_lo, c.ln.act_hi, &lo_, &hi_);
     if (kind_ == IntKind::Mul && isa_ != IntIsa::Reference) build_mul_table();
+    if (!mul_table_.empty()) find_gate(c);
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
@@ -75,6 +78,11 @@ class IntBinaryKernel final : public Kernel {
           },
           kChunk);
       out[0] = std::move(y);
+      return;
+    }
+    if (gate_ >= 0 && in[0]->shape() == in[1]->shape() && in[0]->dtype() == storage_dtype(a_) &&
+        in[1]->dtype() == storage_dtype(b_)) {
+      out[0] = gated(*in[1 - gate_], shape);
       return;
     }
     if (!mul_table_.empty() && in[0]->dtype() == storage_dtype(a_) && in[1]->dtype() == storage_dtype(b_)) {
@@ -117,6 +125,48 @@ class IntBinaryKernel final : public Kernel {
       }
   }
 
+  // x · f(x), f a Table of x (SiLU's x · sigmoid(x), HardSwish written out): the gate operand's bytes are
+  // f's entries for x's bytes, so the product is a function of x's byte alone, read from the Mul table
+  // at (x, f(x)). The 256-entry table replaces 64 KB of scattered reads.
+  void find_gate(const IntNodeContext& c) {
+    const Node& n = *c.ln.node;
+    for (int k = 0; k < 2; ++k) {
+      const std::string& x = n.inputs[static_cast<size_t>(1 - k)];
+      const auto f = std::find_if(c.L.nodes.begin(), c.L.nodes.end(), [&](const LoweredNode& p) {
+        return p.kind == IntKind::Table && p.result == n.inputs[static_cast<size_t>(k)] &&
+               p.node->inputs[0] == x;
+      });
+      if (f == c.L.nodes.end() || !is8(storage_dtype(*c.L.params_of(f->result)))) continue;
+      const std::array<int32_t, 256> fx = table_by_byte(f->table, *c.L.params_of(x));
+      for (size_t ux = 0; ux < 256; ++ux) {
+        const size_t uf = static_cast<uint8_t>(fx[ux]);
+        gated_[ux] = mul_table_[k == 1 ? ux << 8 | uf : uf << 8 | ux];
+      }
+      gate_ = k;
+      return;
+    }
+  }
+
+  Tensor gated(const Tensor& x, const Shape& shape) const {
+    Tensor y(storage_dtype(o_), shape);
+    const uint8_t* px = static_cast<const uint8_t*>(x.raw());
+    uint8_t* py = static_cast<uint8_t*>(y.raw());
+    const int64_t n = y.numel();
+    constexpr int64_t kChunk = 16384;
+    parallel_for(
+        0, (n + kChunk - 1) / kChunk,
+        [this, px, py, n](int64_t c) {
+          // Locals: the closure may alias the output bytes, so its fields would be reloaded per element.
+          const std::array<uint8_t, 256> map = gated_;
+          const uint8_t* const in = px;
+          uint8_t* const out = py;
+          const int64_t end = std::min(n, (c + 1) * kChunk);
+          for (int64_t i = c * kChunk; i < end; ++i) out[i] = map[in[i]];
+        },
+        kChunk);
+    return y;
+  }
+
   Tensor mul_by_table(const Tensor& a, const Tensor& b, const Shape& shape) const {
     Tensor y(storage_dtype(o_), shape);
     const uint8_t* pa = static_cast<const uint8_t*>(a.raw());
@@ -129,8 +179,11 @@ class IntBinaryKernel final : public Kernel {
       parallel_for(
           0, (n + kChunk - 1) / kChunk,
           [=](int64_t c) {
+            // Locals: the closure may alias the output bytes, so its fields would be reloaded per element.
+            const uint8_t *const x = pa, *const s = pb, *const map = t;
+            uint8_t* const out = py;
             const int64_t end = std::min(n, (c + 1) * kChunk);
-            for (int64_t i = c * kChunk; i < end; ++i) py[i] = t[static_cast<size_t>(pa[i]) << 8 | pb[i]];
+            for (int64_t i = c * kChunk; i < end; ++i) out[i] = map[static_cast<size_t>(x[i]) << 8 | s[i]];
           },
           kChunk);
       return y;
@@ -144,14 +197,15 @@ class IntBinaryKernel final : public Kernel {
       parallel_for(
           0, n / inner,
           [=](int64_t r) {
-            const uint8_t* full = (a_full ? pa : pb) + r * inner;
-            uint8_t* out = py + r * inner;
+            const uint8_t* const full = (a_full ? pa : pb) + r * inner;
+            uint8_t* const out = py + r * inner;
+            const int64_t m = inner;
             if (a_full) {
-              const uint8_t* col = t + pb[r];  // t[x << 8 | v]: stride 256
-              for (int64_t j = 0; j < inner; ++j) out[j] = col[static_cast<size_t>(full[j]) << 8];
+              const uint8_t* const col = t + pb[r];  // t[x << 8 | v]: stride 256
+              for (int64_t j = 0; j < m; ++j) out[j] = col[static_cast<size_t>(full[j]) << 8];
             } else {
-              const uint8_t* row = t + (static_cast<size_t>(pa[r]) << 8);
-              for (int64_t j = 0; j < inner; ++j) out[j] = row[full[j]];
+              const uint8_t* const row = t + (static_cast<size_t>(pa[r]) << 8);
+              for (int64_t j = 0; j < m; ++j) out[j] = row[full[j]];
             }
           },
           inner);
@@ -188,6 +242,8 @@ class IntBinaryKernel final : public Kernel {
   AddMultipliers m_;
   int32_t lo_ = 0, hi_ = 0;
   std::vector<uint8_t> mul_table_;  // empty unless Mul with 8-bit operands and result
+  int gate_ = -1;                   // find_gate: the operand that is a Table of the other one
+  std::array<uint8_t, 256> gated_{};
 };
 
 // Add/Sub/Mul of a quantized value and a float constant (requant.h, ConstAffine).
@@ -322,6 +378,17 @@ class IntConcatKernel final : public Kernel {
       in_.push_back(*c.L.params_of(v));
       f_.push_back(fixed_multiplier(static_cast<double>(in_.back().scale[0]) / o_.scale[0], where_ + " input '" + v + "'"));
     }
+    // 8-bit inputs and output: each input's 256 possible bytes requantized once, with the formula below.
+    bool bytes = c.isa != IntIsa::Reference && is8(storage_dtype(o_));
+    for (const auto& p : in_) bytes = bytes && is8(storage_dtype(p));
+    if (!bytes) return;
+    for (size_t i = 0; i < in_.size(); ++i) {
+      std::array<uint8_t, 256> m{};
+      for (int b = 0; b < 256; ++b)
+        m[static_cast<size_t>(b)] = static_cast<uint8_t>(
+            result(storage_dtype(in_[i]) == DType::Int8 ? static_cast<int8_t>(b) : b, i));
+      maps_.push_back(m);
+    }
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
@@ -339,16 +406,38 @@ class IntConcatKernel final : public Kernel {
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= ys[static_cast<size_t>(d)];
     for (size_t d = static_cast<size_t>(axis) + 1; d < ys.size(); ++d) inner *= ys[d];
-    std::vector<int32_t> y(static_cast<size_t>(numel(ys)));
     const int64_t row = ys[static_cast<size_t>(axis)] * inner;
+    bool bytes = !maps_.empty();
+    for (size_t i = 0; i < in.size(); ++i) bytes = bytes && in[i]->dtype() == storage_dtype(in_[i]);
+    if (bytes) {
+      // Each (outer row, input) segment through its input's byte map, in parallel.
+      Tensor y(storage_dtype(o_), ys);
+      uint8_t* py = static_cast<uint8_t*>(y.raw());
+      std::vector<int64_t> at(in.size() + 1, 0);
+      for (size_t i = 0; i < in.size(); ++i) at[i + 1] = at[i] + in[i]->dim(axis) * inner;
+      const int64_t k = static_cast<int64_t>(in.size());
+      parallel_for(
+          0, outer * k,
+          [&](int64_t item) {
+            const size_t i = static_cast<size_t>(item % k);
+            const int64_t o = item / k, len = at[i + 1] - at[i];
+            const std::array<uint8_t, 256> map = maps_[i];
+            const uint8_t* const x = static_cast<const uint8_t*>(in[i]->raw()) + o * len;
+            uint8_t* const dst = py + o * row + at[i];
+            for (int64_t j = 0; j < len; ++j) dst[j] = map[x[j]];
+          },
+          row / k + 1);
+      out[0] = std::move(y);
+      return;
+    }
+    std::vector<int32_t> y(static_cast<size_t>(numel(ys)));
     int64_t at = 0;
     for (size_t i = 0; i < in.size(); ++i) {
       const std::vector<int32_t> X = to_int32(*in[i]);
-      const int64_t len = in[i]->dim(axis) * inner, zi = in_[i].zero_point[0], zo = o_.zero_point[0];
+      const int64_t len = in[i]->dim(axis) * inner;
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t j = 0; j < len; ++j)
-          y[static_cast<size_t>(o * row + at + j)] =
-              clamp_q(zo + requantize(X[static_cast<size_t>(o * len + j)] - zi, f_[i]), o_.qmin, o_.qmax);
+          y[static_cast<size_t>(o * row + at + j)] = result(X[static_cast<size_t>(o * len + j)], i);
       at += len;
     }
     out[0] = from_int32(y, storage_dtype(o_), ys);
@@ -360,6 +449,56 @@ class IntConcatKernel final : public Kernel {
   QuantParams o_;
   std::vector<QuantParams> in_;
   std::vector<FixedMultiplier> f_;
+  std::vector<std::array<uint8_t, 256>> maps_;  // per input, for 8-bit inputs and output
+
+  // The stored output for level x of input i.
+  int32_t result(int64_t x, size_t i) const {
+    return clamp_q(o_.zero_point[0] + requantize(x - in_[i].zero_point[0], f_[i]), o_.qmin, o_.qmax);
+  }
+};
+
+// y = table[x − qmin] (IntKind::Table, level_table.h), through a 256-entry map of the input's storage bytes.
+class IntTableKernel final : public Kernel {
+ public:
+  explicit IntTableKernel(const IntNodeContext& c) : where_(c.ln.node->describe()) {
+    x_ = *c.L.params_of(c.ln.node->inputs[0]);
+    o_ = *c.L.params_of(c.ln.result);
+    if (!is8(storage_dtype(x_))) throw Error(where_ + ": a table needs an 8-bit input");
+    by_byte_ = table_by_byte(c.ln.table, x_);
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    const Tensor& x = *in[0];
+    if (x.dtype() != storage_dtype(x_))
+      throw Error(where_ + ": input is " + x.str() + ", expected " + dtype_name(storage_dtype(x_)));
+    const auto* px = static_cast<const uint8_t*>(x.raw());
+    const int64_t n = x.numel();
+    Tensor y(storage_dtype(o_), x.shape());
+    dispatch_act(y.dtype(), where_, [&](auto tag) {
+      using T = decltype(tag);
+      std::array<T, 256> t;
+      for (size_t b = 0; b < 256; ++b) t[b] = static_cast<T>(by_byte_[b]);
+      T* py = y.data<T>();
+      constexpr int64_t kChunk = 16384;
+      parallel_for(
+          0, (n + kChunk - 1) / kChunk,
+          [&t, px, py, n](int64_t c) {
+            // Locals: the closure may alias the output bytes, so its fields would be reloaded per element.
+            const std::array<T, 256> map = t;
+            const uint8_t* const x = px;
+            T* const out = py;
+            const int64_t end = std::min(n, (c + 1) * kChunk);
+            for (int64_t i = c * kChunk; i < end; ++i) out[i] = map[x[i]];
+          },
+          kChunk);
+    });
+    out[0] = std::move(y);
+  }
+
+ private:
+  std::string where_;
+  QuantParams x_, o_;
+  std::array<int32_t, 256> by_byte_{};
 };
 
 }  // namespace
@@ -376,6 +515,8 @@ std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c) {
       return std::make_unique<IntConcatKernel>(c);
     case IntKind::Activation:
       return std::make_unique<IntActivationKernel>(c);
+    case IntKind::Table:
+      return std::make_unique<IntTableKernel>(c);
     default:
       throw UnsupportedError(c.ln.node->describe() + ": not an elementwise integer node");
   }

@@ -13,6 +13,7 @@
 //   AveragePool    y = z_y + R(Σ_window (x − z_x); s_x/(s_y·divisor))           (pool_int.h)
 //   Activation     y = z_y + R(x − z_x; s_x/s_y) for x ≥ z_x, R(x − z_x; α·s_x/s_y) below (α = 1 for
 //                  Relu/Clip, whose bounds are a clamp; LeakyRelu's alpha; PRelu's slope element)
+//   Table          y = table[x − qmin], the float island's result per input level (level_table.h)
 //   Movement       the float kernel run on the integers (same scale and zero point)
 #pragma once
 
@@ -38,7 +39,8 @@ struct IntNodeContext {
 // The kernel of an integer node (every kind but Fused, FloatIsland and Float). Throws UnsupportedError
 // naming the node when it cannot be built.
 std::unique_ptr<Kernel> make_int_layer_kernel(const IntNodeContext& c);       // Layer, MatMulInt
-std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c);  // Add, Sub, Mul, Concat, Activation
+std::unique_ptr<Kernel> make_int_elementwise_kernel(const IntNodeContext& c);  // Add, Sub, Mul, ConstOperand,
+                                                                               // Concat, Activation, Table
 std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c);         // AveragePool, GlobalAveragePool,
                                                                                // MaxPool/GlobalMaxPool on int16
 // Movement and Meta: the float kernel on integers (Pad's constant replaced by its level on the grid).

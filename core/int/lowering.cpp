@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/analysis/model_summary.h"
+#include "core/int/level_table.h"
 #include "core/quant/calibrate.h"
 #include "core/quant/quantizer.h"
 
@@ -61,6 +62,8 @@ const char* int_kind_name(IntKind k) {
     case IntKind::AveragePool: return "averagepool";
     case IntKind::GlobalAveragePool: return "globalaveragepool";
     case IntKind::Activation: return "activation";
+    case IntKind::Table:
+      return "table";
     case IntKind::Movement: return "movement";
     case IntKind::Meta: return "meta";
     case IntKind::Fused: return "fused";
@@ -334,10 +337,21 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
       bool touches = false;
       for (const auto& in : n.inputs) touches = touches || (!in.empty() && L.integer(in));
       for (const auto& o : n.outputs) touches = touches || (!o.empty() && active_points.count(o));
+      std::string why;
       if (role == OpRole::Movement || !touches) {
         ln.kind = IntKind::Float;
-      } else {
+      } else if (!tabulable_op(g, n)) {
         island(n.domain.empty() ? "no integer form" : "custom domain '" + n.domain + "'");
+      } else if (!L.integer(n.inputs[0])) {
+        island("input '" + n.inputs[0] + "' is not quantized");
+      } else if (!resolve_result(false)) {
+        island(no_point);
+      } else {
+        ln.table = level_table(g, n, L.params.at(n.inputs[0]), point_params(ln.result), &why);
+        if (ln.table.empty())
+          island(why);
+        else
+          ln.kind = IntKind::Table;
       }
     }
 

@@ -17,6 +17,9 @@
 //   Concat       each input requantized to the output
 //   AveragePool, GlobalAveragePool  integer window sums, one requantization per divisor
 //   Activation   Relu, Clip (constant bounds), LeakyRelu, PRelu (constant slope) not fused: requantized
+//   Table        Sigmoid, Tanh, Erf, Exp, HardSwish, Softplus, ... (and Pow by a scalar constant) of an 8-bit
+//                value whose result is a point: a lookup over the input's levels, each entry the float
+//                island's own result for that level (level_table.h), so equal to the island exactly
 //   Movement     Reshape, Flatten, Transpose, Squeeze, Unsqueeze, MaxPool, GlobalMaxPool, Slice, Split,
 //                Gather, Pad (a constant on the grid), Resize nearest, Expand, Tile, Depth/SpaceToDepth, ...
 //                on the integers themselves
@@ -48,6 +51,7 @@ enum class IntKind {
   AveragePool,
   GlobalAveragePool,
   Activation,
+  Table,  // an elementwise op of one 8-bit input as a table over its levels (level_table.h)
   Movement,
   Meta,
   Fused,        // a Relu/Clip folded into the node before it (no work of its own)
@@ -72,6 +76,7 @@ struct LoweredNode {
   std::string bias;       // Layer: bias initializer, "" when none
   int channel_axis = 1;   // Layer: axis of the output's channels (Conv 1, Gemm 1, MatMul -1 or -2)
   int const_input = -1;   // ConstOperand: index of the constant input (the other one is quantized)
+  std::vector<int32_t> table;  // Table: the output level for each input level qmin .. qmax
 };
 
 struct Lowering {

@@ -230,8 +230,9 @@ SimulatedModel::SimulatedModel(const Graph& g, const QuantPlan& plan, const Quan
   ia->lowering = lower(ia->graph, eff, points, LowerOptions{options.quantize_bias});
   const Lowering& L = ia->lowering;
   for (const LoweredNode& ln : L.nodes) {
+    // A Table equals the float island it stands for (level_table.h): the island models it.
     if (!is_integer_kind(ln.kind) || ln.kind == IntKind::Movement || ln.kind == IntKind::Meta ||
-        ln.kind == IntKind::Fused)
+        ln.kind == IntKind::Fused || ln.kind == IntKind::Table)
       continue;
     const Node& n = *ln.node;
     IntegerArithmetic::Model m;
