@@ -33,31 +33,40 @@ void add_data_options(CLI::App* cmd, DataOptions& o, bool data_required) {
       ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
 }
 
-std::vector<std::string> values_per_input(const std::vector<std::string>& values, const Graph& g,
-                                          const std::string& option) {
-  std::vector<std::string> paths(g.inputs.size());
+std::vector<std::string> values_by_name(const std::vector<std::string>& values,
+                                        const std::vector<std::string>& names, const std::string& option,
+                                        const std::string& what) {
+  std::vector<std::string> r(names.size());
   std::vector<std::string> plain;
   for (const auto& v : values) {
     const auto eq = v.find('=');
-    size_t k = g.inputs.size();
+    size_t k = names.size();
     if (eq != std::string::npos)
-      for (size_t i = 0; i < g.inputs.size(); ++i)
-        if (g.inputs[i].name == v.substr(0, eq)) k = i;
-    if (k == g.inputs.size()) {
+      for (size_t i = 0; i < names.size(); ++i)
+        if (names[i] == v.substr(0, eq)) k = i;
+    if (k == names.size()) {
       plain.push_back(v);
       continue;
     }
-    if (!paths[k].empty()) throw Error(option + ": input '" + g.inputs[k].name + "' is given twice");
-    paths[k] = v.substr(eq + 1);
+    if (!r[k].empty()) throw Error(option + ": " + what + " '" + names[k] + "' is given twice");
+    r[k] = v.substr(eq + 1);
   }
   size_t next = 0;
   for (const auto& p : plain) {
-    while (next < paths.size() && !paths[next].empty()) ++next;
-    if (next == paths.size())
-      throw Error(option + " '" + p + "': every input of the model already has a value (" +
-                  std::to_string(g.inputs.size()) + " input(s))");
-    paths[next] = p;
+    while (next < r.size() && !r[next].empty()) ++next;
+    if (next == r.size())
+      throw Error(option + " '" + p + "': every " + what + " of the model already has a value (" +
+                  std::to_string(names.size()) + " " + what + "(s))");
+    r[next] = p;
   }
+  return r;
+}
+
+std::vector<std::string> values_per_input(const std::vector<std::string>& values, const Graph& g,
+                                          const std::string& option) {
+  std::vector<std::string> names;
+  for (const auto& in : g.inputs) names.push_back(in.name);
+  const std::vector<std::string> paths = values_by_name(values, names, option, "input");
   for (size_t i = 0; i < paths.size(); ++i)
     if (paths[i].empty())
       throw Error("input '" + g.inputs[i].name + "' has no data: the model has " +

@@ -28,8 +28,15 @@ struct DataOptions {
   std::string layout = "auto";  // .npy rank-4 layout
 };
 
-// Which of `values` (one per model input: "NAME=PATH", or "PATH" for the inputs in order) goes to each of
-// g's inputs, in input order. Throws Error naming `option` and the input with no value or given twice.
+// Which of `values` ("NAME=VALUE", or "VALUE" for the names in order) goes to each of `names` (a model's
+// inputs or outputs, `what` saying which), "" where none does. Throws Error naming `option` for a name
+// given twice or more values than names.
+std::vector<std::string> values_by_name(const std::vector<std::string>& values,
+                                        const std::vector<std::string>& names, const std::string& option,
+                                        const std::string& what);
+
+// values_by_name over g's inputs, every input needing a value. Throws Error naming `option` and the input
+// with no value.
 std::vector<std::string> values_per_input(const std::vector<std::string>& values, const Graph& g,
                                           const std::string& option);
 

@@ -269,6 +269,7 @@ TEST_F(Cli, ModelsWithSeveralInputsTakeDataPerInput) {
   g.inputs.push_back({"x", qs::DType::Float32, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{3, ""}}});
   g.inputs.push_back({"y", qs::DType::Float32, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{2, ""}}});
   g.outputs.push_back({"out", qs::DType::Float32, std::nullopt});
+  g.outputs.push_back({"r", qs::DType::Float32, std::nullopt});  // an intermediate value, also an output
   const std::vector<float> wx = {0.5f, -1.f, 0.25f, 1.5f, 0.f, -0.5f}, wy = {1.f, -2.f, 0.75f, 0.5f},
                            w2 = {1.f, -1.f, 0.5f, 2.f};
   g.initializers["wx"] = qs::Tensor::from_vector<float>({3, 2}, wx);
@@ -329,6 +330,30 @@ TEST_F(Cli, ModelsWithSeveralInputsTakeDataPerInput) {
       EXPECT_NEAR(out["float"].data<float>()[i * 2 + j], want, 1e-5) << i << "," << j;
     }
   EXPECT_EQ(out["sim"].to_vector<float>(), out["int"].to_vector<float>());
+  // Every output is written where asked, by name or in order; one not asked for is listed, not written.
+  const fs::path o1 = dir_ / "o1.npy", o2 = dir_ / "o2.npy";
+  r = run("run " + m + inputs + "--output 'r=" + o2.string() + "' --output '" + o1.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(qs::read_npy(o1.string()).to_vector<float>(), out["float"].to_vector<float>());
+  const qs::Tensor rv = qs::read_npy(o2.string());
+  ASSERT_EQ(rv.shape(), (qs::Shape{n, 2}));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < 2; ++k) {
+      float s = 0;
+      for (int64_t c = 0; c < 3; ++c)
+        s += xv[static_cast<size_t>(i * 3 + c)] * wx[static_cast<size_t>(c * 2 + k)];
+      for (int64_t c = 0; c < 2; ++c)
+        s += yv[static_cast<size_t>(i * 2 + c)] * wy[static_cast<size_t>(c * 2 + k)];
+      EXPECT_NEAR(rv.data<float>()[i * 2 + k], std::max(s, 0.f), 1e-5) << i << "," << k;
+    }
+  fs::remove(o2);
+  r = run("run " + m + inputs + "--output '" + o1.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("output 'r'"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(o2));
+  r = run("run " + m + inputs + "--output 'r=" + (dir_ / "missing" / "r.npy").string() + "'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
   // One input left out.
   r = run("quantize " + m + "--data '" + xf.string() + "' --out '" + plan.string() + "'");
   EXPECT_EQ(r.status, 1);
