@@ -239,6 +239,65 @@ class QopBuilder {
     finish_integer(ln.result, raw, lo, hi);
   }
 
+  // A Pad with opset 18's `axes` input rewritten as the same padding over every axis (zeros elsewhere).
+  // ONNX Runtime 1.30 at optimization level 'all' fails on the axes form next to QLinearConv ("Gather
+  // indices out of bounds", its NHWC layout pass); every version takes the full form. Left as it is when
+  // the axes or pads are computed at run time, or x's rank is unknown.
+  void pads_over_every_axis(Node& c, const std::string& x) {
+    if (c.inputs.size() < 4 || c.inputs[3].empty()) return;
+    const Tensor* axes = b_.src.initializer(c.inputs[3]);
+    const Tensor* pads = b_.src.initializer(c.inputs[1]);
+    const int64_t rank = rank_of(x, 0);
+    if (!axes || !pads || rank < 1) return;
+    const std::vector<int64_t> a = axes->cast(DType::Int64).to_vector<int64_t>();
+    const std::vector<int64_t> p = pads->cast(DType::Int64).to_vector<int64_t>();
+    if (p.size() != 2 * a.size()) return;  // invalid: the float runtime reports it
+    std::vector<int64_t> full(static_cast<size_t>(2 * rank), 0);
+    const int64_t n = static_cast<int64_t>(a.size());
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t ax =
+          a[static_cast<size_t>(i)] < 0 ? a[static_cast<size_t>(i)] + rank : a[static_cast<size_t>(i)];
+      if (ax < 0 || ax >= rank) return;
+      full[static_cast<size_t>(ax)] = p[static_cast<size_t>(i)];
+      full[static_cast<size_t>(ax + rank)] = p[static_cast<size_t>(i + n)];
+    }
+    c.inputs[1] = b_.add_init(c.inputs[1] + "_every_axis", Tensor::from_vector<int64_t>({2 * rank}, full));
+    c.inputs.resize(3);
+  }
+
+  // v's rank from the inferred shapes, else through the ops before it that keep their first input's rank
+  // (libonnx 1.12 infers nothing past a node newer than its schemas, e.g. opset 18's Split); -1: unknown.
+  int64_t rank_of(const std::string& v, int depth) const {
+    static const std::set<std::string> keep = {"Split",
+                                               "Slice",
+                                               "Pad",
+                                               "Resize",
+                                               "MaxPool",
+                                               "AveragePool",
+                                               "Conv",
+                                               "ConvTranspose",
+                                               "BatchNormalization",
+                                               "Relu",
+                                               "Clip",
+                                               "LeakyRelu",
+                                               "Sigmoid",
+                                               "Identity",
+                                               "Dropout",
+                                               "QuantizeLinear",
+                                               "DequantizeLinear"};
+    auto vi = b_.src.value_info.find(v);
+    if (vi != b_.src.value_info.end() && vi->second.shape)
+      return static_cast<int64_t>(vi->second.shape->size());
+    for (const auto& in : b_.src.inputs)
+      if (in.name == v) return in.shape ? static_cast<int64_t>(in.shape->size()) : -1;
+    if (depth > 64) return -1;
+    for (const Node& n : b_.src.nodes)
+      if (std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end())
+        return n.domain.empty() && keep.count(n.op_type) && n.has_input(0) ? rank_of(n.inputs[0], depth + 1)
+                                                                           : -1;
+    return -1;
+  }
+
   void int_movement(const LoweredNode& ln) {
     Node c = *ln.node;
     const std::string x = c.inputs[0];
@@ -256,6 +315,7 @@ class QopBuilder {
       c.inputs.resize(std::max<size_t>(c.inputs.size(), 3));
       c.inputs[2] = b_.add_init(x + "_pad_level", t);
     }
+    if (c.op_type == "Pad") pads_over_every_axis(c, x);
     for (auto& o : c.outputs) {
       if (o.empty() || !b_.L.integer(o)) continue;
       const std::string qn = b_.fresh(o + "_quantized");

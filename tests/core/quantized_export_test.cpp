@@ -93,6 +93,44 @@ TEST(QuantizedExport, QdqAndQOperatorRunInTheFloatExecutorAndAgreeWithTheInteger
   }
 }
 
+// Opset 18's Pad takes the padded axes as an input. ONNX Runtime 1.30 fails on that form next to QLinearConv
+// at its default optimization level, so the QOperator export writes the same padding over every axis (the
+// rank found through the ops before it, as no shapes are inferred here): the exported Pad has no axes
+// input, its pads are the full-rank ones, and the export still agrees with the integer engine.
+TEST(QuantizedExport, Opset18PadWithAxesIsExportedOverEveryAxis) {
+  std::mt19937 rng(9);
+  Graph g = testing::empty_graph({1, 3, 6, 6});
+  g.opset = 18;
+  g.opset_imports[""] = 18;
+  // Declared, as exporters do: libonnx 1.12 infers no shape past an opset-18 Pad (library_opset.h).
+  g.outputs.push_back(
+      {"y", DType::Float32, std::vector<Dim>{Dim{-1, "batch"}, Dim{3, ""}, Dim{5, ""}, Dim{3, ""}}});
+  g.initializers["w1"] = testing::normal({4, 3, 3, 3}, rng, 0.5f);
+  g.initializers["w2"] = testing::normal({3, 4, 3, 3}, rng, 0.5f);
+  g.initializers["pads"] = Tensor::from_vector<int64_t>({4}, {1, 0, 2, 1});  // H: 1 before, 2 after; W: 0, 1
+  g.initializers["axes"] = Tensor::from_vector<int64_t>({2}, {-2, 3});
+  using testing::make_node;
+  g.nodes = {make_node("c1", "Conv", {"x", "w1"}, {"a"}), make_node("r1", "Relu", {"a"}, {"r"}),
+             make_node("pad", "Pad", {"r", "pads", "", "axes"}, {"p"}),
+             make_node("c2", "Conv", {"p", "w2"}, {"y"})};
+  const Calibrated c = testing::calibrate_on(g, testing::random_images(rng, 48, {3, 6, 6}), w8a8());
+  const Tensor x = testing::random_images(rng, 50, {3, 6, 6});
+  const Tensor ours = IntegerModel(g, c.plan, c.points).run({x})[0];
+  ASSERT_EQ(ours.shape(), (Shape{50, 3, 5, 3}));
+  const Model m = open_export(export_bytes(g, c.plan, c.points, ExportFormat::QOperator));
+  const Node* pad = nullptr;
+  for (const auto& n : m.graph.nodes)
+    if (n.op_type == "Pad") pad = &n;
+  ASSERT_NE(pad, nullptr);
+  EXPECT_TRUE(pad->inputs.size() < 4 || pad->inputs[3].empty());
+  const Tensor* pads = m.graph.initializer(pad->inputs[1]);
+  ASSERT_NE(pads, nullptr);
+  EXPECT_EQ(pads->to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 1, 0, 0, 0, 2, 1}));
+  const Agreement a = compare(Executor(m.graph).run({x})[0], ours, c.plan.active("y")->params.scale[0]);
+  EXPECT_LE(a.worst_lsb, 1.001);
+  EXPECT_GE(a.same_top1, a.rows - 1);
+}
+
 }  // namespace
 }  // namespace qs
 
