@@ -125,10 +125,10 @@ def unsupported_model():
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["y"], name="bad_conv", kernel_shape=[3, 3], auto_pad="BOGUS"),
         helper.make_node("Foo", ["y"], ["z"], name="custom_foo", domain="com.example"),
-        helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["selected"], name="nms"),
+        helper.make_node("Det", ["m"], ["d"], name="det"),
     ]
-    inputs = [vi("x", [1, 1, 5, 5]), vi("boxes", [1, 3, 4]), vi("scores", [1, 1, 3])]
-    outputs = [vi("z", None), vi("selected", None, TensorProto.INT64)]
+    inputs = [vi("x", [1, 1, 5, 5]), vi("m", [2, 3, 3])]
+    outputs = [vi("z", None), vi("d", None)]
     return make_model(nodes, inputs, outputs, [f32("w", w)], "unsupported", extra_opsets=[("com.example", 1)])
 
 

@@ -41,6 +41,12 @@ struct Attribute {
     a.ints = std::move(v);
     return a;
   }
+  static Attribute of_floats(std::vector<float> v) {
+    Attribute a;
+    a.kind = Kind::Floats;
+    a.floats = std::move(v);
+    return a;
+  }
   static Attribute of_string(std::string v) {
     Attribute a;
     a.kind = Kind::String;

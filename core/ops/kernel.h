@@ -90,9 +90,11 @@ std::unique_ptr<Kernel> make_kernel(F f) {
 void register_conv_ops(OpRegistry& r);         // Conv, ConvTranspose
 void register_matmul_ops(OpRegistry& r);       // Gemm, MatMul
 void register_pool_ops(OpRegistry& r);         // MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
-void register_norm_ops(OpRegistry& r);         // BatchNormalization, LayerNormalization, Softmax, LogSoftmax
+void register_norm_ops(OpRegistry& r);         // BatchNormalization, LayerNormalization, Softmax, LogSoftmax,
+                                               // LRN, Instance/GroupNormalization, MVN, LpNormalization
 void register_elementwise_ops(OpRegistry& r);  // unary/binary math, activations, comparisons, logic, Cast, Where
 void register_reduce_ops(OpRegistry& r);       // ReduceMean, ReduceSum, ReduceMax, ReduceMin, ...
+void register_select_ops(OpRegistry& r);       // TopK, Hardmax, CumSum, NonMaxSuppression
 void register_shape_ops(OpRegistry& r);        // Reshape, Transpose, Concat, Slice, Gather, Shape, ...
 void register_resize_pad_ops(OpRegistry& r);   // Pad, Resize
 void register_quantized_ops(OpRegistry& r);    // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear,

@@ -11,6 +11,8 @@ void register_norm_ops(OpRegistry& r) {
   // Softmax/LogSoftmax: 1 and 11 coerce to 2-D at axis (default 1); 13 works along one axis (default -1).
   r.add("", "Softmax", 1, 21, [](const KernelInit& init) { return make_softmax(init, false); });
   r.add("", "LogSoftmax", 1, 21, [](const KernelInit& init) { return make_softmax(init, true); });
+  register_local_norm_ops(
+      r);  // LRN, InstanceNormalization, GroupNormalization, MVN, LpNormalization, ImageScaler
 }
 
 }  // namespace qs

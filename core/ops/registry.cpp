@@ -14,6 +14,7 @@ const OpRegistry& OpRegistry::instance() {
     register_norm_ops(r);
     register_elementwise_ops(r);
     register_reduce_ops(r);
+    register_select_ops(r);
     register_shape_ops(r);
     register_resize_pad_ops(r);
     register_quantized_ops(r);

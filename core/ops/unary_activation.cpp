@@ -1,5 +1,5 @@
 // Activation functions: Relu, LeakyRelu, Elu, Selu, Celu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus,
-// Softsign, ThresholdedRelu, Shrink.
+// Mish, Softsign, ThresholdedRelu, Shrink.
 #include <algorithm>
 #include <cmath>
 
@@ -86,6 +86,10 @@ void register_activation_ops(OpRegistry& r) {
   });
   add_op(r, "Softplus", 1, 21,
          [](const KernelInit&) { return unary_map_kernel<FloatTypes>([](auto x) { return softplus(x); }); });
+  // Mish (opset 18): x·tanh(softplus(x)), YOLOv4's activation.
+  add_op(r, "Mish", 18, 21, [](const KernelInit&) {
+    return unary_map_kernel<FloatTypes>([](auto x) { return x * std::tanh(softplus(x)); });
+  });
   add_op(r, "Softsign", 1, 21, [](const KernelInit&) {
     return unary_map_kernel<FloatTypes>([](auto x) { return x / (decltype(x){1} + std::abs(x)); });
   });

@@ -129,7 +129,7 @@ TEST_F(Cli, BadInputNamesTheFileOrNodeAndExitsOne) {
 
   r = run("info '" + (kFixtures / "unsupported.onnx").string() + "'");
   EXPECT_EQ(r.status, 1);
-  for (const char* node : {"bad_conv", "custom_foo", "nms"})
+  for (const char* node : {"bad_conv", "custom_foo", "det"})
     EXPECT_NE(r.err.find(node), std::string::npos) << r.err;
 
   r = run("eval " + demo_model() + " --data '" + (kDemo / "nothing.gz").string() + "'");
