@@ -13,10 +13,10 @@ namespace {
 // One-input ops of the float runtime whose output element depends on the same input element only.
 // (Relu, Clip, LeakyRelu and PRelu have their own integer form, Activation.)
 const std::set<std::string> kUnary = {
-    "Abs",      "Acos",       "Acosh", "Asin", "Asinh",  "Atan",           "Atanh",       "Ceil",      "Celu",
-    "Cos",      "Cosh",       "Elu",   "Erf",  "Exp",    "Floor",          "HardSigmoid", "HardSwish", "Log",
-    "Neg",      "Reciprocal", "Round", "Selu", "Shrink", "Sigmoid",        "Sign",        "Sin",       "Sinh",
-    "Softplus", "Softsign",   "Sqrt",  "Tan",  "Tanh",   "ThresholdedRelu"};
+    "Abs",  "Acos",     "Acosh",      "Asin",  "Asinh", "Atan",   "Atanh",          "Ceil",      "Celu",
+    "Cos",  "Cosh",     "Elu",        "Erf",   "Exp",   "Floor",  "HardSigmoid",    "HardSwish", "Log",
+    "Mish", "Neg",      "Reciprocal", "Round", "Selu",  "Shrink", "Sigmoid",        "Sign",      "Sin",
+    "Sinh", "Softplus", "Softsign",   "Sqrt",  "Tan",   "Tanh",   "ThresholdedRelu"};
 
 }  // namespace
 
