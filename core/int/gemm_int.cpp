@@ -33,6 +33,8 @@ void store(DType t, void* y, int64_t i, int32_t v) {
       return store_value<int16_t>(y, i, v);
     case DType::UInt16:
       return store_value<uint16_t>(y, i, v);
+    case DType::Int32:
+      return store_value<int32_t>(y, i, v);
     default:
       throw Error("integer GEMM: output type " + dtype_name(t) + " is not supported");
   }
@@ -54,7 +56,8 @@ void tile_portable(int64_t Kp, const int32_t* A, const int16_t* B, int64_t rows,
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) {
       const int64_t ch = e.channel0 + (e.channel_is_row ? r0 + i : c0 + j);
-      store(e.out, e.y, (r0 + i) * e.ldy + c0 + j, epilogue_value(acc[i][j], ch, e));
+      store(e.out, e.y, (r0 + i) * e.ldy + c0 + j,
+            e.out == DType::Int32 ? acc[i][j] : epilogue_value(acc[i][j], ch, e));
     }
 }
 
@@ -268,6 +271,16 @@ int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e) {
   f.limit = e.rq->limit[c];
   const int64_t v = static_cast<int64_t>(acc) + e.rq->bias[c];
   return clamp_q(static_cast<int64_t>(e.zp) + requantize(v, f), e.lo, e.hi);
+}
+
+void requantize_rows(IntIsa isa, int64_t rows, int64_t n, const int32_t* acc, int64_t lda,
+                     const Epilogue& e) {
+  if (!e.channel_is_row || e.out == DType::Int32)
+    throw Error("integer requantization: needs channels on rows and a narrow output type");
+  if (isa == IntIsa::Avx2) return detail::requantize_rows_avx2(rows, n, acc, lda, e);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      store(e.out, e.y, i * e.ldy + j, epilogue_value(acc[i * lda + j], e.channel0 + i, e));
 }
 
 void depthwise(IntIsa isa, const DepthwisePlane& p, const Epilogue& e) {

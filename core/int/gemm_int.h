@@ -103,13 +103,20 @@ struct Epilogue {
   bool channel_is_row = true;  // the output channel is the row of C (Conv) or its column (Gemm)
   int64_t channel0 = 0;        // channel of row 0 (or column 0) of this call; a multiple of 8 per column
   int32_t zp = 0, lo = 0, hi = 0;
-  DType out = DType::Int8;  // Int8, UInt8, Int16 or UInt16
+  // Int8, UInt8, Int16 or UInt16; or Int32: the raw accumulators, no requantization (rq, zp, lo and hi
+  // unused), for callers that sum them further before the epilogue (ConvTranspose's col2im).
+  DType out = DType::Int8;
   void* y = nullptr;        // element (0, 0) of this call's output
   int64_t ldy = 0;          // row stride of y in elements
 };
 
 // C[M×N] = A·B (packed, K columns/rows), then the epilogue writes y. `isa` is Portable or Avx2.
 void gemm(IntIsa isa, int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
+
+// The epilogue alone, on accumulators summed outside the GEMM (ConvTranspose's col2im): row i of y (at e.y +
+// i·e.ldy elements) is the epilogue of acc[i·lda + j], j < n, with channel e.channel0 + i (e.channel_is_row
+// must be set; e.out not Int32).
+void requantize_rows(IntIsa isa, int64_t rows, int64_t n, const int32_t* acc, int64_t lda, const Epilogue& e);
 
 // The same with B in rows instead of packed panels: k pair p's pairs (b[2p][j], b[2p+1][j]) are Bp[p][2j],
 // Bp[p][2j+1] for every column j (the layout of a packed panel, continued along the row), so a B whose
@@ -230,6 +237,7 @@ static_assert(kMR == 6, "with_rows dispatches row blocks of up to 6 rows");
 
 // The AVX2 implementation (gemm_int_avx2.cpp); only called when the CPU has AVX2.
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e);
+void requantize_rows_avx2(int64_t rows, int64_t n, const int32_t* acc, int64_t lda, const Epilogue& e);
 void pack_b_pair_avx2(int64_t N, int64_t K, int64_t pair, const int16_t* row0, const int16_t* row1,
                       int16_t* dst);
 // 8-bit rows (signed when `sgn`): every panel when N >= kNR, else none; returns the columns done.

@@ -236,6 +236,34 @@ QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int6
   }
 }
 
+// The raw accumulators of an R×16 tile (Epilogue::out Int32): rows of `cols` int32 at (r0, c0).
+template <int R, typename Acc>
+QS_AVX2 inline void store_raw_rows(const Acc& acc, int64_t cols, int64_t r0, int64_t c0, const Epilogue& e) {
+  int32_t* y = static_cast<int32_t*>(e.y) + r0 * e.ldy + c0;
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) {
+    int32_t* yi = y + i * e.ldy;
+    if (cols == 16) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yi), acc(i, 0));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(yi + 8), acc(i, 1));
+    } else {
+      alignas(32) int32_t tmp[16];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), acc(i, 0));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tmp + 8), acc(i, 1));
+      std::memcpy(yi, tmp, static_cast<size_t>(cols) * sizeof(int32_t));
+    }
+  }
+}
+
+template <int R, DType OT, typename Acc>
+QS_AVX2 QS_INLINE inline void finish_tile(const Acc& acc, int64_t cols, int64_t r0, int64_t c0,
+                                          const Epilogue& e) {
+  if constexpr (OT == DType::Int32)
+    store_raw_rows<R>(acc, cols, r0, c0, e);
+  else
+    epilogue_rows<R, OT>(acc, cols, r0, c0, e);
+}
+
 // The R×16 accumulators of a row block below kMR rows (the assembly kernel takes whole blocks): c[i][0]
 // columns 0-7 of row i, c[i][1] columns 8-15.
 template <int R>
@@ -263,14 +291,14 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
     // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.
     alignas(32) int32_t acc[6][16];
     kernel_6x16(Kp, A, pb, &acc[0][0]);
-    epilogue_rows<R, OT>(
+    finish_tile<R, OT>(
         [&](int i, int h)
             QS_INLINE { return _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8 * h)); },
         cols, r0, c0, e);
   } else {
     __m256i c[R][2];
     tile_acc<R>(Kp, A, pb, c);
-    epilogue_rows<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e);
+    finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e);
   }
 }
 
@@ -305,8 +333,45 @@ QS_AVX2 void gemm_any(int64_t M, int64_t N, int64_t K, const int32_t* A, const i
       return gemm_t<DType::Int16>(M, N, K, A, packed, rows, e);
     case DType::UInt16:
       return gemm_t<DType::UInt16>(M, N, K, A, packed, rows, e);
+    case DType::Int32:
+      return gemm_t<DType::Int32>(M, N, K, A, packed, rows, e);
     default:
       throw Error("integer GEMM: output type " + dtype_name(e.out) + " is not supported");
+  }
+}
+
+// requantize_rows: per row the channel's constants once, then 16 values at a time through the tile
+// epilogue's RowStore; the last partial vector from a zero-padded copy.
+template <DType OT, bool kFast>
+QS_AVX2 void requantize_rows_t(int64_t n, const int32_t* acc, const LaneConsts& k, const Epilogue& e,
+                               char* y) {
+  const RowStore<OT> st(e);
+  const __m256i zp = _mm256_set1_epi32(e.zp);
+  auto one = [&](const int32_t* a, int64_t cols, char* out) QS_INLINE {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 8));
+    st.one(out, cols, _mm256_add_epi32(requant8_path<kFast>(v0, k), zp),
+           _mm256_add_epi32(requant8_path<kFast>(v1, k), zp));
+  };
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) one(acc + j, 16, y + static_cast<size_t>(j) * RowStore<OT>::kEs);
+  if (j < n) {
+    alignas(32) int32_t tmp[16] = {};
+    std::memcpy(tmp, acc + j, static_cast<size_t>(n - j) * sizeof(int32_t));
+    one(tmp, n - j, y + static_cast<size_t>(j) * RowStore<OT>::kEs);
+  }
+}
+
+template <DType OT>
+QS_AVX2 void requantize_rows_any(int64_t rows, int64_t n, const int32_t* acc, int64_t lda,
+                                 const Epilogue& e) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const LaneConsts k = row_consts(*e.rq, static_cast<size_t>(e.channel0 + i));
+    char* y = static_cast<char*>(e.y) + static_cast<size_t>(i * e.ldy) * RowStore<OT>::kEs;
+    if (k.fast)
+      requantize_rows_t<OT, true>(n, acc + i * lda, k, e, y);
+    else
+      requantize_rows_t<OT, false>(n, acc + i * lda, k, e, y);
   }
 }
 
@@ -314,6 +379,21 @@ QS_AVX2 void gemm_any(int64_t M, int64_t N, int64_t K, const int32_t* A, const i
 
 void gemm_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* B, const Epilogue& e) {
   gemm_any(M, N, K, A, B, nullptr, e);
+}
+
+void requantize_rows_avx2(int64_t rows, int64_t n, const int32_t* acc, int64_t lda, const Epilogue& e) {
+  switch (e.out) {
+    case DType::Int8:
+      return requantize_rows_any<DType::Int8>(rows, n, acc, lda, e);
+    case DType::UInt8:
+      return requantize_rows_any<DType::UInt8>(rows, n, acc, lda, e);
+    case DType::Int16:
+      return requantize_rows_any<DType::Int16>(rows, n, acc, lda, e);
+    case DType::UInt16:
+      return requantize_rows_any<DType::UInt16>(rows, n, acc, lda, e);
+    default:
+      throw Error("integer requantization: output type " + dtype_name(e.out) + " is not supported");
+  }
 }
 
 void gemm_rows_avx2(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* const* Bp,
