@@ -168,7 +168,10 @@ void IntegerModel::Impl::build() {
       if (ln.kind == IntKind::Layer) {
         const LayerQuant q = prepare_layer(orig, ln, plan, L);
         const int64_t K = static_cast<int64_t>(q.w.size()) / q.out_channels;
-        const bool packed = isa != IntIsa::Reference && q.int32_safe(K) && n.op_type != "ConvTranspose";
+        // Spatial rank 1 or 2 for the packed convolutions (the weight's rank, 3 or 4); 3-D ones run the
+        // reference loops.
+        const bool conv = n.op_type == "Conv" || n.op_type == "ConvTranspose";
+        const bool packed = isa != IntIsa::Reference && q.int32_safe(K) && (!conv || q.wshape.size() <= 4);
         info.detail = packed ? std::string("packed ") + int_isa_name(isa) : "reference (int64 accumulators)";
       } else {
         info.detail = int_kind_name(ln.kind);

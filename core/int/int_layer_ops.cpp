@@ -1,6 +1,6 @@
 // Integer Conv, ConvTranspose, Gemm and MatMul kernels: the optimized packed path where it applies, the
-// reference loops otherwise (ConvTranspose, 3-D convolutions, layers whose int32 accumulator could
-// overflow), and for IntIsa::Reference.
+// reference loops otherwise (3-D convolutions, layers whose int32 accumulator could overflow), and for
+// IntIsa::Reference.
 #include <memory>
 #include <optional>
 
@@ -26,8 +26,14 @@ class IntConvKernel final : public Kernel {
     KernelInit init{*c.ln.node, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
     attrs_ = read_conv_attrs(init, transpose);
     transpose_ = transpose;
-    const int64_t K = static_cast<int64_t>(q_.w.size()) / q_.wshape[0];
-    if (!transpose && isa_ != IntIsa::Reference && q_.int32_safe(K)) packed_.emplace(q_, attrs_.group);
+    // Products per output: Cin/group · kernel size for both ops.
+    const int64_t K = static_cast<int64_t>(q_.w.size()) / q_.out_channels;
+    if (isa_ != IntIsa::Reference && q_.int32_safe(K)) {
+      if (!transpose)
+        packed_.emplace(q_, attrs_.group);
+      else if (q_.wshape.size() <= 4)
+        packed_t_.emplace(q_, attrs_.group);
+    }
   }
 
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
@@ -37,6 +43,12 @@ class IntConvKernel final : public Kernel {
     if (packed_ && PackedConv::supports(g)) {
       Tensor y(storage_dtype(q_.out), g.y_shape);
       if (y.numel() > 0) packed_->run(isa_, g, x, y);
+      out[0] = std::move(y);
+      return;
+    }
+    if (packed_t_ && PackedConvTranspose::supports(g)) {
+      Tensor y(storage_dtype(q_.out), g.y_shape);
+      if (y.numel() > 0) packed_t_->run(isa_, g, x, y);
       out[0] = std::move(y);
       return;
     }
@@ -53,6 +65,7 @@ class IntConvKernel final : public Kernel {
   ConvAttrs attrs_;
   bool transpose_ = false;
   std::optional<PackedConv> packed_;
+  std::optional<PackedConvTranspose> packed_t_;
 };
 
 // Gemm (transA = 0) and MatMul with a constant operand.

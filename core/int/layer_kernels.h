@@ -8,6 +8,10 @@
 //                   On AVX2 with 8-bit activations, faster forms of the same arithmetic: 3×3 stride 1
 //                   through Winograd F(2×2, 3×3) (exact in int32, see gemm_int.h), other 2-D kernels with
 //                   B read in place from the input window, depthwise kernels without im2col.
+//   PackedConvTranspose  ConvTranspose with 1 or 2 spatial axes, any group: per (image, group, block of
+//                   output channels) the GEMM of the transposed weights [Mg·kh·kw, Cg] with the input planes
+//                   [Cg, H·W] into raw int32 columns, their col2im scatter-add into int32 accumulators, then
+//                   the requantization epilogue (conv_transpose_int.cpp).
 //   PackedFc        Gemm / MatMul with the constant operand on the right: A = input rows, B = the weight,
 //                   channels on columns.
 //   PackedMatMulLeft MatMul with the constant operand on the left: A = the weight, B = each input matrix.
@@ -71,6 +75,23 @@ class PackedConv {
   void run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   void run_pointwise_images(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y,
                             int64_t images) const;
+};
+
+class PackedConvTranspose {
+ public:
+  // `q` must satisfy q.int32_safe(Cin/group · kernel size): every output's sum has at most that many
+  // products, so the int32 columns and their col2im sums are exact.
+  PackedConvTranspose(const LayerQuant& q, int64_t group);
+  // y: a tensor of q.out's storage type and shape g.y_shape. Precondition: supports(g).
+  void run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  static bool supports(const ConvGeometry& g) { return g.spatial_rank() == 1 || g.spatial_rank() == 2; }
+
+ private:
+  const LayerQuant& q_;
+  int64_t group_, Cg_, Mg_, KS_;
+  // Per group, A = the weights as rows (m, kh, kw) over the group's Cg input channels, w − w_zp[m].
+  std::vector<std::vector<int32_t>> a_;
+  intgemm::RequantTable rq_;
 };
 
 class PackedFc {
