@@ -18,9 +18,13 @@
 // it is scattered anyway. Here one GEMM per block covers every geometry, and col2im is cheap next to it
 // (Mg·kh·kw·H·W additions against Cg times as many multiply-adds).
 //
-// The accumulators are kept per output phase (a, b) = (oh mod sh, ow mod sw): a tap then adds a contiguous
-// run of C to a contiguous run of its phase plane (vector adds, where the output rows would take every s-th
-// element), and one pass per channel interleaves the phases back before requantizing.
+// The accumulators are kept per output phase (a, b) = (oh mod sh, ow mod sw), where tap (kh, kw) puts input
+// (i, j) at position (i + qh, j + qw) of phase plane (a, b) (qh, qw, a, b fixed by the tap): each plane has
+// margins of the taps' spread of q around the input grid, and C's columns are the input grid on the same
+// row pitch (a zero column per margin column, when the margins are not empty and there are several rows),
+// so a tap adds one contiguous run of C (a whole block of input rows) at one offset of its plane, with no
+// clipping and no wrap into the next row: long vector adds. Positions in the margins that are outside the
+// output are never read; one pass per channel interleaves the phases into the output planes.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -41,46 +45,72 @@ namespace {
 
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// Where tap k of one axis puts input position i: output i·s − p + k·d = (i + q)·s + phase, so position
-// i + q of the phase's plane; the inputs [lo, hi) land inside the output.
+// Tap k of one axis: input position i goes to output i·s − p + k·d = (i + q)·s + phase.
 struct TapAxis {
-  int64_t phase = 0, q = 0, lo = 0, hi = 0;
+  int64_t phase = 0, q = 0;
 };
 
-TapAxis tap_axis(int64_t k, int64_t in, int64_t out, int64_t s, int64_t p, int64_t d) {
+TapAxis tap_axis(int64_t k, int64_t s, int64_t p, int64_t d) {
   const int64_t t = k * d - p;
   TapAxis a;
   a.q = floor_div(t, s);
   a.phase = t - a.q * s;
-  const int64_t n = out > a.phase ? ceil_div(out - a.phase, s) : 0;  // outputs of this phase
-  a.lo = std::clamp<int64_t>(-a.q, 0, in);
-  a.hi = std::clamp<int64_t>(n - a.q, a.lo, in);
   return a;
 }
+
+// One axis of the geometry: the taps, and the phase planes' extent along it: positions [qmin, n + qmax) of
+// every phase, stored from index 0 (position − qmin).
+struct Axis {
+  std::vector<TapAxis> taps;
+  int64_t qmin = 0, extent = 0;
+  Axis(int64_t K, int64_t n, int64_t s, int64_t p, int64_t d) {
+    int64_t qmax = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      taps.push_back(tap_axis(k, s, p, d));
+      qmin = k == 0 ? taps.back().q : std::min(qmin, taps.back().q);
+      qmax = k == 0 ? taps.back().q : std::max(qmax, taps.back().q);
+    }
+    extent = n + qmax - qmin;
+  }
+};
 
 void add_run(int32_t* __restrict d, const int32_t* __restrict s, int64_t n) {
   for (int64_t j = 0; j < n; ++j) d[j] += s[j];
 }
 
-// Output channel planes from phase planes: out[oh][ow] = phase (oh mod sh, ow mod sw) at (oh / sh, ow / sw);
-// phase (a, b)'s plane at ph + (a·sw + b)·plane, rows of PW.
-void interleave_phases(const int32_t* ph, int64_t plane, int64_t PW, int64_t OH, int64_t OW, int64_t sh,
-                       int64_t sw, int32_t* out) {
+// Output plane `out` (OH × OW) of one channel from its phase planes (phase (a, b) at ph + (a·sw + b)·plane,
+// rows of pitch `pitch`): out[oh][ow] = phase (oh mod s, ow mod s) at (oh / sh − rows.qmin, ow / sw −
+// cols.qmin), 0 where that is outside the stored extent (outputs no input reaches).
+void interleave_phases(const int32_t* ph, int64_t plane, int64_t pitch, const Axis& rows, const Axis& cols,
+                       int64_t OH, int64_t OW, int64_t sh, int64_t sw, int32_t* out) {
   for (int64_t oh = 0; oh < OH; ++oh, out += OW) {
-    const int32_t* r0 = ph + (oh % sh) * sw * plane + (oh / sh) * PW;
+    const int64_t R = oh / sh - rows.qmin;
+    if (R < 0 || R >= rows.extent) {
+      std::fill(out, out + OW, 0);
+      continue;
+    }
+    const int32_t* r0 = ph + (oh % sh) * sw * plane + R * pitch;
+    // Columns j (ow = j·sw + b) in [lo, hi) are stored at j − qmin.
+    const int64_t lo = std::max<int64_t>(0, cols.qmin),
+                  hi = std::min(ceil_div(OW, sw), cols.qmin + cols.extent);
+    if (lo > 0 || hi * sw < OW) std::fill(out, out + OW, 0);
+    if (hi <= lo) continue;
+    // Column j of phase b at r0[b·plane + j − qmin] (j >= lo >= qmin).
+    const int64_t o = -cols.qmin;
     if (sw == 1) {
-      std::memcpy(out, r0, static_cast<size_t>(OW) * sizeof(int32_t));
+      std::memcpy(out + lo, r0 + lo + o, static_cast<size_t>(hi - lo) * sizeof(int32_t));
     } else if (sw == 2) {
       const int32_t* r1 = r0 + plane;
-      for (int64_t j = 0; j < OW / 2; ++j) {
-        out[2 * j] = r0[j];
-        out[2 * j + 1] = r1[j];
+      const int64_t pairs = std::min(hi, OW / 2);  // columns j whose ow = 2j + 1 is inside
+      for (int64_t j = lo; j < pairs; ++j) {
+        out[2 * j] = r0[j + o];
+        out[2 * j + 1] = r1[j + o];
       }
-      if (OW % 2) out[OW - 1] = r0[OW / 2];
+      if (pairs < hi && pairs >= lo) out[2 * pairs] = r0[pairs + o];  // odd OW: phase 0 only
     } else {
       for (int64_t b = 0; b < sw; ++b) {
         const int32_t* rb = r0 + b * plane;
-        for (int64_t j = 0, ow = b; ow < OW; ++j, ow += sw) out[ow] = rb[j];
+        for (int64_t j = lo, ow = lo * sw + b; j < hi && ow < OW; ++j, ow += sw) out[ow] = rb[j + o];
       }
     }
   }
@@ -117,26 +147,30 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_;
   if (C != G * Cg_ || M != G * Mg_ || g.kernel_size() != KS_ || !supports(g))
     throw Error(q_.where + ": input " + x.str() + " does not fit the packed weights");
-  const int64_t IS = geo.IH * geo.IW, OS = geo.OH * geo.OW, sh = geo.sh, sw = geo.sw, phases = sh * sw;
-  const int64_t PH = ceil_div(geo.OH, sh), PW = ceil_div(geo.OW, sw), plane = PH * PW;
-  std::vector<TapAxis> th, tw;
-  for (int64_t k = 0; k < geo.KH; ++k) th.push_back(tap_axis(k, geo.IH, geo.OH, sh, geo.ph, geo.dh));
-  for (int64_t k = 0; k < geo.KW; ++k) tw.push_back(tap_axis(k, geo.IW, geo.OW, sw, geo.pw, geo.dw));
+  const int64_t IH = geo.IH, IW = geo.IW, IS = IH * IW, OS = geo.OH * geo.OW;
+  const int64_t sh = geo.sh, sw = geo.sw, phases = sh * sw;
+  const Axis ah(geo.KH, IH, sh, geo.ph, geo.dh), aw(geo.KW, IW, sw, geo.pw, geo.dw);
+  const int64_t pitch = aw.extent, plane = ah.extent * pitch;
+  // C's row pitch: the planes' when a run of several input rows would otherwise wrap (gaps of zero columns,
+  // B then widened row by row), else the input's (B packed straight from x).
+  const bool gaps = pitch != IW && IH > 1;
+  const int64_t cp = gaps ? pitch : IW;
+  // Stride 1 with no margin before the output and the planes as wide as it: the plane is the output.
+  const bool direct = phases == 1 && ah.qmin == 0 && aw.qmin == 0 && pitch == geo.OW && ah.extent >= geo.OH;
 
   // Blocks of mc output channels, the work items with the images and groups: accumulators within ~256 KB,
-  // at least two items per thread when the images and groups give fewer, and mc·KS rows a multiple of kMR
-  // (so a block's rows of A start a packed row block) except in the last block of a group.
+  // at least two items per thread when there are threads and the images and groups give fewer, and mc·KS rows
+  // a multiple of kMR (so a block's rows of A start a packed row block) except in the last block of a group.
   const int64_t step = kMR / std::gcd(KS_, kMR);
-  int64_t mc = std::max<int64_t>(1, 65536 / (phases * plane));
+  int64_t mc = std::max<int64_t>(1, 65536 / (phases * plane + (direct ? 0 : OS)));
   const int64_t want = 2 * num_threads();
-  if (N * G < want) mc = std::min(mc, ceil_div(Mg_, ceil_div(want, N * G)));
+  if (num_threads() > 1 && N * G < want) mc = std::min(mc, ceil_div(Mg_, ceil_div(want, N * G)));
   mc = mc >= Mg_ ? Mg_ : std::min(Mg_, std::max(step, mc / step * step));
   const int64_t chunks = ceil_div(Mg_, mc);
-  // Input positions per GEMM: C's block within ~128 KB and B's within ~160 KB (L2).
-  int64_t nc = std::max(kNR, 32768 / (mc * KS_) / kNR * kNR);
-  nc = std::min(nc, std::max(kNR, 163840 / (k_pairs(Cg_) * 4) / kNR * kNR));
-  nc = std::min(nc, round_up(std::max<int64_t>(IS, 1), kNR));
+  // Input rows per GEMM: C's block within ~128 KB and B's within ~160 KB (L2).
   const int64_t Kp = k_pairs(Cg_);
+  const int64_t nc = std::min(32768 / (mc * KS_), 163840 / (std::max<int64_t>(1, Kp) * 4));
+  const int64_t rows_per_block = std::clamp<int64_t>(nc / cp, 1, std::max<int64_t>(IH, 1));
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {
@@ -153,45 +187,52 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
           int32_t* acc = thread_scratch_as<int32_t>(ScratchSlot::kOutput, acc_size);
           std::fill(acc, acc + acc_size, 0);
           const int32_t* A = a_[static_cast<size_t>(gi)].data() + m0 * KS_ / kMR * Kp * kMR;
-          for (int64_t p0 = 0; p0 < IS; p0 += nc) {
-            const int64_t cols = std::min(nc, IS - p0);
+          for (int64_t i0 = 0; i0 < IH && IW > 0; i0 += rows_per_block) {
+            const int64_t i1 = std::min(IH, i0 + rows_per_block), cols = (i1 - i0 - 1) * cp + IW;
             int16_t* B = thread_scratch_as<int16_t>(ScratchSlot::kColumns,
                                                     static_cast<size_t>(packed_b_size(cols, Cg_)));
-            for (int64_t p = 0; p < Kp; ++p)
-              pack_b_pair_act<T>(isa, cols, Cg_, p, xg + 2 * p * IS + p0,
-                                 2 * p + 1 < Cg_ ? xg + (2 * p + 1) * IS + p0 : nullptr, zx, B);
+            for (int64_t p = 0; p < Kp; ++p) {
+              const T* x0 = xg + 2 * p * IS + i0 * IW;
+              const T* x1 = 2 * p + 1 < Cg_ ? x0 + IS : nullptr;
+              if (!gaps) {
+                pack_b_pair_act<T>(isa, cols, Cg_, p, x0, x1, zx, B);
+                continue;
+              }
+              // Input rows widened at the planes' pitch, zeros between them.
+              thread_local std::vector<int16_t> wide;
+              wide.assign(static_cast<size_t>(2 * cols), 0);
+              for (int64_t h = 0; h < 2; ++h) {
+                const T* xs = h == 0 ? x0 : x1;
+                if (!xs) continue;
+                for (int64_t i = 0; i < i1 - i0; ++i)
+                  widen_row(isa, xs + i * IW, IW, 1, zx, wide.data() + h * cols + i * cp);
+              }
+              pack_b_pair(isa, cols, Cg_, p, wide.data(), x1 ? wide.data() + cols : nullptr, B);
+            }
             int32_t* cb = thread_scratch_as<int32_t>(ScratchSlot::kRow, static_cast<size_t>(rows * cols));
             Epilogue e;
             e.out = DType::Int32;
             e.y = cb;
             e.ldy = cols;
             gemm(isa, rows, cols, Cg_, A, B, e);
-            // col2im: row (m, kh, kw) of C, input position p at column p − p0.
-            const int64_t r_first = p0 / geo.IW, r_end = (p0 + cols - 1) / geo.IW + 1;
+            // col2im: row (m, kh, kw) of C, input (i, j) at column (i − i0)·cp + j, goes to position
+            // (i + qh, j + qw) of its phase plane, stored at (i + qh − qmin_h, j + qw − qmin_w).
             for (int64_t r = 0; r < rows; ++r) {
-              const TapAxis& ah = th[static_cast<size_t>(r % KS_ / geo.KW)];
-              const TapAxis& aw = tw[static_cast<size_t>(r % KS_ % geo.KW)];
-              int32_t* pl = acc + ((r / KS_) * phases + ah.phase * sw + aw.phase) * plane;
-              const int32_t* cr = cb + r * cols;
-              for (int64_t ih = std::max(ah.lo, r_first); ih < std::min(ah.hi, r_end); ++ih) {
-                const int64_t a = std::max(aw.lo, p0 - ih * geo.IW);
-                const int64_t b = std::min(aw.hi, p0 + cols - ih * geo.IW);
-                if (a < b) add_run(pl + (ih + ah.q) * PW + aw.q + a, cr + (ih * geo.IW + a - p0), b - a);
-              }
+              const TapAxis& th = ah.taps[static_cast<size_t>(r % KS_ / geo.KW)];
+              const TapAxis& tw = aw.taps[static_cast<size_t>(r % KS_ % geo.KW)];
+              int32_t* pl = acc + ((r / KS_) * phases + th.phase * sw + tw.phase) * plane;
+              add_run(pl + (i0 + th.q - ah.qmin) * pitch + (tw.q - aw.qmin), cb + r * cols, cols);
             }
           }
           const int64_t oc0 = gi * Mg_ + m0;
           char* yc = yp + static_cast<size_t>((n * M + oc0) * OS) * es;
-          if (phases == 1) {
-            requantize_rows(isa, mn, OS, acc, plane, epilogue(q_, rq_, true, oc0, yc, OS));
-            return;
-          }
-          int32_t* flat = thread_scratch_as<int32_t>(ScratchSlot::kOffsets, static_cast<size_t>(OS));
-          for (int64_t m = 0; m < mn; ++m) {
-            interleave_phases(acc + m * phases * plane, plane, PW, geo.OH, geo.OW, sh, sw, flat);
-            requantize_rows(isa, 1, OS, flat, OS,
-                            epilogue(q_, rq_, true, oc0 + m, yc + static_cast<size_t>(m * OS) * es, OS));
-          }
+          const Epilogue e = epilogue(q_, rq_, true, oc0, yc, OS);
+          if (direct) return requantize_rows(isa, mn, OS, acc, plane, e);
+          int32_t* flat = thread_scratch_as<int32_t>(ScratchSlot::kOffsets, static_cast<size_t>(mn * OS));
+          for (int64_t m = 0; m < mn; ++m)
+            interleave_phases(acc + m * phases * plane, plane, pitch, ah, aw, geo.OH, geo.OW, sh, sw,
+                              flat + m * OS);
+          requantize_rows(isa, mn, OS, flat, OS, e);
         },
         mc * KS_ * std::max<int64_t>(1, Cg_ * IS));
   });

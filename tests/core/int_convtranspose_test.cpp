@@ -261,7 +261,8 @@ TEST(IntConvTranspose, PackedMatchesReferenceOverGeometrySweep) {
 // The shapes of U-Net decoders and the paths of the blocking: 2× upsampling (k 2 s 2, k 3 s 2 p 1 op 1, k 4 s
 // 2 p 1), several column blocks per GEMM and several blocks of output channels (a large output with one
 // image: accumulators past the block size; two threads: blocks for each thread), output_shape (trailing
-// outputs that take only the bias), stride 1 (no phase interleave), and operands at their extremes with as
+// outputs that take only the bias), stride 1 (no phase interleave; planes that are the output, or not
+// quite), and operands at their extremes with as
 // many 16-bit-input products per output as int32 allows.
 TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
   std::mt19937 rng(32);
@@ -281,6 +282,11 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
   };
   Case shaped = up(6, 5, 5, 3, 2, 1, 0, 2);
   shaped.output_shape = {12, 11};
+  // Stride 1, dilation 2, output_padding 1 taken back by one pad on each axis (at the start of rows, the end
+  // of columns): the output is as wide as the accumulator planes but starts one row into them.
+  Case dilated = up(7, 5, 6, 3, 1, 0, 1, 2);
+  dilated.dil = 2;
+  dilated.pad0 = 1;
   Case shaped1 = up(4, 3, 1, 4, 3, 0, 0, 1);
   shaped1.one_d = true;
   shaped1.W = 7;
@@ -293,7 +299,8 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
                                    up(17, 17, 33, 3, 1, 1, 0, 1, 17),
                                    up(3, 40, 6, 3, 3, 0, 2, 1),
                                    shaped,
-                                   shaped1};
+                                   shaped1,
+                                   dilated};
   const int saved = num_threads();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
