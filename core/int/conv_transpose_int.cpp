@@ -167,9 +167,12 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
   if (num_threads() > 1 && N * G < want) mc = std::min(mc, ceil_div(Mg_, ceil_div(want, N * G)));
   mc = mc >= Mg_ ? Mg_ : std::min(Mg_, std::max(step, mc / step * step));
   const int64_t chunks = ceil_div(Mg_, mc);
-  // Input rows per GEMM: C's block within ~128 KB and B's within ~160 KB (L2).
+  // Input rows per GEMM: B's block within ~160 KB (L2, as PackedConv's) and C's within ~512 KB. C is written
+  // once and read once by col2im, so it need not stay in L2; larger blocks pack B fewer times per image and
+  // waste fewer columns in the last panel (a 16×16 → 32×32, 128 → 64 channel 4×4 layer ran 10-20% faster
+  // than with C's block at 128 KB on Zen).
   const int64_t Kp = k_pairs(Cg_);
-  const int64_t nc = std::min(32768 / (mc * KS_), 163840 / (std::max<int64_t>(1, Kp) * 4));
+  const int64_t nc = std::min(131072 / (mc * KS_), 163840 / (std::max<int64_t>(1, Kp) * 4));
   const int64_t rows_per_block = std::clamp<int64_t>(nc / cp, 1, std::max<int64_t>(IH, 1));
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];

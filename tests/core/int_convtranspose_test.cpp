@@ -294,6 +294,8 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
   const std::vector<Case> cases = {up(32, 16, 8, 2, 2, 0, 0, 1, 2),
                                    up(16, 8, 16, 3, 2, 1, 1, 1),
                                    up(24, 13, 40, 2, 2, 0, 0, 1),
+                                   up(130, 4, 40, 3, 2, 1, 1, 1),  // 130 channels: several blocks of
+                                   up(130, 4, 32, 2, 2, 0, 0, 1),  // input rows, with and without gaps
                                    up(9, 14, 26, 4, 2, 1, 0, 2),
                                    up(20, 7, 12, 3, 1, 1, 0, 3),
                                    up(17, 17, 33, 3, 1, 1, 0, 1, 17),
