@@ -162,7 +162,7 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
   // at least two items per thread when there are threads and the images and groups give fewer, and mc·KS rows
   // a multiple of kMR (so a block's rows of A start a packed row block) except in the last block of a group.
   const int64_t step = kMR / std::gcd(KS_, kMR);
-  int64_t mc = std::max<int64_t>(1, 65536 / (phases * plane + (direct ? 0 : OS)));
+  int64_t mc = std::max<int64_t>(1, 65536 / std::max<int64_t>(1, phases * plane + (direct ? 0 : OS)));
   const int64_t want = 2 * num_threads();
   if (num_threads() > 1 && N * G < want) mc = std::min(mc, ceil_div(Mg_, ceil_div(want, N * G)));
   mc = mc >= Mg_ ? Mg_ : std::min(Mg_, std::max(step, mc / step * step));
@@ -172,8 +172,10 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
   // waste fewer columns in the last panel (a 16×16 → 32×32, 128 → 64 channel 4×4 layer ran 10-20% faster
   // than with C's block at 128 KB on Zen).
   const int64_t Kp = k_pairs(Cg_);
-  const int64_t nc = std::min(131072 / (mc * KS_), 163840 / (std::max<int64_t>(1, Kp) * 4));
-  const int64_t rows_per_block = std::clamp<int64_t>(nc / cp, 1, std::max<int64_t>(IH, 1));
+  const int64_t nc =
+      std::min(131072 / std::max<int64_t>(1, mc * KS_), 163840 / (std::max<int64_t>(1, Kp) * 4));
+  const int64_t rows_per_block =
+      std::clamp<int64_t>(nc / std::max<int64_t>(cp, 1), 1, std::max<int64_t>(IH, 1));
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {

@@ -287,6 +287,10 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
   Case dilated = up(7, 5, 6, 3, 1, 0, 1, 2);
   dilated.dil = 2;
   dilated.pad0 = 1;
+  // No input positions: the output (k − s = 2 wide) holds only the bias.
+  Case empty = up(3, 4, 1, 3, 1, 0, 0, 2);
+  empty.one_d = true;
+  empty.W = 0;
   Case shaped1 = up(4, 3, 1, 4, 3, 0, 0, 1);
   shaped1.one_d = true;
   shaped1.W = 7;
@@ -302,7 +306,8 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
                                    up(3, 40, 6, 3, 3, 0, 2, 1),
                                    shaped,
                                    shaped1,
-                                   dilated};
+                                   dilated,
+                                   empty};
   const int saved = num_threads();
   for (int threads : {1, 2}) {
     set_num_threads(threads);
