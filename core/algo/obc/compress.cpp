@@ -118,7 +118,7 @@ CompressResult compress_model(const Graph& g, Dataset& data, const QuantPlan& pl
   const bool quantizing = o.quant != QuantAlgo::None;
   const bool pruning = o.prune != PruneMethod::None;
 
-  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  const QuantPoints points = quant_points_for(g, data);
   CompressResult res;
   res.graph = g;
   res.plan = plan_in;
@@ -165,7 +165,6 @@ CompressResult compress_model(const Graph& g, Dataset& data, const QuantPlan& pl
   }
 
   const int64_t n = std::min(o.calib_count > 0 ? o.calib_count : data.size(), data.size());
-  const std::string input_name = g.inputs.at(0).name;
   std::set<std::string> act_points;
   if (quantizing)
     for (const auto& a : points.activations)
@@ -220,7 +219,7 @@ CompressResult compress_model(const Graph& g, Dataset& data, const QuantPlan& pl
     for (int64_t b0 = 0; b0 < n; b0 += o.batch) {
       report("inputs", b0, n);
       const Batch b = data.read(b0, std::min(o.batch, n - b0));
-      const std::map<std::string, Tensor> feeds{{input_name, b.images}};
+      const auto feeds = feeds_of(g, b);  // every model input (sub keeps them all)
       const auto out = sim ? sim->run(feeds, {input}) : ex->run(feeds, {input});
       const Tensor& x = out.at(input);
       for (auto& a : accs) a.add(x);
