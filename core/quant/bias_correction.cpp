@@ -124,7 +124,7 @@ BiasCorrectionResult correct_biases(const Graph& float_graph, const Graph& weigh
   Graph& g = r.graph;
   std::vector<Target> targets;
   {
-    const QuantPoints points = quant_points_for(g, data.sample_shape());
+    const QuantPoints points = quant_points_for(g, data);
     for (const auto& wp : points.weights) {
       const PlanEntry* e = plan.find(wp.tensor);
       if (!e || e->kind != TensorKind::Weight) continue;
@@ -184,7 +184,7 @@ BiasCorrectionResult correct_biases(const Graph& float_graph, const Graph& weigh
     r.layers[t.report].bias = t.bias;
   }
   // The points again: created biases are now found (and quantized to int32) like the others.
-  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  const QuantPoints points = quant_points_for(g, data);
 
   // Waves: a layer is measured once every corrected layer upstream of its input is done.
   std::map<std::string, std::set<size_t>> upstream;  // value → corrected layers it depends on
@@ -268,7 +268,7 @@ BiasCorrectionResult correct_biases(const Graph& float_graph, const Graph& weigh
             targets[k].f.add(v, targets[k].axis, left[name], "float layer '" + targets[k].layer + "'");
           left[name] -= v.rank() > 0 ? v.dim(0) : 1;
         };
-        float_ex.run({b.images}, ro);
+        float_ex.run(inputs_of(float_graph, b), ro);
       }
       for (auto& [name, chunks] : inputs) chunks.clear();
       RunOptions ro;
@@ -276,7 +276,7 @@ BiasCorrectionResult correct_biases(const Graph& float_graph, const Graph& weigh
         auto it = inputs.find(name);
         if (it != inputs.end()) it->second.push_back(v);
       };
-      sim.run({b.images}, ro);
+      sim.run(inputs_of(g, b), ro);
       for (size_t j = 0; j < now.size(); ++j) {
         Target& t = targets[now[j]];
         int64_t left = rows;
