@@ -36,7 +36,7 @@ void run_sensitivity(SensitivityOptions o) {
   apply_threads(o.threads);
   Model m = load_for_cli(o.model, {}, !o.json);
   auto ds = open_data(o.data, m.graph);
-  const QuantPoints points = quant_points_for(m.graph, ds->sample_shape());
+  const QuantPoints points = quant_points_for(m.graph, *ds);
   o.lfh.batch = o.data.batch;
   o.lfh.per_channel = !o.no_per_channel;
   if (!o.json) o.lfh.progress = terminal_progress("lfh");

@@ -76,8 +76,9 @@ HessianTraceResult labeled_hessian_trace(const Graph& g, Dataset& data, const Qu
                                          const HessianTraceOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!data.has_labels()) throw Error("labeled Hessian: the dataset has no labels");
-  if (g.inputs.size() != 1 || g.outputs.size() != 1)
-    throw UnsupportedError("labeled Hessian: the model should have one input and one output (logits)");
+  if (g.outputs.size() != 1)
+    throw UnsupportedError("labeled Hessian: the model should have one output (logits), it has " +
+                           std::to_string(g.outputs.size()));
   if (o.probes < 1 || o.batch < 1 || o.samples < 1 || !(o.epsilon > 0))
     throw Error("labeled Hessian: probes, batch, samples and epsilon must be positive");
   const int64_t n = std::min(o.samples, data.size());
@@ -91,13 +92,13 @@ HessianTraceResult labeled_hessian_trace(const Graph& g, Dataset& data, const Qu
   for (const auto& a : points.activations)
     if (seen.insert(a.tensor).second) out.push_back({a.tensor, TensorKind::Activation, 0});
   const ReverseModel model(g, weights);
-  const std::string input = g.inputs[0].name, output = g.outputs[0].name;
+  const std::string output = g.outputs[0].name;
 
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
     const int64_t count = std::min(o.batch, n - begin);
     const Batch b = data.read(begin, count);
-    const std::map<std::string, Tensor> feeds{{input, b.images}};
+    const auto feeds = feeds_of(g, b);  // every input of the model
     const Tape base = model.forward(feeds);
     cross_entropy_grad(base.value(output), data.labels(), begin);  // checks the output's shape and the labels
     for (size_t t = 0; t < out.size(); ++t) {

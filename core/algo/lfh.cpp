@@ -66,9 +66,6 @@ LfhResult compute_lfh(const Graph& g, Dataset& data, const QuantPoints& points, 
                 std::to_string(o.min_probes) + " and " + std::to_string(o.max_probes));
   if (!(o.tol > 0)) throw Error("LFH: tol must be positive");
   if (o.batch < 1) throw Error("LFH: batch must be at least 1");
-  if (g.inputs.size() != 1)
-    throw UnsupportedError("LFH feeds models with one image input; the model has " +
-                           std::to_string(g.inputs.size()));
   const int64_t n = std::min(o.samples, data.size());
   if (n < 1) throw Error("LFH: the dataset is empty");
 
@@ -83,7 +80,6 @@ LfhResult compute_lfh(const Graph& g, Dataset& data, const QuantPoints& points, 
 
   const ReverseModel model(g);
   const Executor reference(g);
-  const std::string input = g.inputs[0].name;
   const size_t nt = targets.size();
   std::vector<double> total(nt, 0.0);
   std::vector<std::vector<double>> total_ch(nt);
@@ -94,12 +90,15 @@ LfhResult compute_lfh(const Graph& g, Dataset& data, const QuantPoints& points, 
   for (int64_t begin = 0; begin < n; begin += o.batch) {
     if (o.progress && !o.progress(begin, n)) throw CancelledError();
     const int64_t count = std::min(o.batch, n - begin);
-    Batch b = data.read(begin, count);
+    const Batch b = data.read(begin, count);
+    // Every input of the model; the probes' gradients reach only float values (an integer input such as
+    // token ids is fed as it is and is never a quantization point).
+    const auto feeds = feeds_of(g, b);
     const auto tf = Clock::now();
-    reference.run({b.images});
+    reference.run(inputs_of(g, b));
     forward_seconds += since(tf);
 
-    const Tape tape = model.forward({{input, b.images}});
+    const Tape tape = model.forward(feeds);
     std::vector<std::string> outs;
     for (const auto& out : g.outputs)
       if (tape.value(out.name).dtype() == DType::Float32) outs.push_back(out.name);
