@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -94,15 +95,24 @@ std::string target_of(const Graph& g, const QuantPoints& points, const WeightPoi
   return wp.output;
 }
 
-Tensor slice_batch(const Tensor& all, const std::vector<int64_t>& idx) {
+// Samples `idx` of one input's data, any element type.
+Tensor slice_samples(const Tensor& all, const std::vector<int64_t>& idx) {
   Shape s = all.shape();
-  const int64_t per = all.numel() / s[0];
+  const size_t per = all.nbytes() / static_cast<size_t>(s[0]);
   s[0] = static_cast<int64_t>(idx.size());
-  Tensor t(DType::Float32, s);
+  Tensor t(all.dtype(), s);
   for (size_t k = 0; k < idx.size(); ++k)
-    std::memcpy(t.data<float>() + static_cast<int64_t>(k) * per, all.data<float>() + idx[k] * per,
-                static_cast<size_t>(per) * sizeof(float));
+    std::memcpy(static_cast<std::byte*>(t.raw()) + k * per,
+                static_cast<const std::byte*>(all.raw()) + static_cast<size_t>(idx[k]) * per, per);
   return t;
+}
+
+// Samples `idx` of a batch: of every input alike, so that sample i of each input stays with the others'.
+Batch slice_batch(const Batch& all, const std::vector<int64_t>& idx) {
+  Batch b;
+  b.images = slice_samples(all.images, idx);
+  for (const auto& [name, t] : all.more) b.more[name] = slice_samples(t, idx);
+  return b;
 }
 
 }  // namespace
@@ -114,8 +124,7 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
     throw Error("EPTQ: iterations must be >= 0; batch, calib_count, eval_count and eval_every >= 1");
   if (!(o.lr > 0) || o.reg_lambda < 0 || o.warmup < 0 || o.warmup > 1)
     throw Error("EPTQ: lr must be positive, reg_lambda >= 0, warmup in [0, 1]");
-  if (g.inputs.size() != 1) throw UnsupportedError("EPTQ feeds models with one image input");
-  const QuantPoints points = quant_points_for(g, data.sample_shape());
+  const QuantPoints points = quant_points_for(g, data);
   validate_plan(plan, g, points);
 
   EptqResult r;
@@ -213,21 +222,20 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
   std::vector<std::string> targets;
   for (const auto& l : layers) targets.push_back(l.target);
   std::vector<std::string> wrt(param_names.begin(), param_names.end());
-  const std::string input = g.inputs[0].name;
 
   // ---- calibration images, float targets of the evaluation images ----
   const int64_t n = std::min(o.calib_count, data.size());
   if (n < 1) throw Error("EPTQ: the dataset is empty");
-  const Tensor images = data.read(0, n).images;
+  const Batch images = data.read(0, n);  // every input's samples (Batch::more)
   const int64_t ne = std::min(o.eval_count, n);
   constexpr int64_t kEvalChunk = 32;
   std::vector<std::map<std::string, Tensor>> eval_float;
-  std::vector<Tensor> eval_images;
+  std::vector<std::map<std::string, Tensor>> eval_images;  // the feeds of each chunk
   for (int64_t b0 = 0; b0 < ne; b0 += kEvalChunk) {
     std::vector<int64_t> idx(static_cast<size_t>(std::min(kEvalChunk, ne - b0)));
     std::iota(idx.begin(), idx.end(), b0);
-    eval_images.push_back(slice_batch(images, idx));
-    eval_float.push_back(fmodel.run({{input, eval_images.back()}}, targets));
+    eval_images.push_back(feeds_of(g, slice_batch(images, idx)));
+    eval_float.push_back(fmodel.run(eval_images.back(), targets));
   }
 
   auto forward_options = [&](const std::function<Tensor(const Layer&)>& weights) {
@@ -244,7 +252,7 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
     const ForwardOptions fo = forward_options(weights);
     std::vector<double> sq(layers.size(), 0.0), cnt(layers.size(), 0.0);
     for (size_t k = 0; k < eval_images.size(); ++k) {
-      const Tape t = qmodel.forward({{input, eval_images[k]}}, fo);
+      const Tape t = qmodel.forward(eval_images[k], fo);
       for (size_t j = 0; j < layers.size(); ++j) {
         const Tensor& zq = t.value(layers[j].target);
         const Tensor& zf = eval_float[k].at(layers[j].target);
@@ -284,8 +292,8 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
       }
       idx.push_back(order[pos++]);
     }
-    const Tensor x = slice_batch(images, idx);
-    const auto zf = fmodel.run({{input, x}}, targets);
+    const auto x = feeds_of(g, slice_batch(images, idx));
+    const auto zf = fmodel.run(x, targets);
 
     // Soft weights and, per element, dW/dV and whether the level is inside the clamp range.
     std::vector<std::vector<float>> dwdv(layers.size());
@@ -311,7 +319,7 @@ EptqResult eptq(const Graph& g, Dataset& data, const QuantPlan& plan, const Eptq
       }
       return t;
     });
-    const Tape tape = qmodel.forward({{input, x}}, fo);
+    const Tape tape = qmodel.forward(x, fo);
     std::map<std::string, Tensor> seeds;
     double distill = 0;
     for (auto& l : layers) {
