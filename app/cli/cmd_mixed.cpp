@@ -64,7 +64,7 @@ void run_mixed(MixedCliOptions o) {
   o.calib.progress = terminal_progress("calibrate");
   QuantPlan plan = calibrate(g, *ds, o.calib);
   plan.model = o.model;
-  const QuantPoints points = quant_points_for(g, ds->sample_shape());
+  const QuantPoints points = quant_points_for(g, *ds);
 
   MixedSetup setup;
   for (const auto& text : o.pins) {
@@ -94,7 +94,7 @@ void run_mixed(MixedCliOptions o) {
   const SensitivityTable table = compute_sensitivity(g, *ds, plan, points, so);
   if (!o.sensitivity_out.empty()) write_text(o.sensitivity_out, sensitivity_to_json(table));
 
-  MixedProblem p = build_problem(g, plan, points, table, setup, ds->sample_shape());
+  MixedProblem p = build_problem(g, plan, points, table, setup, *ds);
   if (o.budget_bits > 0) {
     double bytes = 0;
     for (const auto& grp : p.groups)

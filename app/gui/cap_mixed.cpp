@@ -204,7 +204,7 @@ void mixedJob(Workbench& w) {
           r->graph = graph;
           r->table = compute_sensitivity(*graph, *ds, plan, points, so);
           ctx.setStage(3, 4, QCoreApplication::translate("qs::gui::Mixed", "optimal allocations (ILP)"));
-          r->problem = build_problem(*graph, plan, points, r->table, setup, ds->sample_shape());
+          r->problem = build_problem(*graph, plan, points, r->table, setup, *ds);
           r->problem.budget.weight_bytes.reset();
           r->points = pareto_sweep(r->problem, 21);
           for (const auto& p : r->points) {

@@ -63,6 +63,22 @@ PlanEntry with_bits(const PlanEntry& e, const Graph& g, int bits) {
 MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
                            const SensitivityTable& table, const MixedSetup& setup,
                            const Shape& sample_shape) {
+  if (g.inputs.size() != 1)
+    throw UnsupportedError("mixed precision: the model has " + std::to_string(g.inputs.size()) +
+                           " inputs and one sample shape was given; give one per input");
+  return build_problem(g, plan, points, table, setup,
+                       std::map<std::string, Shape>{{g.inputs[0].name, sample_shape}});
+}
+
+MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const SensitivityTable& table, const MixedSetup& setup, const Dataset& data) {
+  if (g.inputs.empty()) throw Error("mixed precision: the model has no inputs");
+  return build_problem(g, plan, points, table, setup, data.sample_shapes(g.inputs[0].name));
+}
+
+MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const SensitivityTable& table, const MixedSetup& setup,
+                           const std::map<std::string, Shape>& sample_shapes) {
   for (const auto& [name, bits] : setup.pins) {
     const PlanEntry* e = plan.find(name);
     if (!e) throw Error("pin '" + name + "': the plan has no tensor of that name");
@@ -73,14 +89,21 @@ MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoi
           "pin '" + name + "': " + std::to_string(bits) + " bits is not allowed for " +
           (e->kind == TensorKind::Weight ? "weights (2–8 or float)" : "activations (4–8, 16 or float)"));
   }
-  // Element counts per sample and MACs at batch 1.
-  Shape in_shape = sample_shape;
-  in_shape.insert(in_shape.begin(), 1);
-  if (g.inputs.size() != 1) throw UnsupportedError("mixed precision: the model must have exactly one input");
-  const std::string input = g.inputs[0].name;
+  // Element counts per sample and MACs at batch 1: one zero sample of every input, in its own type.
+  std::map<std::string, Shape> in_shapes;
+  std::map<std::string, Tensor> feeds;
+  for (const auto& in : g.inputs) {
+    auto it = sample_shapes.find(in.name);
+    if (it == sample_shapes.end())
+      throw Error("mixed precision: input '" + in.name + "' has no sample shape (no data)");
+    Shape s = it->second;
+    s.insert(s.begin(), 1);
+    feeds[in.name] = Tensor::zeros(in.dtype == DType::Undefined ? DType::Float32 : in.dtype, s);
+    in_shapes[in.name] = std::move(s);
+  }
   Executor ex(g);
-  const auto meta = probe_values(ex, {{input, Tensor::zeros(DType::Float32, in_shape)}});
-  const ModelSummary summary = summarize(g, {{input, in_shape}});
+  const auto meta = probe_values(ex, feeds);
+  const ModelSummary summary = summarize(g, in_shapes);
   std::map<std::string, int64_t> macs;
   for (const auto& L : summary.layers) macs[L.weight] += L.macs.value_or(0);
 

@@ -9,6 +9,7 @@
 
 #include "core/algo/mixed/ilp.h"
 #include "core/algo/mixed/sensitivity.h"
+#include "core/data/dataset.h"
 #include "core/graph/graph.h"
 #include "core/quant/plan.h"
 #include "core/quant/quant_points.h"
@@ -38,8 +39,17 @@ PlanEntry with_bits(const PlanEntry& e, const Graph& g, int bits);
 // activations: the widths measured in `table` when there are any, else the plan's own width (a float
 // activation counts 32 bits), or the pin. Losses come from the table (0 for float, and for a width the
 // table lacks only when the group has a single option). Element counts of activations and the MACs of
-// the layers come from a dry run at `sample_shape` (batch 1). Throws Error for a pin the plan lacks, a
-// weight the table lacks, or a pin of a disallowed width.
+// the layers come from a dry run on one zero sample of every input (batch 1), of the shapes in
+// `sample_shapes` (by input name). Throws Error for a pin the plan lacks, a weight the table lacks, a pin of
+// a disallowed width, or an input without a shape.
+MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const SensitivityTable& table, const MixedSetup& setup,
+                           const std::map<std::string, Shape>& sample_shapes);
+// The same with the shapes of the inputs a dataset feeds (its own to the first input, its attached ones by
+// name),
+MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
+                           const SensitivityTable& table, const MixedSetup& setup, const Dataset& data);
+// or, for a model with one input, of that input's samples (UnsupportedError for a model with several).
 MixedProblem build_problem(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
                            const SensitivityTable& table, const MixedSetup& setup, const Shape& sample_shape);
 

@@ -197,7 +197,6 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
                                      const QuantPoints& points, const SensitivityOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (data.size() == 0) throw Error("sensitivity: the calibration data set is empty");
-  if (g.inputs.size() != 1) throw UnsupportedError("sensitivity: the model must have exactly one input");
   if (o.batch < 1) throw Error("sensitivity: batch must be >= 1, got " + std::to_string(o.batch));
   for (int b : o.weight_bits)
     if (!weight_bits_allowed(b))
@@ -277,7 +276,6 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     if (r.out.kind == TensorKind::Activation) keep_set.insert(r.out.tensor);
   }
   const std::vector<std::string> keep(keep_set.begin(), keep_set.end());
-  const std::string input = g.inputs[0].name;
   Executor fex(g);
 
   // Bytes kept per sample, from a run on the first sample, decide the chunk of samples held at once.
@@ -285,7 +283,7 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
   int64_t per_sample = 0;
   {
     Batch b = data.read(0, 1);
-    for (const auto& [name, t] : fex.run({{input, b.images}}, keep))
+    for (const auto& [name, t] : fex.run(feeds_of(g, b), keep))
       per_sample += static_cast<int64_t>(t.nbytes());
   }
   int64_t chunk = std::max<int64_t>(o.batch, o.cache_bytes / std::max<int64_t>(per_sample, 1));
@@ -315,7 +313,7 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
     std::vector<std::map<std::string, Tensor>> cache;
     for (int64_t b0 = c0; b0 < c0 + cn; b0 += o.batch) {
       Batch b = data.read(b0, std::min(o.batch, c0 + cn - b0));
-      cache.push_back(fex.run({{input, b.images}}, keep));
+      cache.push_back(fex.run(feeds_of(g, b), keep));
       for (const auto& [name, w] : table.observe) metric.add_reference(name, cache.back().at(name));
     }
     table.float_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
@@ -382,21 +380,20 @@ SensitivityTable compute_sensitivity(const Graph& g, Dataset& data, const QuantP
 
 double measure_distortion(const Graph& g, Dataset& data, const QuantPlan& plan, const QuantPoints& points,
                           const SensitivityTable& table, int64_t batch) {
-  if (g.inputs.size() != 1) throw UnsupportedError("sensitivity: the model must have exactly one input");
   if (batch < 1) throw Error("sensitivity: batch must be >= 1, got " + std::to_string(batch));
   const int64_t n = std::min<int64_t>(table.samples, data.size());
   if (n < 1) throw Error("sensitivity: no samples to measure the plan on");
   std::vector<std::string> fetch;
   for (const auto& [name, w] : table.observe) fetch.push_back(name);
-  const std::string input = g.inputs[0].name;
   const Executor fex(g);
   const SimulatedModel sim(g, plan, points);
   Metric metric(g, table);
   std::map<std::string, double> num;
   for (int64_t b0 = 0; b0 < n; b0 += batch) {
     Batch b = data.read(b0, std::min(batch, n - b0));
-    const auto f = fex.run({{input, b.images}}, fetch);
-    const auto q = sim.run({{input, b.images}}, fetch);
+    const auto feeds = feeds_of(g, b);
+    const auto f = fex.run(feeds, fetch);
+    const auto q = sim.run(feeds, fetch);
     for (const auto& k : fetch) {
       metric.add_reference(k, f.at(k));
       num[k] += metric.sum(k, f.at(k), q.at(k));
