@@ -213,7 +213,6 @@ Verdict make_verdict(const BlockReport& r, const VerdictOptions& o) {
 
 RepvggReport diagnose(const Graph& g, Dataset& data, const RepvggOptions& o, FusedModel* fused_out) {
   const auto t0 = std::chrono::steady_clock::now();
-  if (g.inputs.size() != 1) throw UnsupportedError("RepVGG diagnostics need a model with exactly one input");
   if (o.batch < 1) throw Error("RepVGG diagnostics: batch must be >= 1");
   if (data.size() == 0) throw Error("RepVGG diagnostics: the calibration data set is empty");
   RepvggReport rep;
@@ -324,14 +323,13 @@ RepvggReport diagnose(const Graph& g, Dataset& data, const RepvggOptions& o, Fus
   }
   std::sort(fetch.begin(), fetch.end());
   fetch.erase(std::unique(fetch.begin(), fetch.end()), fetch.end());
-  const std::string in = g.inputs[0].name;
 
   // Pass 2: statistics and weight errors.
   const ProgressFn p1 = stage(1);
   for (int64_t begin = 0; begin < n && !det.blocks.empty(); begin += o.batch) {
     if (p1 && !p1(begin, n)) throw CancelledError();
     Batch bt = data.read(begin, std::min(o.batch, n - begin));
-    auto v = ex.run({{in, bt.images}}, fetch);
+    auto v = ex.run(feeds_of(g, bt), fetch);
     for (size_t i = 0; i < det.blocks.size(); ++i) {
       const Block& b = det.blocks[i];
       BlockWork& wk = work[i];
@@ -384,7 +382,7 @@ RepvggReport diagnose(const Graph& g, Dataset& data, const RepvggOptions& o, Fus
   for (int64_t begin = 0; begin < n && !det.blocks.empty(); begin += o.batch) {
     if (p2 && !p2(begin, n)) throw CancelledError();
     Batch bt = data.read(begin, std::min(o.batch, n - begin));
-    auto v = ex.run({{in, bt.images}}, afetch);
+    auto v = ex.run(feeds_of(g, bt), afetch);
     for (size_t i = 0; i < det.blocks.size(); ++i) {
       BlockWork& wk = work[i];
       const Tensor& a = v.at(det.blocks[i].activation);

@@ -128,9 +128,10 @@ struct RepvggReport {
 };
 
 // Detects and fuses the blocks of `g` (imported with BatchNormalization unfused), checks the fusion, and
-// computes every figure above on the first `o.count` samples of `data`. Throws Error when the model has
-// not exactly one input, and Error naming the block when the fused model differs from the original by more
-// than o.tolerance. `fused` (when not null) receives the fused model.
+// computes every figure above on the first `o.count` samples of `data` (every input of the model fed from
+// `data` and its attached inputs). Throws Error naming an input without data, and Error naming the block
+// when the fused model differs from the original by more than o.tolerance. `fused` (when not null)
+// receives the fused model.
 RepvggReport diagnose(const Graph& g, Dataset& data, const RepvggOptions& o = {},
                       FusedModel* fused = nullptr);
 

@@ -60,7 +60,8 @@ struct FusionCheck {
   bool ok(double tol = 1e-4) const { return max_rel_error() <= tol; }
 };
 
-// Runs both graphs on the first `count` samples (all when <= 0). The graphs must have one input.
+// Runs both graphs on the first `count` samples (all when <= 0), every input fed by name from `data` and
+// its attached inputs (fusion keeps the inputs).
 FusionCheck check_fusion(const Graph& original, const Graph& fused, const std::vector<Block>& blocks,
                          Dataset& data, int64_t count, int64_t batch, const ProgressFn& progress = nullptr);
 
