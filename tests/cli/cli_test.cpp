@@ -360,6 +360,128 @@ TEST_F(Cli, ModelsWithSeveralInputsTakeDataPerInput) {
   EXPECT_NE(r.err.find("input 'y' has no data"), std::string::npos) << r.err;
 }
 
+// The tuning and analysis commands on a model with a float input and int64 token ids (x [N, 4], ids [N, 2];
+// out = Wc·relu(Wa·x + ba + flatten(emb[ids])) + bc), one --data per input: GPTQ's per-layer signal for gc is
+// ‖Wc·r‖²/N with r computed here from both inputs, and no layer ends above round-to-nearest; EPTQ with bias
+// correction, prune and repvgg run; mixed stays within its budget; sensitivity's LFH of wc is 3·mean ‖r‖²
+// (exact: its three output rows touch disjoint weights, so every Rademacher probe gives Σ_k v_k²‖r‖²).
+TEST_F(Cli, TuningAlgorithmsTakeDataPerInput) {
+  qs::Graph g;
+  g.opset = 13;
+  g.opset_imports[""] = 13;
+  g.inputs.push_back({"x", qs::DType::Float32, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{4, ""}}});
+  g.inputs.push_back({"ids", qs::DType::Int64, std::vector<qs::Dim>{qs::Dim{-1, "n"}, qs::Dim{2, ""}}});
+  g.outputs.push_back({"out", qs::DType::Float32, std::nullopt});
+  const int64_t n = 40;
+  auto values = [](size_t count, float a, float b) {
+    std::vector<float> v(count);
+    for (size_t i = 0; i < count; ++i) v[i] = std::sin(a * static_cast<float>(i) + b);
+    return v;
+  };
+  const std::vector<float> wa = values(24, 0.9f, 0.1f), ba = values(6, 1.3f, 0.f),
+                           emb = values(15, 0.4f, 1.f), wc = values(18, 0.7f, 0.5f), bc = values(3, 2.f, 0.f);
+  g.initializers["wa"] = qs::Tensor::from_vector<float>({6, 4}, wa);
+  g.initializers["ba"] = qs::Tensor::from_vector<float>({6}, ba);
+  g.initializers["emb"] = qs::Tensor::from_vector<float>({5, 3}, emb);
+  g.initializers["wc"] = qs::Tensor::from_vector<float>({3, 6}, wc);
+  g.initializers["bc"] = qs::Tensor::from_vector<float>({3}, bc);
+  auto node = [](const std::string& name, const std::string& op, std::vector<std::string> in,
+                 std::string out) {
+    qs::Node nd;
+    nd.name = name;
+    nd.op_type = op;
+    nd.inputs = std::move(in);
+    nd.outputs = {std::move(out)};
+    if (op == "Gemm") nd.attrs["transB"] = qs::Attribute::of_int(1);
+    return nd;
+  };
+  g.nodes = {node("ga", "Gemm", {"x", "wa", "ba"}, "a"), node("gather", "Gather", {"emb", "ids"}, "e3"),
+             node("flat", "Flatten", {"e3"}, "e"),       node("add", "Add", {"a", "e"}, "s"),
+             node("relu", "Relu", {"s"}, "r"),           node("gc", "Gemm", {"r", "wc", "bc"}, "out")};
+  const fs::path model = dir_ / "tokens.onnx";
+  std::ofstream(model, std::ios::binary) << qs::write_onnx_bytes(g);
+  const std::vector<float> xv = values(static_cast<size_t>(n * 4), 0.37f, 0.f);
+  std::vector<int64_t> iv(static_cast<size_t>(n * 2));
+  for (size_t i = 0; i < iv.size(); ++i) iv[i] = static_cast<int64_t>((i * 7 + i / 3) % 5);
+  const fs::path xf = dir_ / "x.npy", idf = dir_ / "ids.npy";
+  qs::write_npy(xf.string(), qs::Tensor::from_vector<float>({n, 4}, xv));
+  qs::write_npy(idf.string(), qs::Tensor::from_vector<int64_t>({n, 2}, iv));
+  // r = relu(Wa·x + ba + [emb[ids0], emb[ids1]]), per sample, from the arrays.
+  std::vector<double> rv(static_cast<size_t>(n * 6));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < 6; ++k) {
+      double s = ba[static_cast<size_t>(k)];
+      for (int64_t c = 0; c < 4; ++c)
+        s += static_cast<double>(wa[static_cast<size_t>(k * 4 + c)]) * xv[static_cast<size_t>(i * 4 + c)];
+      const int64_t token = iv[static_cast<size_t>(i * 2 + k / 3)];
+      s += emb[static_cast<size_t>(token * 3 + k % 3)];
+      rv[static_cast<size_t>(i * 6 + k)] = std::max(s, 0.0);
+    }
+  double signal = 0, r2 = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < 3; ++j) {
+      double v = 0;
+      for (int64_t k = 0; k < 6; ++k)
+        v += wc[static_cast<size_t>(j * 6 + k)] * rv[static_cast<size_t>(i * 6 + k)];
+      signal += v * v;
+    }
+    for (int64_t k = 0; k < 6; ++k)
+      r2 += rv[static_cast<size_t>(i * 6 + k)] * rv[static_cast<size_t>(i * 6 + k)];
+  }
+  signal /= n;
+
+  const std::string m = "'" + model.string() + "' ";
+  // ids by name, x in order.
+  const std::string data = "--data 'ids=" + idf.string() + "' --data '" + xf.string() + "' ";
+  const fs::path plan = dir_ / "p.json", report = dir_ / "report.json";
+  Result r = run("quantize " + m + data + "--algo gptq --no-sequential --weight-bits 4 --out '" +
+                 plan.string() + "' --report '" + report.string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "p.onnx"));
+  const json rep = json::parse(slurp(report));
+  ASSERT_EQ(rep["layers"].size(), 2u);
+  for (const auto& l : rep["layers"]) {
+    ASSERT_TRUE(l["compressed"].get<bool>()) << l.dump();
+    EXPECT_EQ(l["samples"].get<int64_t>(), n);
+    EXPECT_LE(l["loss_after"].get<double>(), l["loss_before"].get<double>()) << l.dump();
+    if (l["layer"] == "gc") {
+      EXPECT_NEAR(l["signal"].get<double>(), signal, 1e-5 * signal);
+    }
+  }
+  r = run("run " + m + "--input 'ids=" + idf.string() + "' --input '" + xf.string() + "' --plan '" +
+          plan.string() + "' --engine sim --output '" + (dir_ / "y.npy").string() + "'");
+  EXPECT_EQ(r.status, 0) << r.err;
+
+  r = run("quantize " + m + data + "--algo eptq --iters 20 --bias-correction --weight-bits 4 --out '" +
+          (dir_ / "e.json").string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("bias correction: 2 layers corrected"), std::string::npos) << r.err;
+
+  r = run("mixed " + m + data + "--budget-bits 4 --out '" + (dir_ / "m.json").string() + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LE(qs::load_plan((dir_ / "m.json").string()).weight_bytes(g), (24 + 18) * 4 / 8.0);
+
+  r = run("sensitivity " + m + data + "--batch 1 --samples " + std::to_string(n) + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  bool found = false;
+  const json lfh = json::parse(r.out);
+  for (const auto& t : lfh["tensors"]) {
+    const std::string name = t["tensor"].get<std::string>();
+    EXPECT_NE(name, "ids");
+    if (name != "wc") continue;
+    found = true;
+    EXPECT_NEAR(t["trace"].get<double>(), 3 * r2 / n, 1e-5 * r2);
+  }
+  EXPECT_TRUE(found) << r.out;
+
+  r = run("prune " + m + data + "--sparsity 0.5 --out '" + (dir_ / "pruned.onnx").string() + "'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("(50%)"), std::string::npos) << r.err;
+  r = run("repvgg " + m + data);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("no re-parameterizable blocks"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, OutputInAMissingFolderIsRefusedBeforeAnyWork) {
   const std::string out = (dir_ / "no_such_folder" / "plan.json").string();
   const Result r = run("quantize " + demo_model() + " " + demo_data("calib") + " --out '" + out + "'");
