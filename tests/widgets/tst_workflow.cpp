@@ -18,6 +18,7 @@
 #include "app/gui/main_window.h"
 #include "app/gui/panels/layers_panel.h"
 #include "app/gui/session.h"
+#include "core/algo/lfh.h"
 #include "core/data/npy.h"
 #include "core/export/onnx_writer.h"
 #include "test_util.h"
@@ -305,6 +306,49 @@ class TestWorkflow : public QObject {
     QCOMPARE(runs[0].count, n);
     QCOMPARE(runs[0].top1, 1.0);
     QVERIFY(runs[2].agreement > 0.9);
+    // The tuning and analysis jobs feed both inputs too. Sensitivity: the table holds the engine's LFH of
+    // the two files read together (seeded: the same numbers).
+    w.runAction(QStringLiteral("sensitivity"))->trigger();
+    QVERIFY(waitIdle(w));
+    QCOMPARE(errors.count(), 0);
+    {
+      DataConfig c, cm;
+      c.images = xf.toStdString();
+      cm.images = mf.toStdString();
+      configure_for_input(c, g.inputs[0]);
+      configure_for_input(cm, g.inputs[1]);
+      c.more = {{"mask", cm}};
+      auto ds = open_dataset(c);
+      LfhOptions o;
+      o.per_channel = false;
+      const LfhResult ref = compute_lfh(s->model()->graph, *ds, *s->points(), o);
+      auto* layers = s->layers();
+      int checked = 0;
+      for (int r = 0; r < layers->rowCount(); ++r) {
+        const std::string& t =
+            layers->row(r).activation.empty() ? layers->row(r).weight : layers->row(r).activation;
+        QVERIFY(ref.find(t));
+        QCOMPARE(layers->index(r, ui::LayerTableModel::col(ui::LayerTableModel::Column::Sensitivity))
+                     .data(ui::LayerTableModel::SortRole)
+                     .toDouble(),
+                 ref.find(t)->trace);
+        ++checked;
+      }
+      QVERIFY(checked >= 4);  // x, mask, wx, wm, scores
+    }
+    // Weight tuning: each job leaves tuned weights (one undo step); Mixed Precision and RepVGG finish.
+    for (const char* job : {"gptq", "obq", "eptq", "prune", "bias-correction"}) {
+      w.runAction(QString::fromLatin1(job))->trigger();
+      QVERIFY(waitIdle(w));
+      QVERIFY2(errors.isEmpty(), job);
+      QVERIFY2(s->plan()->weights(), job);
+      s->plan()->undoStack()->undo();
+    }
+    for (const char* job : {"mixed", "repvgg"}) {
+      w.runAction(QString::fromLatin1(job))->trigger();
+      QVERIFY(waitIdle(w));
+      QVERIFY2(errors.isEmpty(), job);
+    }
     // Without the second input's file, calibration says which input lacks data.
     d.calib_more.clear();
     s->setData(d);
