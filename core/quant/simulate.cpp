@@ -8,6 +8,7 @@
 #include "core/int/pool_int.h"
 #include "core/int/requant.h"
 #include "core/ops/broadcast.h"
+#include "core/runtime/batching.h"
 
 namespace qs {
 
@@ -331,12 +332,32 @@ RunOptions SimulatedModel::wrap(const RunOptions& options) const {
 }
 
 std::vector<Tensor> SimulatedModel::run(const std::vector<Tensor>& inputs, const RunOptions& options) const {
-  return ex_.run(inputs, wrap(options));
+  const Graph& g = ex_.graph();
+  if (inputs.size() != g.inputs.size())
+    throw Error("the model takes " + std::to_string(g.inputs.size()) + " input(s), " +
+                std::to_string(inputs.size()) + " given");
+  std::map<std::string, Tensor> feeds;
+  for (size_t i = 0; i < inputs.size(); ++i) feeds[g.inputs[i].name] = inputs[i];
+  std::vector<std::string> fetch;
+  for (const auto& o : g.outputs) fetch.push_back(o.name);
+  auto r = run(feeds, fetch, options);
+  std::vector<Tensor> out;
+  for (const auto& o : g.outputs) out.push_back(r[o.name]);
+  return out;
 }
 
 std::map<std::string, Tensor> SimulatedModel::run(const std::map<std::string, Tensor>& feeds,
                                                   const std::vector<std::string>& fetch,
                                                   const RunOptions& options) const {
+  // A fixed-batch model on more rows: with no callback of the caller's to see them in order, the chunks
+  // run in parallel, each with a state of its own (wrap), as the float executor and the integer engine
+  // run theirs (runtime/batching.h). The caller's callbacks keep the executor's in-order chunks.
+  const int64_t rows = rows_to_batch(ex_.fixed_batch(), feeds);
+  if (rows > 0 && !options.tap && !options.rewrite)
+    return run_in_batches<std::string>(
+        ex_.fixed_batch(), rows, feeds,
+        [&](const std::map<std::string, Tensor>& chunk) { return ex_.run(chunk, fetch, wrap(options)); },
+        true);
   return ex_.run(feeds, fetch, wrap(options));
 }
 

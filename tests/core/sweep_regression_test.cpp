@@ -81,8 +81,9 @@ TEST(SweepRegression, FixedBatchModelsRunAnyNumberOfRowsInSimulationAndEngine) {
     std::vector<Tensor> float_rows;
     for (int64_t i = 0; i < 5; ++i)
       float_rows.push_back(row(ex.run({batch == 2 ? join_rows({row(x, i), row(x, i)}) : row(x, i)})[0], 0));
-    // Chunks run one per thread where nothing observes them in order (the engine, the float executor
-    // without callbacks): the same rows on one thread or two, and an error in any chunk reaches the caller.
+    // Chunks run one per thread where nothing observes them in order (the engine, the float executor and
+    // the simulation without callbacks of the caller's): the same rows on one thread or two, and an error
+    // in any chunk reaches the caller. A caller's tap sees the chunks in order, with the same results.
     const int threads = num_threads();
     for (int t : {1, 2}) {
       set_num_threads(t);
@@ -96,6 +97,12 @@ TEST(SweepRegression, FixedBatchModelsRunAnyNumberOfRowsInSimulationAndEngine) {
       const Tensor wrong = testing::random_images(rng, 5, {1, 10, 9});
       EXPECT_THROW(engine.run({wrong}), Error) << what;
       EXPECT_THROW(ex.run({wrong}), Error) << what;
+      EXPECT_THROW(sim.run({wrong}), Error) << what;
+      int64_t tapped = 0;
+      RunOptions tap;
+      tap.tap = [&](const std::string& name, const Tensor&) { tapped += name == "y"; };
+      expect_rows_equal(sim.run({x}, tap)[0], sim_rows, what + " simulation with a tap");
+      EXPECT_EQ(tapped, batch == 1 ? 5 : 3) << what;  // once per chunk
     }
     set_num_threads(threads);
   }
