@@ -2,6 +2,7 @@
 // GroupNormalization (style transfer, GANs, diffusion U-Nets), MeanVarianceNormalization, LpNormalization
 // (embedding heads), and ImageScaler (opset < 10 models, e.g. Tiny YOLOv2), all on float32. Statistics are
 // accumulated in double: the results match ONNX's reference outputs to float rounding.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -72,36 +73,55 @@ std::unique_ptr<Kernel> make_lrn(const KernelInit& init) {
   });
 }
 
+// Each (n, group) of X normalized over its channels and the spatial extent, then scaled and shifted per
+// group (scale and bias with `groups` values) or per channel (C values). `groups` 0: one per channel.
+void group_normalize(std::span<const Tensor* const> in, std::span<Tensor> out, int64_t groups, double eps,
+                     const std::string& where) {
+  const Tensor& x = float_input(in, 0, where);
+  const Tensor& s = float_input(in, 1, where);
+  const Tensor& b = float_input(in, 2, where);
+  if (x.rank() < 2) throw Error(where + ": input of shape " + shape_str(x.shape()) + " is not N×C×…");
+  const int64_t N = x.dim(0), C = x.dim(1), inner = N * C != 0 ? x.numel() / (N * C) : 0;
+  if (groups == 0) groups = std::max<int64_t>(C, 1);
+  if (C % groups != 0)
+    throw Error(where + ": " + std::to_string(C) + " channels do not split into " + std::to_string(groups) +
+                " groups");
+  const bool per_group = s.numel() == groups && b.numel() == groups;
+  if (!per_group && (s.numel() != C || b.numel() != C))
+    throw Error(where + ": scale " + shape_str(s.shape()) + " and bias " + shape_str(b.shape()) + " need " +
+                std::to_string(groups) + " values (one per group) or " + std::to_string(C) +
+                " (per channel)");
+  const int64_t per = C / groups, len = per * inner;
+  Tensor y(DType::Float32, x.shape());
+  const float *px = x.data<float>(), *ps = s.data<float>(), *pb = b.data<float>();
+  float* py = y.data<float>();
+  parallel_for(
+      0, N * groups,
+      [&](int64_t item) {
+        const int64_t gr = item % groups;
+        float* yg = py + item * len;
+        normalize_run(px + item * len, yg, len, eps, 1.f, 0.f);
+        for (int64_t k = 0; k < per; ++k) {
+          const int64_t c = gr * per + k;
+          const float sc = per_group ? ps[gr] : ps[c], bi = per_group ? pb[gr] : pb[c];
+          for (int64_t i = 0; i < inner; ++i) yg[k * inner + i] = yg[k * inner + i] * sc + bi;
+        }
+      },
+      len * 3);
+  out[0] = std::move(y);
+}
+
 // InstanceNormalization: per (n, c) over the spatial extent, scale and B per channel.
 std::unique_ptr<Kernel> make_instance_norm(const KernelInit& init) {
   ew::check_arity(init, 3, 3);
   const double eps = init.node.attr_float("epsilon", 1e-5f);
   const std::string where = init.where();
   return make_kernel([=](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    const Tensor& x = float_input(in, 0, where);
-    const Tensor& s = float_input(in, 1, where);
-    const Tensor& b = float_input(in, 2, where);
-    if (x.rank() < 2) throw Error(where + ": input of shape " + shape_str(x.shape()) + " is not N×C×…");
-    const int64_t N = x.dim(0), C = x.dim(1), inner = N * C != 0 ? x.numel() / (N * C) : 0;
-    if (s.numel() != C || b.numel() != C)
-      throw Error(where + ": scale " + shape_str(s.shape()) + " and B " + shape_str(b.shape()) + " need " +
-                  std::to_string(C) + " values (one per channel)");
-    Tensor y(DType::Float32, x.shape());
-    const float *px = x.data<float>(), *ps = s.data<float>(), *pb = b.data<float>();
-    float* py = y.data<float>();
-    parallel_for(
-        0, N * C,
-        [&](int64_t item) {
-          const int64_t c = item % C;
-          normalize_run(px + item * inner, py + item * inner, inner, eps, ps[c], pb[c]);
-        },
-        inner * 3);
-    out[0] = std::move(y);
+    group_normalize(in, out, 0, eps, where);
   });
 }
 
-// GroupNormalization (opset 18): the channels in num_groups groups, each (n, group) normalized over its
-// channels and the spatial extent; scale and bias per group as opset 18 states, or per channel (opset 21's
+// GroupNormalization (opset 18): scale and bias per group as opset 18 states, or per channel (opset 21's
 // form, which some exporters already write at 18).
 std::unique_ptr<Kernel> make_group_norm(const KernelInit& init) {
   ew::check_arity(init, 3, 3);
@@ -113,38 +133,7 @@ std::unique_ptr<Kernel> make_group_norm(const KernelInit& init) {
   if (n.attr_int("stash_type", 1) != 1) init.unsupported("stash_type other than 1 (float32)");
   const std::string where = init.where();
   return make_kernel([=](std::span<const Tensor* const> in, std::span<Tensor> out) {
-    const Tensor& x = float_input(in, 0, where);
-    const Tensor& s = float_input(in, 1, where);
-    const Tensor& b = float_input(in, 2, where);
-    if (x.rank() < 2) throw Error(where + ": input of shape " + shape_str(x.shape()) + " is not N×C×…");
-    const int64_t N = x.dim(0), C = x.dim(1), inner = N * C != 0 ? x.numel() / (N * C) : 0;
-    if (C % groups != 0)
-      throw Error(where + ": " + std::to_string(C) + " channels do not split into " + std::to_string(groups) +
-                  " groups");
-    const bool per_group = s.numel() == groups && b.numel() == groups;
-    if (!per_group && (s.numel() != C || b.numel() != C))
-      throw Error(where + ": scale " + shape_str(s.shape()) + " and bias " + shape_str(b.shape()) + " need " +
-                  std::to_string(groups) + " values (one per group) or " + std::to_string(C) +
-                  " (per channel)");
-    const int64_t per = C / groups, len = per * inner;
-    Tensor y(DType::Float32, x.shape());
-    const float *px = x.data<float>(), *ps = s.data<float>(), *pb = b.data<float>();
-    float* py = y.data<float>();
-    parallel_for(
-        0, N * groups,
-        [&](int64_t item) {
-          const int64_t gr = item % groups;
-          const float* xg = px + item * len;
-          float* yg = py + item * len;
-          normalize_run(xg, yg, len, eps, 1.f, 0.f);
-          for (int64_t k = 0; k < per; ++k) {
-            const int64_t c = gr * per + k;
-            const float sc = per_group ? ps[gr] : ps[c], bi = per_group ? pb[gr] : pb[c];
-            for (int64_t i = 0; i < inner; ++i) yg[k * inner + i] = yg[k * inner + i] * sc + bi;
-          }
-        },
-        len * 3);
-    out[0] = std::move(y);
+    group_normalize(in, out, groups, eps, where);
   });
 }
 

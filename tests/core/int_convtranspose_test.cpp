@@ -30,32 +30,6 @@ std::vector<IntIsa> fast_isas() {
   return r;
 }
 
-QuantParams act_params(DType t, int32_t zp, float scale) {
-  QuantParams p;
-  p.scale = {scale};
-  p.zero_point = {zp};
-  p.axis = -1;
-  switch (t) {
-    case DType::Int8:
-      p.qmin = -128;
-      p.qmax = 127;
-      break;
-    case DType::UInt8:
-      p.qmin = 0;
-      p.qmax = 255;
-      break;
-    case DType::Int16:
-      p.qmin = -32767;
-      p.qmax = 32767;
-      break;
-    default:
-      p.qmin = 0;
-      p.qmax = 65535;
-      break;
-  }
-  return p;
-}
-
 struct Case {
   int64_t C = 1, M = 1, group = 1, H = 1, W = 1, k = 1, stride = 1, dil = 1;
   int64_t pad0 = 0, pad1 = 0, out_pad = 0;
@@ -151,8 +125,8 @@ Tensor random_act(std::mt19937& rng, DType t, const Shape& s, const QuantParams&
 // Runs the case on every fast ISA and compares with the reference loops (a fatal failure on the first
 // difference).
 void check(std::mt19937& rng, const Case& c, DType xt, int32_t zx, DType yt, const LayerOptions& lo) {
-  const QuantParams in = act_params(xt, zx, 0.02f);
-  const QuantParams out = act_params(yt, yt == DType::Int8 ? -3 : 5, 0.05f);
+  const QuantParams in = testing::act_params(xt, zx, 0.02f);
+  const QuantParams out = testing::act_params(yt, yt == DType::Int8 ? -3 : 5, 0.05f);
   const LayerQuant q = make_layer(rng, c, in, out, lo);
   const int64_t KS = c.one_d ? c.k : c.k * c.k;
   ASSERT_TRUE(q.int32_safe(c.C / c.group * KS)) << describe(c);

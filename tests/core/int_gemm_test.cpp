@@ -14,6 +14,7 @@
 #include "core/int/layer_kernels.h"
 #include "core/int/ref_kernels.h"
 #include "core/ops/conv_geometry.h"
+#include "tests/core/int_test_util.h"
 
 namespace qs {
 namespace {
@@ -25,32 +26,6 @@ std::vector<IntIsa> isas() {
 }
 
 const std::vector<int64_t> kSizes = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65};
-
-QuantParams act_params(DType t, int32_t zp, float scale) {
-  QuantParams p;
-  p.scale = {scale};
-  p.zero_point = {zp};
-  p.axis = -1;
-  switch (t) {
-    case DType::Int8:
-      p.qmin = -128;
-      p.qmax = 127;
-      break;
-    case DType::UInt8:
-      p.qmin = 0;
-      p.qmax = 255;
-      break;
-    case DType::Int16:
-      p.qmin = -32767;
-      p.qmax = 32767;
-      break;
-    default:
-      p.qmin = 0;
-      p.qmax = 65535;
-      break;
-  }
-  return p;
-}
 
 // A synthetic layer: random weights in [-127, 127] (or the extremes), per-channel multipliers, biases.
 LayerQuant make_layer(std::mt19937& rng, int64_t M, int64_t K, const QuantParams& in, const QuantParams& out,
@@ -135,7 +110,7 @@ TEST(IntGemm, PackedGemmMatchesPlainLoopsOverSizeSweeps) {
         ep.rq = &rq;
         ep.channel_is_row = per_row;
         ep.out = ot;
-        const QuantParams op = act_params(ot, ot == DType::Int8 ? -5 : 3, 1.f);
+        const QuantParams op = testing::act_params(ot, ot == DType::Int8 ? -5 : 3, 1.f);
         ep.zp = op.zero_point[0];
         ep.lo = op.qmin + (M % 3);
         ep.hi = op.qmax - (N % 3);
@@ -217,8 +192,8 @@ Node conv_node(const ConvCase& c) {
 // `winograd`: when set, whether the layer must take the Winograd path (PackedConv::winograd).
 void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DType yt, bool extremes,
                 std::optional<bool> winograd = std::nullopt) {
-  const QuantParams in = act_params(xt, zx, 0.02f);
-  const QuantParams out = act_params(yt, yt == DType::Int8 ? -128 : 0, 0.05f);
+  const QuantParams in = testing::act_params(xt, zx, 0.02f);
+  const QuantParams out = testing::act_params(yt, yt == DType::Int8 ? -128 : 0, 0.05f);
   const int64_t Cg = cc.C / cc.group, K = Cg * (cc.one_d ? cc.k : cc.k * cc.k);
   LayerQuant q = make_layer(rng, cc.M, K, in, out, extremes);
   q.wshape = cc.one_d ? Shape{cc.M, Cg, cc.k} : Shape{cc.M, Cg, cc.k, cc.k};
@@ -474,8 +449,8 @@ TEST(IntGemm, PackedFullyConnectedMatchesReference) {
       for (int64_t N : {int64_t{1}, int64_t{10}, int64_t{17}, int64_t{84}})
         for (bool trans : {false, true}) {
           const DType xt = (rows + K) % 2 ? DType::Int8 : DType::UInt8;
-          const QuantParams in = act_params(xt, xt == DType::Int8 ? -128 : 255, 0.1f);
-          const QuantParams out = act_params(DType::Int8, 7, 0.2f);
+          const QuantParams in = testing::act_params(xt, xt == DType::Int8 ? -128 : 255, 0.1f);
+          const QuantParams out = testing::act_params(DType::Int8, 7, 0.2f);
           LayerQuant q = make_layer(rng, N, K, in, out, (rows + N) % 3 == 0);
           q.wshape = trans ? Shape{N, K} : Shape{K, N};
           const Tensor x = random_act(rng, xt, {rows, K}, in, (rows + N) % 3 == 0);

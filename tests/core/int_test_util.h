@@ -122,4 +122,31 @@ inline Calibrated calibrate_on(const Graph& g, const Tensor& images, const Calib
   return c;
 }
 
+// Per-tensor activation parameters spanning the whole range of storage type t (int16: symmetric).
+inline QuantParams act_params(DType t, int32_t zp, float scale) {
+  QuantParams p;
+  p.scale = {scale};
+  p.zero_point = {zp};
+  p.axis = -1;
+  switch (t) {
+    case DType::Int8:
+      p.qmin = -128;
+      p.qmax = 127;
+      break;
+    case DType::UInt8:
+      p.qmin = 0;
+      p.qmax = 255;
+      break;
+    case DType::Int16:
+      p.qmin = -32767;
+      p.qmax = 32767;
+      break;
+    default:
+      p.qmin = 0;
+      p.qmax = 65535;
+      break;
+  }
+  return p;
+}
+
 }  // namespace qs::testing
