@@ -457,6 +457,59 @@ class Op18Net(nn.Module):
         return self.fc(y.mean((2, 3)))
 
 
+class LRNFn(torch.autograd.Function):
+    """torch exports nn.LocalResponseNorm as a decomposition with an If; the ONNX zoo's Caffe-converted
+    GoogLeNet/AlexNet hold the LRN op itself, which this writes."""
+
+    @staticmethod
+    def forward(ctx, x, size, alpha, beta, k):
+        return nn.functional.local_response_norm(x, size, alpha, beta, k)
+
+    @staticmethod
+    def symbolic(g, x, size, alpha, beta, k):
+        return g.op("LRN", x, size_i=size, alpha_f=alpha, beta_f=beta, bias_f=k)
+
+
+class LRN(nn.Module):
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.args = (size, alpha, beta, k)
+
+    def forward(self, x):
+        if torch.onnx.is_in_onnx_export():
+            return LRNFn.apply(x, *self.args)
+        return nn.functional.local_response_norm(x, *self.args)
+
+
+class LRNNet(nn.Module):
+    """GoogLeNet/AlexNet-style stem: LRN after the first convolutions."""
+
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(
+            nn.Conv2d(3, 16, 5, 1, 2), nn.ReLU(), nn.MaxPool2d(2), LRN(5),
+            nn.Conv2d(16, 32, 3, 1, 1), nn.ReLU(), LRN(3, alpha=2e-4, beta=0.7, k=2.0),
+            nn.MaxPool2d(2), nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU())
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc(self.f(x).mean((2, 3)))
+
+
+class NormNet(nn.Module):
+    """Style-transfer / GAN-style blocks: InstanceNorm (affine), GroupNorm, Mish and Hardswish."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1), nn.InstanceNorm2d(16, affine=True), nn.ReLU())
+        self.b = nn.Sequential(nn.Conv2d(16, 32, 3, 2, 1), nn.GroupNorm(4, 32), nn.Mish())
+        self.c = nn.Sequential(nn.Conv2d(32, 32, 3, 2, 1), nn.InstanceNorm2d(32), nn.Hardswish())
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        return self.fc(self.c(self.b(self.a(x))).mean((2, 3)))
+
+
 class NHWCInput(nn.Module):
     """tf2onnx style: the graph input is NHWC and a leading Transpose makes it NCHW."""
 
@@ -693,6 +746,11 @@ MODELS = {
     "gru_op14": (GRUNet, (12, 8), dict(opset_version=14)),
     "lstm_op14_dyn": (LSTMNet, (12, 8), dict(opset_version=14, dynamic_axes={"input": {0: "N"}})),
     "custom_domain_op13": (ResNeXt, (3, 32, 32), dict(opset_version=13), dict(post=add_custom_op)),
+
+    # --- Third sweep: ops of older and generative models ---
+    "lrn_op11": (LRNNet, (3, 32, 32), dict(opset_version=11)),
+    "norms_op14": (NormNet, (3, 32, 32), dict(opset_version=14)),
+    "norms_op17_dyn": (NormNet, (3, 32, 32), dict(opset_version=17, dynamic_axes={"input": {0: "N"}})),
 }
 
 
