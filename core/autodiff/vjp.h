@@ -80,6 +80,7 @@ void register_norm_vjps(VjpRegistry& r);      // BatchNormalization, LayerNormal
 void register_reduce_vjps(VjpRegistry& r);    // ReduceMean, ReduceSum
 void register_movement_vjps(VjpRegistry& r);  // Reshape, Transpose, Concat, Slice, Gather, Pad, ...
 void register_quantize_vjps(VjpRegistry& r);  // DequantizeLinear (with respect to its scale)
+void register_local_vjps(VjpRegistry& r);     // LRN, Instance/Group/MVN/Lp norms, TopK, CumSum, ...
 
 // Helpers shared by the VJP files.
 // Sums `g` (float32, shape `from`) over the axes along which `to` was broadcast to `from`: the gradient of

@@ -17,6 +17,7 @@ const VjpRegistry& VjpRegistry::instance() {
     register_reduce_vjps(r);
     register_movement_vjps(r);
     register_quantize_vjps(r);
+    register_local_vjps(r);
     return r;
   }();
   return registry;
