@@ -244,6 +244,12 @@ void register_elementwise_vjps(VjpRegistry& r) {
   add_unary(r, "HardSwish", 14,
             [](float x, float, float g) { return x < -3.f ? 0.f : (x > 3.f ? g : g * (x / 3.f + 0.5f)); });
   add_unary(r, "Softplus", 1, [](float x, float, float g) { return g / (1.f + std::exp(-x)); });
+  // Mish = x·tanh(softplus(x)): derivative tanh(sp) + x·(1 − tanh²(sp))·sigmoid(x), in double.
+  add_unary(r, "Mish", 18, [](float x, float, float g) {
+    const double v = x, sp = v > 0 ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
+    const double t = std::tanh(sp), s = 1.0 / (1.0 + std::exp(-v));
+    return static_cast<float>(g * (t + v * (1.0 - t * t) * s));
+  });
   add_unary(r, "Erf", 9, [](float x, float, float g) {
     return static_cast<float>(g * 2.0 / std::sqrt(std::numbers::pi) * std::exp(-static_cast<double>(x) * x));
   });
