@@ -2,6 +2,7 @@
 // Orders are stable: equal values keep their index order (TopK: the lower index first, as ONNX states);
 // NaN counts as the largest value.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <vector>
