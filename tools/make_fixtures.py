@@ -132,6 +132,35 @@ def unsupported_model():
     return make_model(nodes, inputs, outputs, [f32("w", w)], "unsupported", extra_opsets=[("com.example", 1)])
 
 
+def if_model(data_dependent):
+    """An If as torch writes for a shape check it could not resolve while tracing (nn.LocalResponseNorm):
+    channels == 2 ? relu(x) · w : −x, the branches reading x and w from the enclosing graph, the then-branch
+    with an initializer of its own. With data_dependent, the condition is sum(x) > 0 instead."""
+    w = f32("w", np.array([1.5, -0.5], np.float32).reshape(1, 2, 1, 1))
+    two = i64("two", np.array(2))
+    one = i64("one", np.array(1))
+    then_g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("Mul", ["r", "w"], ["m"], name="scale"),
+         helper.make_node("Add", ["m", "half"], ["t_out"], name="shift")],
+        "then", [], [vi("t_out", None)], initializer=[f32("half", np.array(0.5, np.float32))])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e_out"], name="neg")], "else", [],
+                               [vi("e_out", None)])
+    if data_dependent:
+        cond_nodes = [helper.make_node("ReduceSum", ["x"], ["s"], name="sum", keepdims=0),
+                      helper.make_node("Greater", ["s", "zero"], ["c"], name="positive")]
+        inits = [w, f32("zero", np.array(0.0, np.float32))]
+    else:
+        cond_nodes = [helper.make_node("Shape", ["x"], ["shape"], name="shape"),
+                      helper.make_node("Gather", ["shape", "one"], ["channels"], name="channels", axis=0),
+                      helper.make_node("Equal", ["channels", "two"], ["c"], name="is_two")]
+        inits = [w, two, one]
+    nodes = cond_nodes + [helper.make_node("If", ["c"], ["y"], name="check", then_branch=then_g,
+                                           else_branch=else_g)]
+    return make_model(nodes, [vi("x", ["N", 2, 3, 3])], [vi("y", ["N", 2, 3, 3])], inits,
+                      "if_data" if data_dependent else "if_shape")
+
+
 def missing_input_model():
     nodes = [
         helper.make_node("Relu", ["input"], ["r"], name="relu_ok"),
@@ -318,6 +347,8 @@ def main():
     np.save(os.path.join(out, "conv_bn_input.npy"), xb)
     np.save(os.path.join(out, "conv_bn_output.npy"), yb)
 
+    save(if_model(False), "if_shape.onnx")
+    save(if_model(True), "if_data.onnx")
     save(shape_chain_model(2), "shape_chain_static.onnx")
     save(shape_chain_model("batch"), "shape_chain_dynamic.onnx")
 

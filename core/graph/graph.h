@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "core/tensor/tensor.h"
 
 namespace qs {
+
+struct Graph;
 
 struct Attribute {
   enum class Kind { Undefined, Float, Int, String, Tensor, Floats, Ints, Strings, Graph };
@@ -22,6 +25,9 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  // Kind::Graph with one subgraph (an If's branch): its nodes, initializers and outputs; value names not
+  // produced inside refer to the enclosing graph. Null for a list of graphs (Loop/Scan bodies stay opaque).
+  std::shared_ptr<const Graph> graph;
 
   static Attribute of_int(int64_t v) {
     Attribute a;

@@ -135,6 +135,176 @@ int fold_constants(Graph& g) {
   return folded;
 }
 
+namespace {
+
+// Whether value v depends on the data of a graph input (not only on input shapes, through Shape/Size).
+bool reads_input_data(const Graph& g, const std::string& v, std::map<std::string, bool>& memo) {
+  if (v.empty() || g.is_initializer(v)) return false;
+  if (auto it = memo.find(v); it != memo.end()) return it->second;
+  memo[v] = true;  // a cycle (invalid graph) counts as data
+  const int p = g.producer(v);
+  bool r = p < 0;  // a graph input
+  if (p >= 0) {
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    // Outputs whose shape follows the data values would make a shape check data-dependent.
+    static const std::set<std::string> data_shaped = {"NonZero", "Compress", "Unique", "NonMaxSuppression",
+                                                      "TopK",    "If",       "Loop",   "Scan"};
+    if (!n.domain.empty() || data_shaped.count(n.op_type)) {
+      r = true;
+    } else if (n.op_type == "Shape" || n.op_type == "Size") {
+      // Only the input's shape is read; it must not be one that follows data values itself.
+      const int q = n.has_input(0) ? g.producer(n.inputs[0]) : -1;
+      r = q >= 0 && data_shaped.count(g.nodes[static_cast<size_t>(q)].op_type) != 0;
+    } else {
+      r = false;
+      for (const auto& in : n.inputs) r = r || reads_input_data(g, in, memo);
+    }
+  }
+  memo[v] = r;
+  return r;
+}
+
+// v computed from zero-filled inputs of the declared shapes, unknown extents set to `unknown`: the nodes v
+// depends on, in graph order. nullopt when an input's rank is unknown or a node cannot run.
+std::optional<Tensor> evaluate_from_shapes(const Graph& g, const std::string& v, int64_t unknown) {
+  std::set<std::string> need = {v};
+  std::vector<bool> run(g.nodes.size(), false);
+  for (size_t k = g.nodes.size(); k-- > 0;) {
+    const Node& n = g.nodes[k];
+    bool wanted = false;
+    for (const auto& o : n.outputs) wanted = wanted || need.count(o);
+    if (!wanted) continue;
+    run[k] = true;
+    for (const auto& in : n.inputs)
+      if (!in.empty()) need.insert(in);
+  }
+  std::map<std::string, Tensor> values;
+  for (const auto& in : g.inputs) {
+    if (!need.count(in.name)) continue;
+    if (!in.shape || in.dtype == DType::Undefined) return std::nullopt;
+    Shape s;
+    for (const auto& d : *in.shape) s.push_back(d.known() ? d.value : unknown);
+    values[in.name] = Tensor::zeros(in.dtype, s);
+  }
+  const auto lookup = [&g](const std::string& name) { return g.initializer(name); };
+  try {
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+      if (!run[k]) continue;
+      const Node& n = g.nodes[k];
+      auto kernel = OpRegistry::instance().create(KernelInit{n, g.opset, lookup});
+      std::vector<const Tensor*> ins;
+      for (const auto& in : n.inputs) {
+        const Tensor* t = in.empty() ? nullptr : g.initializer(in);
+        if (!in.empty() && !t) {
+          auto it = values.find(in);
+          if (it == values.end()) return std::nullopt;  // not computed before (the order is not topological)
+          t = &it->second;
+        }
+        ins.push_back(t);
+      }
+      std::vector<Tensor> outs(n.outputs.size());
+      kernel->run(ins, outs);
+      for (size_t o = 0; o < outs.size(); ++o)
+        if (!n.outputs[o].empty()) values[n.outputs[o]] = std::move(outs[o]);
+    }
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  auto it = values.find(v);
+  if (it == values.end()) return std::nullopt;
+  return it->second;
+}
+
+// An If's condition when it is known at load time: a constant, or a value that depends on the inputs'
+// shapes only and comes out the same with unknown extents set to 1 and to 3 (torch's shape checks).
+std::optional<bool> known_condition(const Graph& g, const Node& n) {
+  if (!n.has_input(0)) return std::nullopt;
+  if (const Tensor* c = g.initializer(n.inputs[0])) {
+    if (c->numel() != 1) return std::nullopt;
+    return c->value_as_double(0) != 0;
+  }
+  std::map<std::string, bool> memo;
+  if (reads_input_data(g, n.inputs[0], memo)) return std::nullopt;
+  const auto a = evaluate_from_shapes(g, n.inputs[0], 1), b = evaluate_from_shapes(g, n.inputs[0], 3);
+  if (!a || !b || a->numel() != 1 || b->numel() != 1) return std::nullopt;
+  const bool ca = a->value_as_double(0) != 0, cb = b->value_as_double(0) != 0;
+  if (ca != cb) return std::nullopt;
+  return ca;
+}
+
+}  // namespace
+
+int inline_constant_ifs(Graph& g) {
+  int inlined = 0;
+  for (size_t i = 0; i < g.nodes.size();) {
+    const Node n = g.nodes[i];
+    const std::optional<bool> cond =
+        n.op_type == "If" && n.domain.empty() ? known_condition(g, n) : std::nullopt;
+    if (!cond) {
+      ++i;
+      continue;
+    }
+    const std::string which = *cond ? "then_branch" : "else_branch";
+    auto at = n.attrs.find(which);
+    if (at == n.attrs.end() || !at->second.graph) {
+      ++i;
+      continue;
+    }
+    const Graph& b = *at->second.graph;
+    // A branch holding subgraphs of its own would need their outer names renamed as well: left as it is.
+    bool nested = false;
+    for (const Node& bn : b.nodes)
+      for (const auto& [k, a] : bn.attrs) nested = nested || a.kind == Attribute::Kind::Graph;
+    if (nested) {
+      ++i;
+      continue;
+    }
+    if (b.outputs.size() != n.outputs.size())
+      throw Error(n.describe() + ": its " + which + " has " + std::to_string(b.outputs.size()) +
+                  " outputs for " + std::to_string(n.outputs.size()));
+    // Values made inside the branch (node outputs, initializers) get the prefix; the rest are the
+    // enclosing graph's. A branch output made inside takes the If's output name instead.
+    const std::string prefix = n.name + "/";
+    std::map<std::string, std::string> rename;
+    for (const auto& [name, t] : b.initializers) rename[name] = prefix + name;
+    for (const Node& bn : b.nodes)
+      for (const auto& o : bn.outputs)
+        if (!o.empty()) rename[o] = prefix + o;
+    std::vector<Node> extra;
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      const std::string& bo = b.outputs[k].name;
+      bool made_by_node = false;
+      for (const Node& bn : b.nodes)
+        made_by_node =
+            made_by_node || std::find(bn.outputs.begin(), bn.outputs.end(), bo) != bn.outputs.end();
+      if (made_by_node && !n.outputs[k].empty()) {
+        rename[bo] = n.outputs[k];
+      } else if (!n.outputs[k].empty()) {  // an outer value or an initializer passed through
+        Node id;
+        id.name = prefix + "output_" + std::to_string(k);
+        id.op_type = "Identity";
+        id.inputs = {rename.count(bo) ? rename.at(bo) : bo};
+        id.outputs = {n.outputs[k]};
+        extra.push_back(std::move(id));
+      }
+    }
+    auto mapped = [&](const std::string& v) { return v.empty() || !rename.count(v) ? v : rename.at(v); };
+    for (const auto& [name, t] : b.initializers) g.initializers[prefix + name] = t;
+    std::vector<Node> body;
+    for (Node bn : b.nodes) {
+      bn.name = prefix + bn.name;
+      for (auto& v : bn.inputs) v = mapped(v);
+      for (auto& v : bn.outputs) v = mapped(v);
+      body.push_back(std::move(bn));
+    }
+    body.insert(body.end(), extra.begin(), extra.end());
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    g.nodes.insert(g.nodes.begin() + static_cast<long>(i), body.begin(), body.end());
+    ++inlined;
+  }
+  return inlined;
+}
+
 int fold_batchnorm(Graph& g) {
   int folded = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {

@@ -50,6 +50,34 @@ ValueInfo value_info_of(const onnx::ValueInfoProto& v) {
   return vi;
 }
 
+Attribute attribute_of(const onnx::AttributeProto& a, const std::string& base_dir, const std::string& ctx);
+
+// A subgraph (an If's branch) as a Graph: nodes with their attributes, initializers, outputs. Names are kept
+// as written (inline_constant_ifs prefixes them when it inlines the branch).
+std::shared_ptr<const Graph> subgraph_of(const onnx::GraphProto& gp, const std::string& base_dir,
+                                         const std::string& ctx) {
+  auto g = std::make_shared<Graph>();
+  g->name = gp.name();
+  for (const auto& t : gp.initializer())
+    g->initializers.emplace(t.name(), onnx_io::from_proto(t, base_dir, ctx));
+  for (const auto& o : gp.output()) g->outputs.push_back(value_info_of(o));
+  int index = 0;
+  for (const auto& np : gp.node()) {
+    Node n;
+    n.op_type = np.op_type();
+    n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+    n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
+    ++index;
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    for (const auto& at : np.attribute())
+      n.attrs[at.name()] =
+          attribute_of(at, base_dir, ctx + " node '" + n.name + "' attribute '" + at.name() + "'");
+    g->nodes.push_back(std::move(n));
+  }
+  return g;
+}
+
 Attribute attribute_of(const onnx::AttributeProto& a, const std::string& base_dir, const std::string& ctx) {
   Attribute r;
   using A = onnx::AttributeProto;
@@ -83,8 +111,12 @@ Attribute attribute_of(const onnx::AttributeProto& a, const std::string& base_di
       r.strings.assign(a.strings().begin(), a.strings().end());
       break;
     case A::GRAPH:
+      // Kept for inline_constant_ifs; otherwise subgraphs (If/Loop/Scan) are not executed: the op is refused.
+      r.kind = Attribute::Kind::Graph;
+      r.graph = subgraph_of(a.g(), base_dir, ctx);
+      break;
     case A::GRAPHS:
-      r.kind = Attribute::Kind::Graph;  // subgraphs (If/Loop/Scan) are not executed; the op is refused
+      r.kind = Attribute::Kind::Graph;
       break;
     default:
       r.kind = Attribute::Kind::Undefined;  // sparse tensors, type protos: refused by the kernel if used
@@ -298,6 +330,13 @@ Model load_model_from_bytes(const std::string& bytes, const std::string& file, c
                              " (supported: " + supported_dtype_names() + ")");
 
   try {
+    // An If on a condition known at load time is its branch (graph/passes.h): folded first, so that the
+    // condition is a constant, then sorted again, as the branch's nodes read values made anywhere before.
+    if (options.fold_constants &&
+        std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op_type == "If"; })) {
+      fold_constants(g);
+      if (inline_constant_ifs(g) > 0) g.topological_sort();
+    }
     if (options.remove_identity) remove_identity(g);
     if (options.fold_constants) fold_constants(g);
     if (options.fold_batchnorm) fold_batchnorm(g);

@@ -242,3 +242,31 @@ TEST(Import, InputShapesOptionFixesDynamicDimensions) {
 
 }  // namespace
 }  // namespace qs
+
+namespace qs {
+namespace {
+
+// torch writes an If for a shape check it could not resolve while tracing (nn.LocalResponseNorm's squeeze).
+// Its condition depends on the input's shape only, so the import takes the branch it selects: the If is gone,
+// the branch's nodes read the enclosing graph's values, and the model runs for any batch. An If on data
+// stays, and is refused naming it.
+TEST(Import, IfOnAShapeCheckIsInlinedAndIfOnDataRefused) {
+  Model m = load_model(fixture("if_shape.onnx"));
+  for (const auto& n : m.graph.nodes) EXPECT_NE(n.op_type, "If") << n.name;
+  const Executor ex(std::move(m.graph));
+  for (int64_t batch : {1, 3}) {
+    Tensor x(DType::Float32, {batch, 2, 3, 3});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = std::sin(0.7f * static_cast<float>(i)) * 2.f;
+    const Tensor y = ex.run({x})[0];
+    ASSERT_EQ(y.shape(), x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const float w = (i / 9) % 2 == 0 ? 1.5f : -0.5f;  // the channel's weight
+      EXPECT_FLOAT_EQ(y.data<float>()[i], std::max(x.data<float>()[i], 0.f) * w + 0.5f) << i;
+    }
+  }
+  const std::string msg = error_of<UnsupportedError>([] { load_model(fixture("if_data.onnx")); });
+  expect_mentions(msg, {"if_data.onnx", "'check'", "If"});
+}
+
+}  // namespace
+}  // namespace qs
