@@ -232,6 +232,34 @@ std::optional<bool> known_condition(const Graph& g, const Node& n) {
   return ca;
 }
 
+// Removes the node producing v when nothing reads v any more (an inlined If's condition), and then its
+// producers that became unread the same way; graph outputs and nodes with other readers stay. Returns how
+// many of the removed nodes stood before index `before`.
+size_t remove_dead_producers(Graph& g, const std::string& v, size_t before) {
+  size_t earlier = 0;
+  std::vector<std::string> pending = {v};
+  while (!pending.empty()) {
+    const std::string x = pending.back();
+    pending.pop_back();
+    if (x.empty() || is_graph_output(g, x) || !g.consumers(x).empty()) continue;
+    const int p = g.producer(x);
+    if (p < 0) continue;
+    const Node& n = g.nodes[static_cast<size_t>(p)];
+    bool unread = true;
+    for (const auto& o : n.outputs)
+      unread = unread && (o.empty() || (!is_graph_output(g, o) && g.consumers(o).empty()));
+    if (!unread || !n.domain.empty()) continue;
+    const std::vector<std::string> ins = n.inputs;
+    g.nodes.erase(g.nodes.begin() + p);
+    if (static_cast<size_t>(p) < before) {
+      ++earlier;
+      --before;
+    }
+    pending.insert(pending.end(), ins.begin(), ins.end());
+  }
+  return earlier;
+}
+
 }  // namespace
 
 int inline_constant_ifs(Graph& g) {
@@ -301,6 +329,7 @@ int inline_constant_ifs(Graph& g) {
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
     g.nodes.insert(g.nodes.begin() + static_cast<long>(i), body.begin(), body.end());
     ++inlined;
+    i -= remove_dead_producers(g, n.inputs[0], i);  // i stays on the branch's first node
   }
   return inlined;
 }
