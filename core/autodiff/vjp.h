@@ -39,6 +39,24 @@ class Vjp {
 
 using VjpFactory = std::function<std::unique_ptr<Vjp>(const KernelInit&)>;
 
+// A float32 tensor of shape s holding v (gradients accumulated in double).
+inline Tensor from_double(const std::vector<double>& v, const Shape& s) {
+  Tensor t(DType::Float32, s);
+  float* p = t.data<float>();
+  for (size_t i = 0; i < v.size(); ++i) p[i] = static_cast<float>(v[i]);
+  return t;
+}
+
+// Forward input i, which must be present and float32 (`where` names the node in errors).
+inline const Tensor& in_f32(const VjpArgs& a, size_t i, const std::string& where) {
+  const Tensor* t = i < a.inputs.size() ? a.inputs[i] : nullptr;
+  if (!t) throw Error(where + ": input " + std::to_string(i) + " is missing");
+  if (t->dtype() != DType::Float32)
+    throw UnsupportedError(where + ": gradient through " + dtype_name(t->dtype()) +
+                           " values is not supported (float32 only)");
+  return *t;
+}
+
 class VjpRegistry {
  public:
   static const VjpRegistry& instance();

@@ -15,15 +15,6 @@ namespace qs {
 
 namespace {
 
-const Tensor& in_f32(const VjpArgs& a, size_t i, const std::string& where) {
-  const Tensor* t = i < a.inputs.size() ? a.inputs[i] : nullptr;
-  if (!t) throw Error(where + ": input " + std::to_string(i) + " is missing");
-  if (t->dtype() != DType::Float32)
-    throw UnsupportedError(where + ": gradient through " + dtype_name(t->dtype()) +
-                           " values is not supported (float32 only)");
-  return *t;
-}
-
 // gx[i] = f(x[i], y[i], g[i]) over all elements, in parallel chunks.
 template <typename F>
 std::unique_ptr<Vjp> unary_vjp(const KernelInit& init, F f) {

@@ -21,29 +21,14 @@ namespace qs {
 
 namespace {
 
-const Tensor& f32(const VjpArgs& a, size_t i, const std::string& where) {
-  const Tensor* t = i < a.inputs.size() ? a.inputs[i] : nullptr;
-  if (!t) throw Error(where + ": input " + std::to_string(i) + " is missing");
-  if (t->dtype() != DType::Float32)
-    throw UnsupportedError(where + ": gradient through " + dtype_name(t->dtype()) + " is not supported");
-  return *t;
-}
-
-Tensor from_double(const std::vector<double>& v, const Shape& s) {
-  Tensor t(DType::Float32, s);
-  float* p = t.data<float>();
-  for (size_t i = 0; i < v.size(); ++i) p[i] = static_cast<float>(v[i]);
-  return t;
-}
-
 // ---- Gemm: Y = alpha·op(A)·op(B) + beta·C ----
 std::unique_ptr<Vjp> make_gemm_vjp(const KernelInit& init) {
   const bool ta = init.node.attr_int("transA", 0) != 0, tb = init.node.attr_int("transB", 0) != 0;
   const float alpha = init.node.attr_float("alpha", 1.f), beta = init.node.attr_float("beta", 1.f);
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
-    const Tensor& A = f32(a, 0, where);
-    const Tensor& B = f32(a, 1, where);
+    const Tensor& A = in_f32(a, 0, where);
+    const Tensor& B = in_f32(a, 1, where);
     const Tensor& G = a.grad_outputs[0];
     const int64_t M = ta ? A.dim(1) : A.dim(0), K = ta ? A.dim(0) : A.dim(1);
     const int64_t N = tb ? B.dim(0) : B.dim(1);
@@ -84,8 +69,8 @@ std::unique_ptr<Vjp> make_gemm_vjp(const KernelInit& init) {
 std::unique_ptr<Vjp> make_matmul_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([where](const VjpArgs& a, std::span<Tensor> gi) {
-    const Tensor& A = f32(a, 0, where);
-    const Tensor& B = f32(a, 1, where);
+    const Tensor& A = in_f32(a, 0, where);
+    const Tensor& B = in_f32(a, 1, where);
     const Shape& as = A.shape();
     const Shape& bs = B.shape();
     const int64_t M = A.rank() >= 2 ? as[as.size() - 2] : 1, K = as.back();
@@ -280,8 +265,8 @@ std::unique_ptr<Vjp> make_conv_vjp(const KernelInit& init, bool transpose) {
   auto attrs = std::make_shared<const ConvAttrs>(read_conv_attrs(init, transpose));
   const std::string where = init.where();
   return make_vjp([attrs, transpose, where](const VjpArgs& a, std::span<Tensor> gi) {
-    const Tensor& X = f32(a, 0, where);
-    const Tensor& W = f32(a, 1, where);
+    const Tensor& X = in_f32(a, 0, where);
+    const Tensor& W = in_f32(a, 1, where);
     const Tensor* Bp = a.inputs.size() > 2 ? a.inputs[2] : nullptr;
     const ConvGeometry g = transpose ? conv_transpose_geometry(*attrs, X.shape(), W.shape(), Bp)
                                      : conv_geometry(*attrs, X.shape(), W.shape(), Bp);

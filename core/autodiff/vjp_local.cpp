@@ -15,26 +15,11 @@
 
 #include "core/autodiff/vjp.h"
 #include "core/common/parallel.h"
+#include "core/ops/reduce_layout.h"
 
 namespace qs {
 
 namespace {
-
-const Tensor& f32_input(const VjpArgs& a, size_t i, const std::string& where) {
-  const Tensor* t = i < a.inputs.size() ? a.inputs[i] : nullptr;
-  if (!t) throw Error(where + ": input " + std::to_string(i) + " is missing");
-  if (t->dtype() != DType::Float32)
-    throw UnsupportedError(where + ": gradient through " + dtype_name(t->dtype()) +
-                           " values is not supported (float32 only)");
-  return *t;
-}
-
-Tensor from_double(const std::vector<double>& v, const Shape& s) {
-  Tensor t(DType::Float32, s);
-  float* p = t.data<float>();
-  for (size_t i = 0; i < v.size(); ++i) p[i] = static_cast<float>(v[i]);
-  return t;
-}
 
 // outer × len × inner split of a shape around `axis`.
 struct AxisSplit {
@@ -61,7 +46,7 @@ std::unique_ptr<Vjp> make_lrn_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
     if (!a.need[0]) return;
-    const Tensor& x = f32_input(a, 0, where);
+    const Tensor& x = in_f32(a, 0, where);
     if (x.rank() < 3) throw Error(where + ": X of shape " + shape_str(x.shape()) + " is not N×C×D1×…");
     const int64_t N = x.dim(0), C = x.dim(1), inner = N * C != 0 ? x.numel() / (N * C) : 0;
     const int64_t before = (size - 1) / 2, after = size - 1 - before;
@@ -165,9 +150,9 @@ std::unique_ptr<Vjp> make_group_norm_vjp(const KernelInit& init, bool instance) 
   const double eps = init.node.attr_float("epsilon", 1e-5f);
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
-    const Tensor& x = f32_input(a, 0, where);
-    const Tensor& S = f32_input(a, 1, where);
-    const Tensor& B = f32_input(a, 2, where);
+    const Tensor& x = in_f32(a, 0, where);
+    const Tensor& S = in_f32(a, 1, where);
+    const Tensor& B = in_f32(a, 2, where);
     if (x.rank() < 2) throw Error(where + ": input of shape " + shape_str(x.shape()) + " is not N×C×…");
     const int64_t N = x.dim(0), C = x.dim(1), inner = N * C != 0 ? x.numel() / (N * C) : 0;
     const int64_t groups = instance ? C : groups_attr;
@@ -212,28 +197,12 @@ std::unique_ptr<Vjp> make_mvn_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
     if (!a.need[0]) return;
-    const Tensor& x = f32_input(a, 0, where);
-    const int64_t r = x.rank();
+    const Tensor& x = in_f32(a, 0, where);
     const Shape& s = x.shape();
-    std::vector<bool> reduce(static_cast<size_t>(r), false);
-    for (int64_t ax : axes_attr) reduce[static_cast<size_t>(normalize_axis(ax, r, where + " axes"))] = true;
-    // Each element's group: its index over the kept axes (row-major), as the forward kernel numbers them.
-    int64_t kept = 1;
-    for (int64_t d = 0; d < r; ++d)
-      if (!reduce[static_cast<size_t>(d)]) kept *= s[static_cast<size_t>(d)];
     const int64_t total = x.numel();
-    std::vector<int64_t> group(static_cast<size_t>(total));
-    std::vector<int64_t> idx(static_cast<size_t>(r), 0);
-    for (int64_t i = 0; i < total; ++i) {
-      int64_t k = 0;
-      for (int64_t d = 0; d < r; ++d)
-        if (!reduce[static_cast<size_t>(d)]) k = k * s[static_cast<size_t>(d)] + idx[static_cast<size_t>(d)];
-      group[static_cast<size_t>(i)] = k;
-      for (int64_t d = r - 1; d >= 0; --d) {
-        if (++idx[static_cast<size_t>(d)] < s[static_cast<size_t>(d)]) break;
-        idx[static_cast<size_t>(d)] = 0;
-      }
-    }
+    // Each element's group as the forward kernel numbers them.
+    int64_t kept = 0;
+    const std::vector<int64_t> group = reduction_groups(s, reduced_axes_mask(axes_attr, x.rank()), &kept);
     const double count = kept ? static_cast<double>(total) / static_cast<double>(kept) : 1;
     const float* px = x.data<float>();
     const float* pg = a.grad_outputs[0].data<float>();
@@ -276,7 +245,7 @@ std::unique_ptr<Vjp> make_lp_norm_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
     if (!a.need[0]) return;
-    const Tensor& x = f32_input(a, 0, where);
+    const Tensor& x = in_f32(a, 0, where);
     const AxisSplit sp = split_at(x.shape(), normalize_axis(axis_attr, x.rank(), where + " axis"));
     const float* px = x.data<float>();
     const float* pg = a.grad_outputs[0].data<float>();
@@ -335,7 +304,7 @@ class TopKVjp final : public Vjp {
 
   void backward(const VjpArgs& a, std::span<Tensor> gi) const override {
     if (!a.need[0]) return;
-    const Tensor& x = f32_input(a, 0, where_);
+    const Tensor& x = in_f32(a, 0, where_);
     Tensor indices = a.outputs.size() > 1 ? a.outputs[1] : Tensor();
     if (!indices.defined()) {
       std::vector<Tensor> out(2);
@@ -377,7 +346,7 @@ std::unique_ptr<Vjp> make_cumsum_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([=](const VjpArgs& a, std::span<Tensor> gi) {
     if (!a.need[0]) return;
-    const Tensor& x = f32_input(a, 0, where);
+    const Tensor& x = in_f32(a, 0, where);
     const Tensor* axis_t = a.inputs.size() > 1 ? a.inputs[1] : nullptr;
     if (!axis_t || axis_t->numel() != 1 ||
         (axis_t->dtype() != DType::Int64 && axis_t->dtype() != DType::Int32))
@@ -409,7 +378,7 @@ std::unique_ptr<Vjp> make_cumsum_vjp(const KernelInit& init) {
 std::unique_ptr<Vjp> make_zero_vjp(const KernelInit& init) {
   const std::string where = init.where();
   return make_vjp([where](const VjpArgs& a, std::span<Tensor> gi) {
-    if (a.need[0]) gi[0] = zeros_f32(f32_input(a, 0, where).shape());
+    if (a.need[0]) gi[0] = zeros_f32(in_f32(a, 0, where).shape());
   });
 }
 

@@ -12,13 +12,6 @@ namespace qs {
 
 namespace {
 
-Tensor from_double(const std::vector<double>& v, const Shape& s) {
-  Tensor t(DType::Float32, s);
-  float* p = t.data<float>();
-  for (size_t i = 0; i < v.size(); ++i) p[i] = static_cast<float>(v[i]);
-  return t;
-}
-
 // Y = (X - mean)·scale/sqrt(var + eps) + B per channel (per channel and position when spatial = 0).
 std::unique_ptr<Vjp> make_batch_norm_vjp(const KernelInit& init) {
   const float eps = init.node.attr_float("epsilon", 1e-5f);

@@ -9,6 +9,7 @@
 #include "core/common/parallel.h"
 #include "core/ops/elementwise_util.h"
 #include "core/ops/norm_factories.h"
+#include "core/ops/reduce_layout.h"
 
 namespace qs {
 
@@ -145,28 +146,10 @@ std::unique_ptr<Kernel> make_mvn(const KernelInit& init) {
   const std::string where = init.where();
   return make_kernel([=](std::span<const Tensor* const> in, std::span<Tensor> out) {
     const Tensor& x = float_input(in, 0, where);
-    const int64_t r = x.rank();
-    std::vector<bool> reduce(static_cast<size_t>(r), false);
-    for (int64_t a : axes_attr) reduce[static_cast<size_t>(normalize_axis(a, r, where + " axes"))] = true;
-    // Output position → (kept index, reduced index) through strides.
     const Shape& s = x.shape();
-    Shape kept_shape;
-    for (int64_t d = 0; d < r; ++d)
-      if (!reduce[static_cast<size_t>(d)]) kept_shape.push_back(s[static_cast<size_t>(d)]);
-    const int64_t kept = numel(kept_shape);
+    int64_t kept = 0;
+    const std::vector<int64_t> group = reduction_groups(s, reduced_axes_mask(axes_attr, x.rank()), &kept);
     std::vector<double> sum(static_cast<size_t>(kept), 0), sq(static_cast<size_t>(kept), 0);
-    std::vector<int64_t> group(static_cast<size_t>(x.numel()));
-    std::vector<int64_t> idx(static_cast<size_t>(r), 0);
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      int64_t k = 0;
-      for (int64_t d = 0; d < r; ++d)
-        if (!reduce[static_cast<size_t>(d)]) k = k * s[static_cast<size_t>(d)] + idx[static_cast<size_t>(d)];
-      group[static_cast<size_t>(i)] = k;
-      for (int64_t d = r - 1; d >= 0; --d) {
-        if (++idx[static_cast<size_t>(d)] < s[static_cast<size_t>(d)]) break;
-        idx[static_cast<size_t>(d)] = 0;
-      }
-    }
     const float* px = x.data<float>();
     for (int64_t i = 0; i < x.numel(); ++i) sum[static_cast<size_t>(group[static_cast<size_t>(i)])] += px[i];
     const double count = kept ? static_cast<double>(x.numel()) / static_cast<double>(kept) : 1;

@@ -87,4 +87,24 @@ std::vector<bool> reduced_axes_mask(const std::vector<int64_t>& axes, int64_t ra
   return mask;
 }
 
+std::vector<int64_t> reduction_groups(const Shape& in, const std::vector<bool>& reduced, int64_t* groups) {
+  const int64_t r = static_cast<int64_t>(in.size());
+  *groups = 1;
+  for (int64_t d = 0; d < r; ++d)
+    if (!reduced[static_cast<size_t>(d)]) *groups *= in[static_cast<size_t>(d)];
+  std::vector<int64_t> group(static_cast<size_t>(numel(in)));
+  std::vector<int64_t> idx(static_cast<size_t>(r), 0);
+  for (size_t i = 0; i < group.size(); ++i) {
+    int64_t k = 0;
+    for (int64_t d = 0; d < r; ++d)
+      if (!reduced[static_cast<size_t>(d)]) k = k * in[static_cast<size_t>(d)] + idx[static_cast<size_t>(d)];
+    group[i] = k;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      if (++idx[static_cast<size_t>(d)] < in[static_cast<size_t>(d)]) break;
+      idx[static_cast<size_t>(d)] = 0;
+    }
+  }
+  return group;
+}
+
 }  // namespace qs

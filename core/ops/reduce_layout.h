@@ -30,4 +30,8 @@ Tensor permute_copy(const Tensor& x, const std::vector<int64_t>& perm);
 // out of range or given twice. An empty list stays empty.
 std::vector<bool> reduced_axes_mask(const std::vector<int64_t>& axes, int64_t rank);
 
+// For each element of a contiguous tensor of shape `in`, the row-major index of its position over the kept
+// (not reduced) axes: the reduction group it belongs to. *groups receives the number of groups.
+std::vector<int64_t> reduction_groups(const Shape& in, const std::vector<bool>& reduced, int64_t* groups);
+
 }  // namespace qs

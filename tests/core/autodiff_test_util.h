@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -109,25 +110,23 @@ inline double weighted_sum(const ReverseModel& m, const std::map<std::string, Te
   return s;
 }
 
-// Compares the reverse-mode gradient of L = Σ <u, y> with respect to every differentiated input against
-// central finite differences (step eps, on every element). The maximum error must be within
-// tol · max(1, max |gradient|), and the gradient must not be identically zero (or the check proves nothing).
-inline void check_vjp(const OpCase& c, double eps = 1e-2, double tol = 4e-3, uint32_t seed = 7) {
-  SCOPED_TRACE(c.op + " opset " + std::to_string(c.opset));
-  const Graph g = one_node_graph(c);
+// The reverse gradient of L = Σ <u, y> over the `seeded` outputs (random u from `seed`) with respect to every
+// feed, against central finite differences of the forward pass (step eps, on every element): the maximum
+// error must be within tol · max(1, max |gradient|). Feeds in `may_vanish` may have an identically zero
+// gradient (their finite differences must then be zero too); for the others that would prove nothing.
+inline void check_graph_vjp(const Graph& g, const std::map<std::string, Tensor>& feeds,
+                            const std::vector<std::string>& seeded,
+                            const std::set<std::string>& may_vanish = {}, double eps = 1e-2,
+                            double tol = 4e-3, uint32_t seed = 11) {
   const ReverseModel m(g);
-  std::map<std::string, Tensor> feeds;
-  std::vector<std::string> wrt;
-  for (const auto& [n, t] : c.diff) {
-    feeds[n] = t;
-    wrt.push_back(n);
-  }
   const Tape tape = m.forward(feeds);
   std::mt19937 rng(seed);
   std::map<std::string, Tensor> u;
-  for (const auto& o : g.outputs) u[o.name] = randn(tape.value(o.name).shape(), rng);
+  for (const auto& o : seeded) u[o] = randn(tape.value(o).shape(), rng);
+  std::vector<std::string> wrt;
+  for (const auto& [name, t] : feeds) wrt.push_back(name);
   const auto grads = m.backward(tape, u, wrt);
-  for (const auto& [name, x] : c.diff) {
+  for (const auto& [name, x] : feeds) {
     SCOPED_TRACE("gradient of input '" + name + "'");
     ASSERT_TRUE(grads.count(name));
     const Tensor& an = grads.at(name);
@@ -143,16 +142,74 @@ inline void check_vjp(const OpCase& c, double eps = 1e-2, double tol = 4e-3, uin
         fd[s] = weighted_sum(m, f, u);
       }
       // The actual step in float32 (x ± eps is rounded).
-      const double h = (static_cast<double>(x.data<float>()[i] + static_cast<float>(eps)) -
-                        static_cast<double>(x.data<float>()[i] - static_cast<float>(eps)));
-      const double num = (fd[0] - fd[1]) / h;
+      const double h = static_cast<double>(x.data<float>()[i] + static_cast<float>(eps)) -
+                       static_cast<double>(x.data<float>()[i] - static_cast<float>(eps));
       const double a = an.data<float>()[i];
       max_an = std::max(max_an, std::abs(a));
-      max_err = std::max(max_err, std::abs(num - a));
+      max_err = std::max(max_err, std::abs((fd[0] - fd[1]) / h - a));
     }
-    EXPECT_GT(max_an, 0.0) << "the gradient is identically zero";
+    if (!may_vanish.count(name)) {
+      EXPECT_GT(max_an, 0.0) << "the gradient is identically zero";
+    }
     EXPECT_LE(max_err, tol * std::max(1.0, max_an)) << "max |gradient| " << max_an;
   }
+}
+
+// check_graph_vjp on the one-node graph of `c`, every output seeded, every differentiated input checked.
+inline void check_vjp(const OpCase& c, double eps = 1e-2, double tol = 4e-3, uint32_t seed = 7) {
+  SCOPED_TRACE(c.op + " opset " + std::to_string(c.opset));
+  std::map<std::string, Tensor> feeds;
+  for (const auto& [n, t] : c.diff) feeds[n] = t;
+  const Graph g = one_node_graph(c);
+  std::vector<std::string> outputs;
+  for (const auto& o : g.outputs) outputs.push_back(o.name);
+  check_graph_vjp(g, feeds, outputs, {}, eps, tol, seed);
+}
+
+// Tr(JᵀJ) of the output y (one sample, input "x") with respect to `name` (an initializer or a value), and
+// the variance of one Rademacher probe's estimate, 4 Σ_{k<l} (JJᵀ)_kl², from the full Jacobian by central
+// differences of the forward pass.
+struct ExactTrace {
+  double trace = 0, sigma2 = 0;
+};
+inline ExactTrace exact_trace(const Graph& g, const Tensor& x, const std::string& name) {
+  const bool weight = g.is_initializer(name);
+  const ReverseModel m(g, weight ? std::set<std::string>{name} : std::set<std::string>{});
+  const Tape base = m.forward({{"x", x}});
+  const Tensor z = weight ? *g.initializer(name) : base.value(name);
+  const int64_t K = base.value("y").numel();
+  std::vector<std::vector<double>> J(static_cast<size_t>(K));
+  const float h = 1e-2f;
+  for (int64_t i = 0; i < z.numel(); ++i) {
+    Tensor y[2];
+    for (int s = 0; s < 2; ++s) {
+      ForwardOptions fo;
+      if (weight) {
+        Tensor p = z.clone();
+        p.data<float>()[i] += s ? -h : h;
+        fo.params[name] = p;
+      } else {
+        Tensor p = Tensor::zeros(DType::Float32, z.shape());
+        p.data<float>()[i] = s ? -h : h;
+        fo.perturb[name] = p;
+      }
+      y[s] = m.forward({{"x", x}}, fo).value("y");
+    }
+    for (int64_t k = 0; k < K; ++k)
+      J[static_cast<size_t>(k)].push_back(
+          (static_cast<double>(y[0].data<float>()[k]) - y[1].data<float>()[k]) / (2 * h));
+  }
+  ExactTrace e;
+  for (size_t k = 0; k < J.size(); ++k)
+    for (size_t l = k; l < J.size(); ++l) {
+      double a = 0;
+      for (size_t i = 0; i < J[k].size(); ++i) a += J[k][i] * J[l][i];
+      if (l == k)
+        e.trace += a;
+      else
+        e.sigma2 += 4 * a * a;
+    }
+  return e;
 }
 
 }  // namespace qs::testing

@@ -309,45 +309,10 @@ TEST(IntConvTranspose, PackedMatchesReferenceOnDecoderShapesBlocksAndBounds) {
 
 // --- the integer engine on a model ---
 
-CalibrationOptions options(int wbits, int abits, bool per_channel, bool act_signed) {
-  CalibrationOptions o;
-  o.weight_bits = wbits;
-  o.act_bits = abits;
-  o.per_channel = per_channel;
-  o.act_signed = act_signed;
-  o.calib_count = 32;
-  o.batch = 8;
-  return o;
-}
+using testing::expect_engine_equals_sim;
 
-void expect_engine_equals_sim(const Graph& g, const testing::Calibrated& c, const Tensor& x,
-                              const std::string& what, const std::map<std::string, std::string>& detail) {
-  const SimulatedModel sim(g, c.plan, c.points);
-  const std::vector<Tensor> ys = sim.run({x});
-  std::vector<IntIsa> isas = {IntIsa::Reference, IntIsa::Portable};
-  if (int_isa_available(IntIsa::Avx2)) isas.push_back(IntIsa::Avx2);
-  for (IntIsa isa : isas) {
-    IntOptions o;
-    o.isa = isa;
-    const IntegerModel m(g, c.plan, c.points, o);
-    for (const IntStepInfo& s : m.steps()) {
-      auto it = detail.find(s.node);
-      if (it == detail.end()) continue;
-      const std::string want = isa == IntIsa::Reference || it->second != "packed"
-                                   ? "reference (int64 accumulators)"
-                                   : std::string("packed ") + int_isa_name(isa);
-      EXPECT_EQ(s.detail, want) << what << ": node " << s.node;
-    }
-    const std::vector<Tensor> yi = m.run({x});
-    ASSERT_EQ(yi.size(), ys.size());
-    for (size_t k = 0; k < ys.size(); ++k) {
-      ASSERT_EQ(yi[k].shape(), ys[k].shape()) << what << " output " << k;
-      int64_t diff = 0;
-      for (int64_t i = 0; i < ys[k].numel(); ++i) diff += yi[k].data<float>()[i] != ys[k].data<float>()[i];
-      EXPECT_EQ(diff, 0) << what << " (" << int_isa_name(isa) << "): " << diff << " of " << ys[k].numel()
-                         << " elements of output '" << g.outputs[k].name << "' differ";
-    }
-  }
+CalibrationOptions options(int wbits, int abits, bool per_channel, bool act_signed) {
+  return testing::calibration_options(wbits, abits, per_channel, act_signed, 32, 8);
 }
 
 // x [N,3,6,6] → Conv 3×3 + Relu → ConvTranspose 3×3 s2 p1 op1 → BatchNormalization → Relu → depthwise

@@ -21,43 +21,10 @@ namespace {
 
 using testing::Calibrated;
 
-std::vector<IntIsa> all_isas() {
-  std::vector<IntIsa> r = {IntIsa::Reference, IntIsa::Portable};
-  if (int_isa_available(IntIsa::Avx2)) r.push_back(IntIsa::Avx2);
-  return r;
-}
-
-// Every output of the engine equals the simulation's, element for element, on every kernel path.
-void expect_engine_equals_sim(const Graph& g, const Calibrated& c, const Tensor& x, const std::string& what) {
-  const SimulatedModel sim(g, c.plan, c.points);
-  const std::vector<Tensor> ys = sim.run({x});
-  for (IntIsa isa : all_isas()) {
-    IntOptions o;
-    o.isa = isa;
-    const IntegerModel m(g, c.plan, c.points, o);
-    const std::vector<Tensor> yi = m.run({x});
-    ASSERT_EQ(yi.size(), ys.size());
-    for (size_t k = 0; k < ys.size(); ++k) {
-      ASSERT_EQ(yi[k].shape(), ys[k].shape()) << what << " output " << k;
-      const float* a = yi[k].data<float>();
-      const float* b = ys[k].data<float>();
-      int64_t diff = 0;
-      for (int64_t i = 0; i < ys[k].numel(); ++i) diff += a[i] != b[i];
-      EXPECT_EQ(diff, 0) << what << " (" << int_isa_name(isa) << "): " << diff << " of " << ys[k].numel()
-                         << " elements of output '" << g.outputs[k].name << "' differ";
-    }
-  }
-}
+using testing::expect_engine_equals_sim;
 
 CalibrationOptions options(int wbits, int abits, bool per_channel, bool act_signed) {
-  CalibrationOptions o;
-  o.weight_bits = wbits;
-  o.act_bits = abits;
-  o.per_channel = per_channel;
-  o.act_signed = act_signed;
-  o.calib_count = 64;
-  o.batch = 16;
-  return o;
+  return testing::calibration_options(wbits, abits, per_channel, act_signed);
 }
 
 TEST(IntEngine, CnnAgreesWithSimulationOnEveryElement) {

@@ -2,9 +2,15 @@
 // with the real pipeline (calibrate()).
 #pragma once
 
-#include <random>
+#include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <string>
+
+#include "core/int/engine.h"
 #include "core/quant/calibrate.h"
+#include "core/quant/simulate.h"
 #include "tests/core/algo_test_util.h"
 
 namespace qs::testing {
@@ -147,6 +153,59 @@ inline QuantParams act_params(DType t, int32_t zp, float scale) {
       break;
   }
   return p;
+}
+
+// The kernel paths of this machine: reference loops, portable, and AVX2 where the CPU has it.
+inline std::vector<IntIsa> all_int_isas() {
+  std::vector<IntIsa> r = {IntIsa::Reference, IntIsa::Portable};
+  if (int_isa_available(IntIsa::Avx2)) r.push_back(IntIsa::Avx2);
+  return r;
+}
+
+inline CalibrationOptions calibration_options(int wbits, int abits, bool per_channel, bool act_signed,
+                                              int64_t count = 64, int64_t batch = 16) {
+  CalibrationOptions o;
+  o.weight_bits = wbits;
+  o.act_bits = abits;
+  o.per_channel = per_channel;
+  o.act_signed = act_signed;
+  o.calib_count = count;
+  o.batch = batch;
+  return o;
+}
+
+// Every output of the engine equals the simulation's, element for element, on every kernel path. `detail`
+// maps node names to "packed" or "reference": the path each must report (the reference ISA always runs the
+// reference loops).
+inline void expect_engine_equals_sim(const Graph& g, const Calibrated& c, const Tensor& x,
+                                     const std::string& what,
+                                     const std::map<std::string, std::string>& detail = {}) {
+  const SimulatedModel sim(g, c.plan, c.points);
+  const std::vector<Tensor> ys = sim.run({x});
+  for (IntIsa isa : all_int_isas()) {
+    IntOptions o;
+    o.isa = isa;
+    const IntegerModel m(g, c.plan, c.points, o);
+    for (const IntStepInfo& s : m.steps()) {
+      auto it = detail.find(s.node);
+      if (it == detail.end()) continue;
+      const std::string want = isa == IntIsa::Reference || it->second != "packed"
+                                   ? "reference (int64 accumulators)"
+                                   : std::string("packed ") + int_isa_name(isa);
+      EXPECT_EQ(s.detail, want) << what << ": node " << s.node;
+    }
+    const std::vector<Tensor> yi = m.run({x});
+    ASSERT_EQ(yi.size(), ys.size());
+    for (size_t k = 0; k < ys.size(); ++k) {
+      ASSERT_EQ(yi[k].shape(), ys[k].shape()) << what << " output " << k;
+      const float* a = yi[k].data<float>();
+      const float* b = ys[k].data<float>();
+      int64_t diff = 0;
+      for (int64_t i = 0; i < ys[k].numel(); ++i) diff += a[i] != b[i];
+      EXPECT_EQ(diff, 0) << what << " (" << int_isa_name(isa) << "): " << diff << " of " << ys[k].numel()
+                         << " elements of output '" << g.outputs[k].name << "' differ";
+    }
+  }
 }
 
 }  // namespace qs::testing

@@ -11,59 +11,13 @@
 #include "core/autodiff/reverse.h"
 #include "core/quant/calibrate.h"
 #include "tests/core/algo_test_util.h"
+#include "tests/core/autodiff_test_util.h"
 
 namespace qs {
 namespace {
 
+using testing::exact_trace;
 using testing::NpyDataset;
-
-struct Exact {
-  double trace = 0;
-  double sigma2 = 0;  // variance of one Rademacher probe's estimate: 4 Σ_{k<l} (JJᵀ)_kl²
-};
-
-// Tr(JᵀJ) of the output y (one sample) with respect to `name` (an initializer or a value), from the full
-// Jacobian by central differences.
-Exact exact_trace(const Graph& g, const Tensor& x, const std::string& name) {
-  const bool weight = g.is_initializer(name);
-  const ReverseModel m(g, weight ? std::set<std::string>{name} : std::set<std::string>{});
-  const Tape base = m.forward({{"x", x}});
-  const Tensor z = weight ? *g.initializer(name) : base.value(name);
-  const int64_t K = base.value("y").numel();
-  std::vector<std::vector<double>> J(static_cast<size_t>(K));
-  const float h = 1e-2f;
-  for (int64_t i = 0; i < z.numel(); ++i) {
-    std::vector<double> col(static_cast<size_t>(K));
-    Tensor y[2];
-    for (int s = 0; s < 2; ++s) {
-      ForwardOptions fo;
-      if (weight) {
-        Tensor p = z.clone();
-        p.data<float>()[i] += s ? -h : h;
-        fo.params[name] = p;
-      } else {
-        Tensor p = Tensor::zeros(DType::Float32, z.shape());
-        p.data<float>()[i] = s ? -h : h;
-        fo.perturb[name] = p;
-      }
-      y[s] = m.forward({{"x", x}}, fo).value("y");
-    }
-    for (int64_t k = 0; k < K; ++k)
-      J[static_cast<size_t>(k)].push_back(
-          (static_cast<double>(y[0].data<float>()[k]) - y[1].data<float>()[k]) / (2 * h));
-  }
-  Exact e;
-  std::vector<std::vector<double>> A(static_cast<size_t>(K),
-                                     std::vector<double>(static_cast<size_t>(K), 0.0));
-  for (size_t k = 0; k < A.size(); ++k)
-    for (size_t l = 0; l < A.size(); ++l)
-      for (size_t i = 0; i < J[k].size(); ++i) A[k][l] += J[k][i] * J[l][i];
-  for (size_t k = 0; k < A.size(); ++k) {
-    e.trace += A[k][k];
-    for (size_t l = k + 1; l < A.size(); ++l) e.sigma2 += 4 * A[k][l] * A[k][l];
-  }
-  return e;
-}
 
 Tensor sample(const Tensor& all, int64_t i) {
   const int64_t per = all.numel() / all.dim(0);
@@ -94,7 +48,7 @@ TEST(Lfh, ConvergesToTheExactTraceFromFullJacobians) {
     SCOPED_TRACE(t.tensor);
     double exact = 0, var = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const Exact e = exact_trace(g, sample(images, i), t.tensor);
+      const testing::ExactTrace e = exact_trace(g, sample(images, i), t.tensor);
       exact += e.trace / n;
       var += e.sigma2 / o.max_probes / (n * n);
     }

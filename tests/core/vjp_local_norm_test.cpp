@@ -17,54 +17,14 @@ namespace qs {
 namespace {
 
 using testing::away_from_zero;
+using testing::check_graph_vjp;
 using testing::check_vjp;
 using testing::distinct;
+using testing::exact_trace;
 using testing::ints;
 using testing::OpCase;
 using testing::randn;
 using testing::uniform;
-
-// check_vjp for any graph: the reverse gradient of L = Σ <u, y> over the `seeded` outputs (random u) with
-// respect to every feed, against central differences of the forward pass. Inputs in `may_vanish` may have
-// an identically zero gradient (their finite differences must then be zero too); the others must not.
-void check_graph_vjp(const Graph& g, const std::map<std::string, Tensor>& feeds,
-                     const std::vector<std::string>& seeded, const std::set<std::string>& may_vanish = {},
-                     double eps = 1e-2, double tol = 4e-3) {
-  const ReverseModel m(g);
-  const Tape tape = m.forward(feeds);
-  std::mt19937 rng(11);
-  std::map<std::string, Tensor> u;
-  for (const auto& o : seeded) u[o] = randn(tape.value(o).shape(), rng);
-  std::vector<std::string> wrt;
-  for (const auto& [name, t] : feeds) wrt.push_back(name);
-  const auto grads = m.backward(tape, u, wrt);
-  for (const auto& [name, x] : feeds) {
-    SCOPED_TRACE("gradient of input '" + name + "'");
-    ASSERT_TRUE(grads.count(name));
-    const Tensor& an = grads.at(name);
-    ASSERT_EQ(an.shape(), x.shape());
-    double max_an = 0, max_err = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      double fd[2];
-      for (int s = 0; s < 2; ++s) {
-        Tensor xp = x.clone();
-        xp.data<float>()[i] += static_cast<float>(s == 0 ? eps : -eps);
-        auto f = feeds;
-        f[name] = xp;
-        fd[s] = testing::weighted_sum(m, f, u);
-      }
-      const double h = static_cast<double>(x.data<float>()[i] + static_cast<float>(eps)) -
-                       static_cast<double>(x.data<float>()[i] - static_cast<float>(eps));
-      const double a = an.data<float>()[i];
-      max_an = std::max(max_an, std::abs(a));
-      max_err = std::max(max_err, std::abs((fd[0] - fd[1]) / h - a));
-    }
-    if (!may_vanish.count(name)) {
-      EXPECT_GT(max_an, 0.0) << "the gradient is identically zero";
-    }
-    EXPECT_LE(max_err, tol * std::max(1.0, max_an)) << "max |gradient| " << max_an;
-  }
-}
 
 Attribute f_attr(float v) { return Attribute::of_float(v); }
 Attribute i_attr(int64_t v) { return Attribute::of_int(v); }
@@ -335,51 +295,6 @@ TEST(VjpLocalNorm, NonMaxSuppressionPassesNoGradientAndDoesNotThrow) {
 
 // ---- LFH end to end ----
 
-// Tr(JᵀJ) of the output y (one sample) with respect to `name`, and the variance of one Rademacher
-// probe's estimate, 4 Σ_{k<l} (JJᵀ)_kl², from the full Jacobian by central differences of the forward pass.
-struct Exact {
-  double trace = 0, sigma2 = 0;
-};
-Exact exact_trace(const Graph& g, const Tensor& x, const std::string& name) {
-  const bool weight = g.is_initializer(name);
-  const ReverseModel m(g, weight ? std::set<std::string>{name} : std::set<std::string>{});
-  const Tape base = m.forward({{"x", x}});
-  const Tensor z = weight ? *g.initializer(name) : base.value(name);
-  const int64_t K = base.value("y").numel();
-  std::vector<std::vector<double>> J(static_cast<size_t>(K));
-  const float h = 1e-2f;
-  for (int64_t i = 0; i < z.numel(); ++i) {
-    Tensor y[2];
-    for (int s = 0; s < 2; ++s) {
-      ForwardOptions fo;
-      if (weight) {
-        Tensor p = z.clone();
-        p.data<float>()[i] += s ? -h : h;
-        fo.params[name] = p;
-      } else {
-        Tensor p = Tensor::zeros(DType::Float32, z.shape());
-        p.data<float>()[i] = s ? -h : h;
-        fo.perturb[name] = p;
-      }
-      y[s] = m.forward({{"x", x}}, fo).value("y");
-    }
-    for (int64_t k = 0; k < K; ++k)
-      J[static_cast<size_t>(k)].push_back(
-          (static_cast<double>(y[0].data<float>()[k]) - y[1].data<float>()[k]) / (2 * h));
-  }
-  Exact e;
-  for (size_t k = 0; k < J.size(); ++k)
-    for (size_t l = k; l < J.size(); ++l) {
-      double a = 0;
-      for (size_t i = 0; i < J[k].size(); ++i) a += J[k][i] * J[l][i];
-      if (l == k)
-        e.trace += a;
-      else
-        e.sigma2 += 4 * a * a;
-    }
-  return e;
-}
-
 TEST(VjpLocalNorm, LfhThroughLrnInstanceNormAndMishMatchesTheExactTrace) {
   std::mt19937 rng(111);
   // x [N,1,5,5] → Conv(1→4, 3×3, pad 1) → LRN(3) → Conv(4→3, 3×3, pad 1) → InstanceNormalization → Mish →
@@ -426,7 +341,7 @@ TEST(VjpLocalNorm, LfhThroughLrnInstanceNormAndMishMatchesTheExactTrace) {
       s[0] = 1;
       Tensor one(DType::Float32, s);
       std::copy(images.data<float>() + i * 25, images.data<float>() + (i + 1) * 25, one.data<float>());
-      const Exact e = exact_trace(g, one, t.tensor);
+      const testing::ExactTrace e = exact_trace(g, one, t.tensor);
       exact += e.trace / n;
       var += e.sigma2 / o.max_probes / (n * n);
     }
