@@ -346,6 +346,8 @@ Lowering lower(const Graph& g, const QuantPlan& plan, const QuantPoints& points,
         island("input '" + n.inputs[0] + "' is not quantized");
       } else if (!resolve_result(false)) {
         island(no_point);
+      } else if (!options.tables) {
+        island("a level table, not built here");
       } else {
         ln.table = level_table(g, n, L.params.at(n.inputs[0]), point_params(ln.result), &why);
         if (ln.table.empty())

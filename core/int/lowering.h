@@ -93,6 +93,9 @@ struct Lowering {
 struct LowerOptions {
   // false: biases stay float (SimOptions::quantize_bias = false); layers with a bias are then float islands.
   bool quantize_bias = true;
+  // false: the ops that would be Tables stay FloatIsland and no table is built (level_table runs each one's
+  // float kernel a few hundred times). For the simulation, which models a Table as the island it equals.
+  bool tables = true;
 };
 
 // `plan` should have passed validate_plan against `g` and `points`.

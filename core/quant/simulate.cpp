@@ -228,12 +228,12 @@ SimulatedModel::SimulatedModel(const Graph& g, const QuantPlan& plan, const Quan
   for (auto& e : eff.entries) e.quantize = e.quantize && applies(options, e.tensor);
   auto ia = std::make_shared<IntegerArithmetic>();
   ia->graph = g;
-  ia->lowering = lower(ia->graph, eff, points, LowerOptions{options.quantize_bias});
+  // Tables are not built: a Table equals its float island, which is how the simulation runs it anyway.
+  ia->lowering = lower(ia->graph, eff, points, LowerOptions{options.quantize_bias, false});
   const Lowering& L = ia->lowering;
   for (const LoweredNode& ln : L.nodes) {
-    // A Table equals the float island it stands for (level_table.h): the island models it.
     if (!is_integer_kind(ln.kind) || ln.kind == IntKind::Movement || ln.kind == IntKind::Meta ||
-        ln.kind == IntKind::Fused || ln.kind == IntKind::Table)
+        ln.kind == IntKind::Fused)
       continue;
     const Node& n = *ln.node;
     IntegerArithmetic::Model m;
