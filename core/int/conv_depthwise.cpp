@@ -15,19 +15,13 @@ namespace qs {
 using namespace intgemm;
 using namespace conv_parts;
 
-namespace {
+// PackedConv::interleaves chooses the kernel by output width. Measured at b64/b8 on one thread (AVX2,
+// Zen 3): interleaved is 1.2× at 7×7, 1.27× at 14×14 and 28×28 stride 1, 1.15× at 28→14 stride 2; about
+// even at 32–56 wide; the per-plane kernel is 1.25× at 64 and 112 wide (a plane's rows are long vectors,
+// and the interleaved copy of a large plane leaves the cache). With more taps per output (5×5), the copy
+// weighs less: interleaved is 1.5× at 40 wide, even at 64.
 
-// Whether a depthwise layer goes through the channel-interleaved kernel (DepthwiseChannels) rather than the
-// per-plane one, by output width. Measured at b64/b8 on one thread (AVX2, Zen 3): interleaved is 1.2× at
-// 7×7, 1.27× at 14×14 and 28×28 stride 1, 1.15× at 28→14 stride 2; about even at 32–56 wide; the per-plane
-// kernel is 1.25× at 64 and 112 wide (a plane's rows are long vectors, and the interleaved copy of a large
-// plane leaves the cache). With more taps per output (5×5), the copy weighs less: interleaved is 1.5× at
-// 40 wide, even at 64.
-bool use_channels_kernel(int64_t OW, int64_t taps) { return OW <= (taps > 9 ? 48 : 32); }
-
-}  // namespace
-
-// Planes up to use_channels_kernel's width: 16 channels of an image per work item,
+// Planes up to interleaves()' width: 16 channels of an image per work item,
 // channel-interleaved (gemm_int.h, DepthwiseChannels).
 void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
   const Geo2 geo(g);
@@ -58,6 +52,42 @@ void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, 
             d, epilogue(q_, rq_lanes_, true, c0, static_cast<char*>(y.raw()) + (n * C + c0) * P, P));
       },
       16 * P * K_);
+}
+
+void PackedConv::run_depthwise_nhwc(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  const Geo2 geo(g);
+  const int64_t N = g.batch, C = g.in_channels;
+  const int64_t Wp = (geo.OW - 1) * geo.sw + (geo.KW - 1) * geo.dw + 1;
+  // Bands of output rows whose interleaved input (Hp·Wp·16 int16) stays about L1-sized: small planes are
+  // one band, large ones several, which also gives batch 1 work items for every thread.
+  const int64_t rows_in = std::max<int64_t>(1, (int64_t{32} << 10) / (Wp * 32));
+  const int64_t band = std::clamp<int64_t>(
+      rows_in > (geo.KH - 1) * geo.dh ? (rows_in - (geo.KH - 1) * geo.dh - 1) / geo.sh + 1 : 1, 1, geo.OH);
+  const int64_t bands = ceil_div(geo.OH, band), blocks = ceil_div(C, 16);
+  const unsigned char* xp = static_cast<const unsigned char*>(x.raw());
+  unsigned char* yp = static_cast<unsigned char*>(y.raw());
+  parallel_for(
+      0, N * blocks * bands,
+      [&](int64_t item) {
+        const int64_t n = item / (blocks * bands), c0 = item / bands % blocks * 16, b = item % bands;
+        const int64_t oh0 = b * band, oh1 = std::min(geo.OH, oh0 + band);
+        const int64_t r0 = oh0 * geo.sh - geo.ph;  // the band's first padded row, as an input row
+        DepthwiseChannels d;
+        d.x = xp + ((n * geo.IH + std::max<int64_t>(r0, 0)) * geo.IW * C + c0);
+        d.x_signed = x.dtype() == DType::Int8;
+        d.channels = std::min<int64_t>(16, C - c0);
+        d.H = geo.IH - std::max<int64_t>(r0, 0), d.W = geo.IW, d.OH = oh1 - oh0, d.OW = geo.OW;
+        d.KH = geo.KH, d.KW = geo.KW, d.sh = geo.sh, d.sw = geo.sw, d.dh = geo.dh, d.dw = geo.dw;
+        d.ph = std::max<int64_t>(-r0, 0), d.pw = geo.pw;
+        d.zx = q_.in.zero_point[0];
+        d.wlanes = dw_lanes_.data() + c0 * k_pairs(K_);
+        d.x_pos = C, d.y_pos = C;
+        const int64_t Hp = (d.OH - 1) * geo.sh + (geo.KH - 1) * geo.dh + 1;
+        d.in = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(Hp * Wp * 16));
+        intgemm::detail::depthwise_channels_avx2(
+            d, epilogue(q_, rq_lanes_, true, c0, yp + ((n * geo.OH + oh0) * geo.OW * C + c0), 0));
+      },
+      16 * band * geo.OW * K_);
 }
 
 void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
@@ -104,8 +134,7 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
   const bool bytes = es == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8);
-  if (isa == IntIsa::Avx2 && bytes && use_channels_kernel(geo.OW, K_) && K_ <= 2 * kMaxChannelPairs)
-    return run_depthwise_channels(g, x, y);
+  if (isa == IntIsa::Avx2 && bytes && interleaves(geo.OW, K_)) return run_depthwise_channels(g, x, y);
   // Channels per work item: enough items for every thread, few enough to zero the padding rarely.
   const int64_t total = N * C;
   const int64_t per = std::clamp<int64_t>(total / (4 * num_threads()), 1, 16);

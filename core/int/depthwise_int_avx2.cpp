@@ -3,8 +3,10 @@
 // Tap pairs go through VPMADDWD as in the GEMM, requantization as its epilogue (avx2_lanes.h).
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "core/common/error.h"
+#include "core/common/transpose_bytes.h"
 #include "core/int/avx2_lanes.h"
 #include "core/int/gemm_int.h"
 
@@ -215,32 +217,6 @@ QS_AVX2 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e) {
 
 namespace {
 
-// In-place transpose of a 16×16 byte matrix held as 16 rows.
-QS_AVX2 inline void transpose16x16(__m128i r[16]) {
-  __m128i a[16], b[16];
-  for (int i = 0; i < 8; ++i) {
-    a[2 * i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
-    a[2 * i + 1] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < 2; ++j) {
-      b[4 * i + j] = _mm_unpacklo_epi16(a[4 * i + j], a[4 * i + 2 + j]);
-      b[4 * i + 2 + j] = _mm_unpackhi_epi16(a[4 * i + j], a[4 * i + 2 + j]);
-    }
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 4; ++j) {
-      a[8 * i + j] = _mm_unpacklo_epi32(b[8 * i + j], b[8 * i + 4 + j]);
-      a[8 * i + 4 + j] = _mm_unpackhi_epi32(b[8 * i + j], b[8 * i + 4 + j]);
-    }
-  for (int j = 0; j < 8; ++j) {
-    b[j] = _mm_unpacklo_epi64(a[j], a[8 + j]);
-    b[8 + j] = _mm_unpackhi_epi64(a[j], a[8 + j]);
-  }
-  // b[k] now holds column order k' = bit-reversal-like permutation of k: undo it.
-  static constexpr int kOrder[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
-  for (int k = 0; k < 16; ++k) r[kOrder[k]] = b[k];
-}
-
 // The accumulators of V positions of the 16 interleaved channels (position v's input at in[v]): Σ over tap
 // pairs of the pairs' weights (channels 0-3, 8-11 in wl; 4-7, 12-15 in wh, the order VPUNPCK gives), so al
 // holds channels 0-3 | 8-11 and ah 4-7 | 12-15.
@@ -265,7 +241,7 @@ QS_AVX2 QS_INLINE inline void channel_acc(const int16_t* const (&in)[V], const i
 // Step 3 of depthwise_channels_t: outputs [position][16 channels], 8 bits each, at d.out. Positions go in
 // pairs in row-major order across row ends (a 7-wide row leaves no single position behind), and a pair's
 // 32 bytes are narrowed, clamped and stored at once. kl, kh: the constants of al's and ah's channels.
-template <DType OT, int kTaps, bool kFast>
+template <DType OT, int kTaps, bool kFast, bool kLast>
 QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64_t* off, const __m256i* wl,
                              const __m256i* wh, const LaneConsts& kl, const LaneConsts& kh,
                              const Epilogue& e) {
@@ -274,7 +250,12 @@ QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64
   // Locals, not d's fields: the byte stores below may alias anything, and the fields would be reloaded.
   const int64_t P = d.OH * d.OW, taps = d.KH * d.KW, OW = d.OW, row_step = d.sh * Wp * 16,
                 col_step = d.sw * 16;
-  unsigned char* const out = d.out;
+  unsigned char* const out = kLast ? static_cast<unsigned char*>(e.y) : d.out;
+  const int64_t step = kLast ? d.y_pos : 16;
+  // Channels-last with fewer than 16 channels left: each position's first `part` bytes only (the rest
+  // belong to the next position).
+  const size_t part = kLast && d.channels < 16 ? static_cast<size_t>(d.channels) : 0;
+  alignas(32) unsigned char tmp[32];
   const int16_t* row = d.in;
   int64_t fixed[kTaps > 0 ? kTaps : 1];
   if constexpr (kTaps > 0) {
@@ -294,14 +275,30 @@ QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64
     channel_acc<kTaps, 2>(in, off, taps, wl, wh, al, ah);
     const __m256i v =
         b8.two(requant16<kFast>(al[0], ah[0], kl, kh, zp16), requant16<kFast>(al[1], ah[1], kl, kh, zp16));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + q * 16), v);
+    if constexpr (kLast) {
+      if (part == 0) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + q * step), _mm256_castsi256_si128(v));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + (q + 1) * step), _mm256_extracti128_si256(v, 1));
+      } else {
+        _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+        std::memcpy(out + q * step, tmp, part);
+        std::memcpy(out + (q + 1) * step, tmp + 16, part);
+      }
+    } else {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + q * 16), v);
+    }
   }
   if (q < P) {
     const int16_t* in[1] = {next()};
     __m256i al[1], ah[1];
     channel_acc<kTaps, 1>(in, off, taps, wl, wh, al, ah);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + q * 16),
-                     b8.one(requant16<kFast>(al[0], ah[0], kl, kh, zp16)));
+    const __m128i v = b8.one(requant16<kFast>(al[0], ah[0], kl, kh, zp16));
+    if (part == 0) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + q * step), v);
+    } else {
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), v);
+      std::memcpy(out + q * step, tmp, part);
+    }
   }
 }
 
@@ -325,41 +322,63 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   zero(r_hi * Wp, (Hp - r_hi) * Wp);
   const unsigned char* x = static_cast<const unsigned char*>(d.x);
   const __m256i zx = _mm256_set1_epi16(static_cast<int16_t>(d.zx));
-  // Positions are visited in order, dst walking the padded grid with them (no multiplication per position).
-  // Input past Hp rows or Wp columns is never reached by an output (a stride's last rows or columns).
-  const int64_t W = d.W, Wlim = std::min(W, Wp - d.pw), row_step = Wp * 16;
-  int64_t iw = 0, rows_left = Hp - d.ph;
-  int16_t* dst = d.in + (d.ph * Wp + d.pw) * 16;
-  auto put_next = [&](__m128i bytes) QS_INLINE {
-    if (rows_left > 0 && iw < Wlim)
-      _mm256_storeu_si256(
-          reinterpret_cast<__m256i*>(dst + iw * 16),
-          _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx));
-    if (++iw == W) iw = 0, dst += row_step, --rows_left;
-  };
-  // Positions at .. at + 15 of the 16 channels, transposed; the first `skip` were visited already.
+  const int64_t W = d.W, Wlim = std::min(W, Wp - d.pw);
   const int64_t channels = d.channels;
-  auto in_block = [&](int64_t at, int64_t skip) {
-    __m128i r[16];
-    if (channels == 16)  // the usual case, without a compare per channel
-      for (int64_t c = 0; c < 16; ++c)
-        r[c] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at));
-    else
-      for (int64_t c = 0; c < 16; ++c)
-        r[c] = c < channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at))
-                            : _mm_setzero_si128();
-    transpose16x16(r);
-    for (int64_t j = skip; j < 16; ++j) put_next(r[j]);
-  };
-  int64_t p0 = 0;
-  for (; p0 + 16 <= HW; p0 += 16) in_block(p0, 0);
-  if (p0 < HW && HW >= 16) {
-    in_block(HW - 16, p0 - (HW - 16));  // the last 16 positions, overlapping the previous block
+  if (d.x_pos > 0) {
+    // Channels-last: each position's channels are contiguous already; 16 bytes per position, or a copy of
+    // the `channels` there are (the rest of a 16-byte load would be the next position's, or past x).
+    for (int64_t r = 0; r < std::min(d.H, Hp - d.ph); ++r) {
+      const unsigned char* src = x + r * W * d.x_pos;
+      int16_t* to = d.in + ((d.ph + r) * Wp + d.pw) * 16;
+      for (int64_t c = 0; c < Wlim; ++c) {
+        __m128i bytes;
+        if (channels == 16) {
+          bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + c * d.x_pos));
+        } else {
+          alignas(16) unsigned char col[16] = {};
+          std::memcpy(col, src + c * d.x_pos, static_cast<size_t>(channels));
+          bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(col));
+        }
+        _mm256_storeu_si256(
+            reinterpret_cast<__m256i*>(to + c * 16),
+            _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx));
+      }
+    }
   } else {
-    for (; p0 < HW; ++p0) {
-      alignas(16) unsigned char col[16] = {};
-      for (int64_t c = 0; c < channels; ++c) col[c] = x[c * HW + p0];
-      put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
+    // Positions are visited in order, dst walking the padded grid with them (no multiplication per position).
+    // Input past Hp rows or Wp columns is never reached by an output (a stride's last rows or columns).
+    const int64_t row_step = Wp * 16;
+    int64_t iw = 0, rows_left = Hp - d.ph;
+    int16_t* dst = d.in + (d.ph * Wp + d.pw) * 16;
+    auto put_next = [&](__m128i bytes) QS_INLINE {
+      if (rows_left > 0 && iw < Wlim)
+        _mm256_storeu_si256(
+            reinterpret_cast<__m256i*>(dst + iw * 16),
+            _mm256_sub_epi16(kSigned ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes), zx));
+      if (++iw == W) iw = 0, dst += row_step, --rows_left;
+    };
+    auto in_block = [&](int64_t at, int64_t skip) {
+      __m128i r[16];
+      if (channels == 16)  // the usual case, without a compare per channel
+        for (int64_t c = 0; c < 16; ++c)
+          r[c] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at));
+      else
+        for (int64_t c = 0; c < 16; ++c)
+          r[c] = c < channels ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + c * HW + at))
+                              : _mm_setzero_si128();
+      transpose16x16(r);
+      for (int64_t j = skip; j < 16; ++j) put_next(r[j]);
+    };
+    int64_t p0 = 0;
+    for (; p0 + 16 <= HW; p0 += 16) in_block(p0, 0);
+    if (p0 < HW && HW >= 16) {
+      in_block(HW - 16, p0 - (HW - 16));  // the last 16 positions, overlapping the previous block
+    } else {
+      for (; p0 < HW; ++p0) {
+        alignas(16) unsigned char col[16] = {};
+        for (int64_t c = 0; c < channels; ++c) col[c] = x[c * HW + p0];
+        put_next(_mm_load_si128(reinterpret_cast<const __m128i*>(col)));
+      }
     }
   }
   // 2. Weights and channel constants, both in the lane order of the pair products (DepthwiseChannels),
@@ -374,14 +393,19 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   int64_t off[2 * kMaxHeldPairs];
   for (int64_t kh_ = 0; kh_ < d.KH; ++kh_)
     for (int64_t kw = 0; kw < d.KW; ++kw) off[kh_ * d.KW + kw] = (kh_ * d.dh * Wp + kw * d.dw) * 16;
-  // 3. Outputs [position][16 channels].
+  // 3. Outputs [position][16 channels]: into d.out, or straight to y when channels-last.
   const bool fast = kl.fast && kh.fast;
-  if (taps == 9)
-    fast ? channel_outputs<OT, 9, true>(d, Wp, off, wl, wh, kl, kh, e)
-         : channel_outputs<OT, 9, false>(d, Wp, off, wl, wh, kl, kh, e);
-  else
-    fast ? channel_outputs<OT, 0, true>(d, Wp, off, wl, wh, kl, kh, e)
-         : channel_outputs<OT, 0, false>(d, Wp, off, wl, wh, kl, kh, e);
+  const auto outputs = [&](auto last) {
+    constexpr bool kLast = decltype(last)::value;
+    if (taps == 9)
+      fast ? channel_outputs<OT, 9, true, kLast>(d, Wp, off, wl, wh, kl, kh, e)
+           : channel_outputs<OT, 9, false, kLast>(d, Wp, off, wl, wh, kl, kh, e);
+    else
+      fast ? channel_outputs<OT, 0, true, kLast>(d, Wp, off, wl, wh, kl, kh, e)
+           : channel_outputs<OT, 0, false, kLast>(d, Wp, off, wl, wh, kl, kh, e);
+  };
+  if (d.x_pos > 0) return outputs(std::true_type{});
+  outputs(std::false_type{});
   // 4. Back to planes: y + c·P, 16 positions at a time (the last 16 overlapping the previous block, which
   // rewrites the same values).
   unsigned char* y = static_cast<unsigned char*>(e.y);

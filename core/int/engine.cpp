@@ -5,10 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 
 #include "core/int/int_ops.h"
+#include "core/int/int_tensor.h"
 #include "core/int/layer_quant.h"
 #include "core/quant/simulate.h"
 #include "core/runtime/batching.h"
@@ -28,6 +30,7 @@ struct IntegerModel::Impl {
   QuantPoints points;
   Lowering L;
   IntIsa isa = IntIsa::Portable;
+  bool use_channels_last = true;
   std::vector<Step> steps;
   std::vector<IntStepInfo> infos;
   std::map<std::string, int> slot_of;
@@ -50,6 +53,35 @@ struct IntegerModel::Impl {
     steps.push_back(std::move(s));
   }
 
+  // Values held channels-last ([N, H, W, C]; int_ops.h, ChannelsLastKernel) by their slot, and the copies
+  // in the other layout made for readers that need it (one per value and layout).
+  std::set<int> channels_last;
+  std::map<std::string, int> layout_copy;
+  int layout_slot(const std::string& v, bool want_last) {
+    const int s = slot(v);
+    if (channels_last.count(s) == static_cast<size_t>(want_last)) return s;
+    const std::string name = tag(v, want_last ? "nhwc" : "nchw");
+    auto it = layout_copy.find(name);
+    if (it != layout_copy.end()) return it->second;
+    const int c = slot(name);
+    add_step(make_kernel([want_last](std::span<const Tensor* const> in, std::span<Tensor> out) {
+               out[0] = want_last ? to_channels_last(*in[0]) : from_channels_last(*in[0]);
+             }),
+             std::string(want_last ? "to channels-last '" : "to channels-first '") + v + "'", {s}, {c});
+    steps.back().op_type = "(layout)";
+    steps.back().detail = "layout";
+    if (want_last) channels_last.insert(c);
+    layout_copy[name] = c;
+    return c;
+  }
+  std::vector<char> channels_last_nodes(const std::vector<std::unique_ptr<Kernel>>& made) const;
+
+  int64_t node_opset(const Node& n) const {
+    if (n.domain.empty()) return orig.opset;
+    auto it = orig.opset_imports.find(n.domain);
+    return it == orig.opset_imports.end() ? 0 : it->second;
+  }
+
   // The float version of value v: v itself, or its dequantized copy (made once).
   std::map<std::string, int> dequantized;
   int float_slot(const std::string& v) {
@@ -62,7 +94,7 @@ struct IntegerModel::Impl {
     add_step(make_kernel([params](std::span<const Tensor* const> in, std::span<Tensor> out) {
                out[0] = dequantize(*in[0], params);
              }),
-             "dequantize '" + v + "'", {slot(v)}, {s});
+             "dequantize '" + v + "'", {layout_slot(v, false)}, {s});
     dequantized[v] = s;
     return s;
   }
@@ -114,13 +146,55 @@ void IntegerModel::Impl::build() {
   }
   for (const auto& [name, t] : fq.initializers) slot(name);
 
+  // The integer kernels first: which values are held channels-last depends on what their readers can take.
+  std::vector<std::unique_ptr<Kernel>> made(L.nodes.size());
+  for (size_t i = 0; i < L.nodes.size(); ++i) {
+    const LoweredNode& ln = L.nodes[i];
+    if (!is_integer_kind(ln.kind) || ln.kind == IntKind::Fused) continue;
+    const Node& n = *ln.node;
+    const int64_t opset = node_opset(n);
+    IntNodeContext c{orig, ln, L, plan, opset, isa};
+    try {
+      switch (ln.kind) {
+        case IntKind::Layer:
+        case IntKind::MatMulInt:
+          made[i] = make_int_layer_kernel(c);
+          break;
+        case IntKind::Add:
+        case IntKind::Sub:
+        case IntKind::Mul:
+        case IntKind::ConstOperand:
+        case IntKind::Concat:
+        case IntKind::Activation:
+        case IntKind::Table:
+          made[i] = make_int_elementwise_kernel(c);
+          break;
+        case IntKind::AveragePool:
+        case IntKind::GlobalAveragePool:
+          made[i] = make_int_pool_kernel(c);
+          break;
+        default:
+          made[i] = make_int_movement_kernel(c);
+          break;
+      }
+    } catch (const UnsupportedError&) {
+      throw;
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      throw Error(msg.find("node '" + n.name + "'") != std::string::npos ? msg : n.describe() + ": " + msg);
+    }
+  }
+  const std::vector<char> cl =
+      use_channels_last ? channels_last_nodes(made) : std::vector<char>(made.size(), 0);
+  for (size_t i = 0; i < cl.size(); ++i)
+    if (cl[i])
+      if (auto* k = dynamic_cast<ChannelsLastKernel*>(made[i].get())) k->set_channels_last();
+
   for (size_t i = 0; i < L.nodes.size(); ++i) {
     const LoweredNode& ln = L.nodes[i];
     const Node& n = *ln.node;
     const Node& nf = fq.nodes[i];  // the same node in the fake-quantized graph (bias may be renamed)
-    const int64_t opset = n.domain.empty()
-                              ? orig.opset
-                              : (orig.opset_imports.count(n.domain) ? orig.opset_imports.at(n.domain) : 0);
+    const int64_t opset = node_opset(n);
     IntStepInfo info{n.name, n.op_type, ln.kind, ""};
     if (ln.kind == IntKind::Fused) {
       info.detail = "fused into the node before it";
@@ -128,43 +202,15 @@ void IntegerModel::Impl::build() {
       continue;
     }
     if (is_integer_kind(ln.kind)) {
-      IntNodeContext c{orig, ln, L, plan, opset, isa};
-      std::unique_ptr<Kernel> k;
-      try {
-        switch (ln.kind) {
-          case IntKind::Layer:
-          case IntKind::MatMulInt:
-            k = make_int_layer_kernel(c);
-            break;
-          case IntKind::Add:
-          case IntKind::Sub:
-          case IntKind::Mul:
-          case IntKind::ConstOperand:
-          case IntKind::Concat:
-          case IntKind::Activation:
-          case IntKind::Table:
-            k = make_int_elementwise_kernel(c);
-            break;
-          case IntKind::AveragePool:
-          case IntKind::GlobalAveragePool:
-            k = make_int_pool_kernel(c);
-            break;
-          default:
-            k = make_int_movement_kernel(c);
-            break;
-        }
-      } catch (const UnsupportedError&) {
-        throw;
-      } catch (const Error& e) {
-        const std::string msg = e.what();
-        throw Error(msg.find("node '" + n.name + "'") != std::string::npos ? msg : n.describe() + ": " + msg);
-      }
+      std::unique_ptr<Kernel> k = std::move(made[i]);
       std::vector<int> in, out;
-      for (const auto& v : n.inputs) in.push_back(v.empty() ? -1 : slot(v));
+      for (const auto& v : n.inputs)
+        in.push_back(v.empty() ? -1 : L.integer(v) ? layout_slot(v, cl[i] != 0) : slot(v));
       for (size_t k2 = 0; k2 < n.outputs.size(); ++k2) {
         const std::string& o = k2 == 0 ? ln.result : n.outputs[k2];
         out.push_back(o.empty() ? -1 : slot(o));
       }
+      if (cl[i]) channels_last.insert(out[0]);
       if (ln.kind == IntKind::Layer) {
         const LayerQuant q = prepare_layer(orig, ln, plan, L);
         const int64_t K = static_cast<int64_t>(q.w.size()) / q.out_channels;
@@ -176,6 +222,7 @@ void IntegerModel::Impl::build() {
       } else {
         info.detail = int_kind_name(ln.kind);
       }
+      if (cl[i]) info.detail += ", channels-last";
       add_step(std::move(k), n.name, std::move(in), std::move(out));
       steps.back().op_type = n.op_type;
       steps.back().detail = info.detail;
@@ -218,6 +265,92 @@ void IntegerModel::Impl::build() {
   for (size_t s = 0; s < last.size(); ++s)
     if (last[s] >= 0 && !keep.count(static_cast<int>(s)) && !constants[s].defined())
       steps[static_cast<size_t>(last[s])].release.push_back(static_cast<int>(s));
+}
+
+// Which integer nodes run on channels-last data. Candidates: the kernels that can (1×1 and depthwise
+// convolutions, ChannelsLastKernel), and the elementwise ops that do not care about the layout as long as
+// all their integer operands share it (Add, Sub, Mul of two such values, Relu/Clip/LeakyRelu, tables). An
+// elementwise node runs channels-last when one of its operands comes channels-last and the others can be
+// made so (4-D: a 2-D convolution's result, or declared so). Only the depthwise layers gain from the
+// layout (their kernel works on 16 channels of a position per vector, and no longer transposes its input
+// and output), so a group of channels-last nodes linked by their values is kept only when it holds a
+// depthwise layer and another convolution, which it then passes its values to without a transpose; the
+// transposes into and out of the group are paid once. Values are per-tensor quantized (activation points
+// are), so no parameter follows the channel axis.
+std::vector<char> IntegerModel::Impl::channels_last_nodes(
+    const std::vector<std::unique_ptr<Kernel>>& made) const {
+  const size_t n = L.nodes.size();
+  std::vector<char> conv(n, 0), gains(n, 0), elementwise(n, 0);
+  std::map<std::string, size_t> producer;
+  for (size_t i = 0; i < n; ++i) {
+    const LoweredNode& ln = L.nodes[i];
+    if (!is_integer_kind(ln.kind) || ln.kind == IntKind::Fused) continue;
+    producer[ln.result] = i;
+    const auto* k = dynamic_cast<const ChannelsLastKernel*>(made[i].get());
+    const std::string& op = ln.node->op_type;
+    conv[i] = k && k->can_run_channels_last();
+    int64_t width = -1;  // the output's, when shape inference knows it
+    auto vi = orig.value_info.find(ln.node->outputs[0]);
+    if (vi != orig.value_info.end() && vi->second.shape && vi->second.shape->size() == 4 &&
+        vi->second.shape->back().known())
+      width = vi->second.shape->back().value;
+    gains[i] = conv[i] && k->gains_from_channels_last(width);
+    elementwise[i] = ln.kind == IntKind::Add || ln.kind == IntKind::Sub || ln.kind == IntKind::Mul ||
+                     ln.kind == IntKind::Table ||
+                     (ln.kind == IntKind::Activation && (op == "Relu" || op == "Clip" || op == "LeakyRelu"));
+  }
+  const auto integer_inputs = [&](size_t i) {
+    std::vector<std::string> r;
+    for (const auto& v : L.nodes[i].node->inputs)
+      if (!v.empty() && L.integer(v)) r.push_back(v);
+    return r;
+  };
+  const auto four_d = [&](const std::string& v) {
+    auto p = producer.find(v);
+    if (p != producer.end() && L.nodes[p->second].kind == IntKind::Layer &&
+        L.nodes[p->second].node->op_type == "Conv") {
+      const Tensor* w = orig.initializer(L.nodes[p->second].weight);
+      if (w && w->rank() == 4) return true;
+    }
+    auto vi = orig.value_info.find(v);
+    if (vi != orig.value_info.end() && vi->second.shape) return vi->second.shape->size() == 4;
+    for (const auto& in : orig.inputs)
+      if (in.name == v && in.shape) return in.shape->size() == 4;
+    return false;
+  };
+  std::vector<char> last = conv;
+  const auto from_last = [&](const std::string& v) {
+    auto it = producer.find(v);
+    return it != producer.end() && last[it->second];
+  };
+  for (bool changed = true; changed;) {
+    for (size_t i = 0; i < n; ++i)  // in graph order: producers first
+      if (elementwise[i]) {
+        const auto ins = integer_inputs(i);
+        last[i] = std::any_of(ins.begin(), ins.end(), from_last) &&
+                  std::all_of(ins.begin(), ins.end(),
+                              [&](const std::string& v) { return from_last(v) || four_d(v); });
+      }
+    // Groups: nodes linked by a value passed channels-last.
+    std::vector<size_t> root(n);
+    for (size_t i = 0; i < n; ++i) root[i] = i;
+    const std::function<size_t(size_t)> find = [&](size_t i) {
+      return root[i] == i ? i : root[i] = find(root[i]);
+    };
+    for (size_t i = 0; i < n; ++i)
+      if (last[i])
+        for (const auto& v : integer_inputs(i)) {
+          auto p = producer.find(v);
+          if (p != producer.end() && last[p->second]) root[find(p->second)] = find(i);
+        }
+    std::vector<int> convs(n, 0), depthwise(n, 0);
+    for (size_t i = 0; i < n; ++i)
+      if (last[i]) convs[find(i)] += conv[i], depthwise[find(i)] += gains[i];
+    changed = false;
+    for (size_t i = 0; i < n; ++i)
+      if (conv[i] && last[i] && (convs[find(i)] < 2 || depthwise[find(i)] < 1)) last[i] = 0, changed = true;
+  }
+  return last;
 }
 
 void IntegerModel::Impl::print_profile() const {
@@ -318,7 +451,10 @@ std::map<int, Tensor> IntegerModel::Impl::run_slots_once(const std::map<std::str
     ++profile->runs;
   }
   std::map<int, Tensor> r;
-  for (int f : fetch) r[f] = slots[static_cast<size_t>(f)];
+  for (int f : fetch) {
+    const Tensor& t = slots[static_cast<size_t>(f)];
+    r[f] = channels_last.count(f) ? from_channels_last(t) : t;
+  }
   return r;
 }
 
@@ -334,6 +470,7 @@ IntegerModel::IntegerModel(const Graph& g, const QuantPlan& plan, const QuantPoi
   m.plan = plan;
   m.points = points;
   m.isa = options.isa;
+  m.use_channels_last = options.channels_last;
   m.fq = quantize_weights(g, plan, points, SimOptions{});
   m.L = lower(m.orig, plan, points);
   m.fixed_batch = fixed_batch_of(m.orig);

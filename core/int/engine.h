@@ -27,6 +27,9 @@ namespace qs {
 
 struct IntOptions {
   IntIsa isa = best_int_isa();  // Reference runs every layer on the plain loops (the oracle)
+  // Chains of 1×1 and depthwise convolutions pass their values channels-last (int_ops.h,
+  // ChannelsLastKernel) where the kernels allow; false keeps every value NCHW. Results are equal either way.
+  bool channels_last = true;
 };
 
 // What the program does per node, for listings and the GUI.

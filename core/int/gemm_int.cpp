@@ -108,6 +108,29 @@ void pack_a_act(int64_t M, int64_t K, const T* x, int64_t ld, int32_t zp, int32_
       }
     }
 }
+template <typename T>
+void pack_a_act(IntIsa isa, int64_t M, int64_t K, const T* x, int64_t ld, int32_t zp, int32_t* dst) {
+  int64_t done = 0;  // k pairs of the whole row blocks packed by AVX2
+  if constexpr (sizeof(T) == 1)
+    if (isa == IntIsa::Avx2) done = detail::pack_a_act8_avx2(M, K, x, ld, std::is_signed_v<T>, zp, dst);
+  if (done == 0) return pack_a_act<T>(M, K, x, ld, zp, dst);
+  const int64_t Kp = k_pairs(K), full = M / kMR;
+  for (int64_t ib = 0; ib < row_blocks(M); ++ib)
+    for (int64_t i = 0; i < kMR; ++i) {
+      const int64_t r = ib * kMR + i;
+      int32_t* d = dst + ib * Kp * kMR + i;
+      for (int64_t p = ib < full ? done : 0; p < Kp; ++p) {
+        const int64_t k = 2 * p;
+        const int32_t lo = r < M ? static_cast<int32_t>(x[r * ld + k]) - zp : 0;
+        const int32_t hi = r < M && k + 1 < K ? static_cast<int32_t>(x[r * ld + k + 1]) - zp : 0;
+        d[p * kMR] = pair_word(lo, hi);
+      }
+    }
+}
+template void pack_a_act<int8_t>(IntIsa, int64_t, int64_t, const int8_t*, int64_t, int32_t, int32_t*);
+template void pack_a_act<uint8_t>(IntIsa, int64_t, int64_t, const uint8_t*, int64_t, int32_t, int32_t*);
+template void pack_a_act<int16_t>(IntIsa, int64_t, int64_t, const int16_t*, int64_t, int32_t, int32_t*);
+template void pack_a_act<uint16_t>(IntIsa, int64_t, int64_t, const uint16_t*, int64_t, int32_t, int32_t*);
 template void pack_a_act<int8_t>(int64_t, int64_t, const int8_t*, int64_t, int32_t, int32_t*);
 template void pack_a_act<uint8_t>(int64_t, int64_t, const uint8_t*, int64_t, int32_t, int32_t*);
 template void pack_a_act<int16_t>(int64_t, int64_t, const int16_t*, int64_t, int32_t, int32_t*);

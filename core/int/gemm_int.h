@@ -42,6 +42,9 @@ void pack_a(int64_t M, int64_t K, const int32_t* src, int64_t ld, int32_t* dst);
 // A from activations of type T (int8, uint8, int16, uint16): a = x − zp.
 template <typename T>
 void pack_a_act(int64_t M, int64_t K, const T* x, int64_t ld, int32_t zp, int32_t* dst);
+// The same, 8-bit rows through AVX2 where `isa` is Avx2 (a channels-last 1×1 convolution's positions).
+template <typename T>
+void pack_a_act(IntIsa isa, int64_t M, int64_t K, const T* x, int64_t ld, int32_t zp, int32_t* dst);
 // B from a K×N matrix given column-wise: b[k][j] = src[j*ld + k] (e.g. a Gemm weight [N, K]).
 void pack_b_cols(int64_t N, int64_t K, const int32_t* src, int64_t ld, int32_t* scratch, int16_t* dst);
 // B from a row-major K×N int32 matrix (values must fit int16).
@@ -153,7 +156,8 @@ void depthwise(IntIsa isa, const DepthwisePlane& p, const Epilogue& e);
 // 8-bit input (channel c's plane at x + c·H·W) and 8-bit output (e.y: channel e.channel0's plane, the next
 // ones OH·OW apart); taps at most 2·kMaxChannelPairs. Scratch: `in` Hp·Wp·16 int16 and `out` OH·OW·16
 // bytes, Hp = (OH−1)·sh + (KH−1)·dh + 1, Wp likewise. AVX2 only (the caller checks): the result equals
-// depthwise() on the same data.
+// depthwise() on the same data. Rows of the output can be done apart: x at the first input row a band of
+// output rows reads, H the rows from there, ph the padding rows above it (see PackedConv).
 inline constexpr int64_t kMaxChannelPairs = 32;
 inline constexpr int kChannelLanes[16] = {0, 1, 2, 3, 8,  9,  10, 11,
                                           4, 5, 6, 7, 12, 13, 14, 15};  // lane → channel
@@ -169,6 +173,10 @@ struct DepthwiseChannels {
   const int32_t* wlanes = nullptr;
   int16_t* in = nullptr;
   unsigned char* out = nullptr;
+  // Channels-last (NHWC) data instead of planes when x_pos > 0: input position p's channels at x + p·x_pos
+  // bytes (this block's first channel), output position q's at e.y + q·y_pos; `out` is then unused. The
+  // same arithmetic without the transposes into and out of the interleaved order.
+  int64_t x_pos = 0, y_pos = 0;
 };
 
 // Winograd F(2×2, 3×3) (Lavin & Gray 2016) for 3×3 stride-1 convolutions: each 2×2 block of outputs from
@@ -247,6 +255,9 @@ int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const void* ro
 // src[(n−1)·stride]).
 int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 int64_t gather_row2_avx2(const int16_t* src, int64_t n, int16_t* dst);
+// A's pairs [0, returned) of its whole row blocks (M / kMR of them) from 8-bit rows: 8 pairs per 16 bytes
+// of each row, then 4 per 8 bytes, never reading past a row's K bytes; the caller packs the rest.
+int64_t pack_a_act8_avx2(int64_t M, int64_t K, const void* x, int64_t ld, bool sgn, int32_t zp, int32_t* dst);
 void widen_row_blocks8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp, int16_t* dst);
 void depthwise_avx2(const DepthwisePlane& p, const Epilogue& e);
 void depthwise_channels_avx2(const DepthwiseChannels& d, const Epilogue& e);

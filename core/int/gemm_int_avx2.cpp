@@ -553,6 +553,60 @@ QS_AVX2 int64_t pack_b_pair_act8_avx2(int64_t N, int64_t K, int64_t pair, const 
   return N;
 }
 
+QS_AVX2 int64_t pack_a_act8_avx2(int64_t M, int64_t K, const void* x, int64_t ld, bool sgn, int32_t zp,
+                                 int32_t* dst) {
+  // Per row block, 8 k pairs (16 bytes) of its 6 rows at a time: each row widened to 8 pair words, the
+  // 8×8 word matrix (rows 6 and 7 zero) transposed, and pair p's 6 words stored at their place.
+  const int64_t Kp = k_pairs(K), blocks = M / kMR;
+  // Whole chunks of 8 pairs, and a last one of 4 pairs (8 bytes, the upper half zero) when 8 bytes remain.
+  const int64_t chunks = K / 16, half = K % 16 >= 8 ? 1 : 0;
+  if (chunks + half == 0) return 0;
+  const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp)), zero = _mm256_setzero_si256();
+  const char* xb = static_cast<const char*>(x);
+  for (int64_t ib = 0; ib < blocks; ++ib) {
+    int32_t* d = dst + ib * Kp * kMR;
+    for (int64_t c = 0; c < chunks + half; ++c) {
+      __m256i v[8];
+      if (c < chunks) {
+#pragma GCC unroll 6
+        for (int r = 0; r < 6; ++r) v[r] = widen16(xb + (ib * kMR + r) * ld + c * 16, sgn, z);
+      } else {
+        for (int r = 0; r < 6; ++r) {
+          const __m128i b8 =
+              _mm_loadl_epi64(reinterpret_cast<const __m128i*>(xb + (ib * kMR + r) * ld + c * 16));
+          const __m256i w = _mm256_sub_epi16(sgn ? _mm256_cvtepi8_epi16(b8) : _mm256_cvtepu8_epi16(b8), z);
+          v[r] = _mm256_permute2x128_si256(w, w, 0x80);  // pairs 0-3, then zeros (never stored)
+        }
+      }
+      v[6] = v[7] = zero;
+      __m256i a[8], b[8];
+      for (int i = 0; i < 4; ++i) {
+        a[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        a[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+      }
+      for (int i = 0; i < 2; ++i)
+        for (int j = 0; j < 2; ++j) {
+          b[4 * i + j] = _mm256_unpacklo_epi64(a[4 * i + j], a[4 * i + 2 + j]);
+          b[4 * i + 2 + j] = _mm256_unpackhi_epi64(a[4 * i + j], a[4 * i + 2 + j]);
+        }
+      // b[0]: pair 0 of rows 0-3 | pair 4 of rows 0-3; b[4] the same for rows 4-7; b[2] pair 1, b[1] pair 2,
+      // b[3] pair 3 (unpacklo/hi of epi32 then epi64 within each 128-bit lane).
+      static constexpr int kPair[4] = {0, 2, 1, 3};
+      for (int q = 0; q < 4; ++q) {
+        const __m256i lo = b[kPair[q]], hi = b[4 + kPair[q]];
+        int32_t* p0 = d + (c * 8 + q) * kMR;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p0), _mm256_castsi256_si128(lo));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(p0 + 4), _mm256_castsi256_si128(hi));
+        if (c == chunks) continue;  // the 4-pair chunk
+        int32_t* p4 = d + (c * 8 + q + 4) * kMR;
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p4), _mm256_extracti128_si256(lo, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(p4 + 4), _mm256_extracti128_si256(hi, 1));
+      }
+    }
+  }
+  return chunks * 8 + half * 4;
+}
+
 QS_AVX2 int64_t widen_row8_avx2(const void* src, bool sgn, int64_t n, int64_t stride, int32_t zp,
                                 int16_t* dst) {
   const __m256i z = _mm256_set1_epi16(static_cast<int16_t>(zp));

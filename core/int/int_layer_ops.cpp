@@ -1,6 +1,7 @@
 // Integer Conv, ConvTranspose, Gemm and MatMul kernels: the optimized packed path where it applies, the
 // reference loops otherwise (3-D convolutions, layers whose int32 accumulator could overflow), and for
 // IntIsa::Reference.
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -20,7 +21,7 @@ Tensor finish_ref(const std::vector<int32_t>& y, const LayerQuant& q, const Shap
   return from_int32(y, storage_dtype(q.out), shape);
 }
 
-class IntConvKernel final : public Kernel {
+class IntConvKernel final : public Kernel, public ChannelsLastKernel {
  public:
   IntConvKernel(const IntNodeContext& c, bool transpose) : q_(prepare_layer(c.g, c.ln, c.plan, c.L)), isa_(c.isa) {
     KernelInit init{*c.ln.node, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
@@ -36,8 +37,25 @@ class IntConvKernel final : public Kernel {
     }
   }
 
+  bool can_run_channels_last() const override {
+    if (!packed_ || isa_ != IntIsa::Avx2 || transpose_ || q_.wshape.size() != 4 || !byte(q_.in) ||
+        !byte(q_.out))
+      return false;
+    return packed_->supports_nhwc() || pointwise();
+  }
+  bool gains_from_channels_last(int64_t out_width) const override {
+    return can_run_channels_last() && !pointwise() && out_width > 0 &&
+           PackedConv::interleaves(out_width, q_.wshape[2] * q_.wshape[3]);
+  }
+  void set_channels_last() override {
+    if (!can_run_channels_last()) throw Error(q_.where + ": cannot run on channels-last data");
+    if (pointwise()) fc_.emplace(q_, true);
+    channels_last_ = true;
+  }
+
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
     const Tensor& x = *in[0];
+    if (channels_last_) return run_channels_last(x, out);
     const ConvGeometry g = transpose_ ? conv_transpose_geometry(attrs_, x.shape(), q_.wshape, nullptr)
                                       : conv_geometry(attrs_, x.shape(), q_.wshape, nullptr);
     if (packed_ && PackedConv::supports(g)) {
@@ -60,12 +78,43 @@ class IntConvKernel final : public Kernel {
   }
 
  private:
+  static bool byte(const QuantParams& p) {
+    const DType t = storage_dtype(p);
+    return t == DType::Int8 || t == DType::UInt8;
+  }
+  // 1×1, one group, unit strides, no padding: a GEMM of the positions' rows [N·H·W, Cin] (PackedFc).
+  bool pointwise() const {
+    const WindowAttrs& w = attrs_.window;
+    const auto all = [](const std::vector<int64_t>& v, int64_t x) {
+      return std::all_of(v.begin(), v.end(), [x](int64_t e) { return e == x; });
+    };
+    return attrs_.group == 1 && q_.wshape[2] == 1 && q_.wshape[3] == 1 && all(w.strides, 1) &&
+           all(w.pads, 0) && (w.auto_pad == "NOTSET" || w.auto_pad == "VALID");
+  }
+  void run_channels_last(const Tensor& x, std::span<Tensor> out) const {
+    const Shape& xs = x.shape();
+    if (xs.size() != 4) throw Error(q_.where + ": channels-last input " + x.str() + " is not 4-D");
+    const ConvGeometry g = conv_geometry(attrs_, {xs[0], xs[3], xs[1], xs[2]}, q_.wshape, nullptr);
+    Tensor y(storage_dtype(q_.out), {g.y_shape[0], g.y_shape[2], g.y_shape[3], g.y_shape[1]});
+    if (y.numel() == 0) {
+    } else if (fc_) {
+      if (g.y_shape[2] != xs[1] || g.y_shape[3] != xs[2])
+        throw Error(q_.where + ": channels-last 1×1 convolution changes the grid of " + x.str());
+      fc_->run(isa_, xs[0] * xs[1] * xs[2], x, y);
+    } else {
+      packed_->run_depthwise_nhwc(g, x, y);
+    }
+    out[0] = std::move(y);
+  }
+
   LayerQuant q_;
   IntIsa isa_;
   ConvAttrs attrs_;
   bool transpose_ = false;
   std::optional<PackedConv> packed_;
   std::optional<PackedConvTranspose> packed_t_;
+  bool channels_last_ = false;
+  std::optional<PackedFc> fc_;  // channels-last 1×1
 };
 
 // Gemm (transA = 0) and MatMul with a constant operand.

@@ -36,6 +36,23 @@ struct IntNodeContext {
   IntIsa isa = IntIsa::Portable;
 };
 
+// An integer kernel that can also run on channels-last data: 4-D values held as [N, H, W, C] instead of
+// [N, C, H, W] (the engine decides which, core/int/engine.cpp). Only the packed 1×1 and depthwise 2-D
+// convolutions with 8-bit input and output on AVX2 can: MobileNet-style chains of them then pass their
+// activations on without transposing each depthwise layer's input and output (its kernel works on 16
+// channels of one position per vector).
+class ChannelsLastKernel {
+ public:
+  virtual ~ChannelsLastKernel() = default;
+  virtual bool can_run_channels_last() const = 0;
+  // Whether the layer itself runs faster so, at this output width (< 0: unknown), not only its neighbours:
+  // the depthwise layers narrow enough that on NCHW data their kernel transposes into and out of the
+  // channel-interleaved order (PackedConv::interleaves).
+  virtual bool gains_from_channels_last(int64_t out_width) const = 0;
+  // From now on the input and output are channels-last. Precondition: can_run_channels_last().
+  virtual void set_channels_last() = 0;
+};
+
 // The kernel of an integer node (every kind but Fused, FloatIsland and Float). Throws UnsupportedError
 // naming the node when it cannot be built.
 std::unique_ptr<Kernel> make_int_layer_kernel(const IntNodeContext& c);       // Layer, MatMulInt

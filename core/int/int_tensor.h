@@ -16,6 +16,11 @@ std::vector<int32_t> to_int32(const Tensor& t);
 // A tensor of type `t` holding `v` (each value must fit; callers clamp first).
 Tensor from_int32(const std::vector<int32_t>& v, DType t, const Shape& shape);
 
+// A 4-D tensor [N, C, H, W] as channels-last [N, H, W, C], and back: the integer engine's layout for
+// chains of 1×1 and depthwise convolutions (ChannelsLastKernel, int_ops.h). Error for other ranks.
+Tensor to_channels_last(const Tensor& x);
+Tensor from_channels_last(const Tensor& x);
+
 // f(T{}) for an activation storage type T (int8_t, uint8_t, int16_t, uint16_t); Error naming `where`
 // otherwise.
 template <typename F>

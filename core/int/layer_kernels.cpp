@@ -528,16 +528,19 @@ PackedFc::PackedFc(const LayerQuant& q, bool trans_w) : q_(q), rq_(q.mult, q.bia
 
 void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
   // Items: row chunks × column chunks (whole panels), so batch 1 still splits over the channels. Row chunks
-  // of up to 8 blocks, smaller when that gives every thread two of them: each item packs its rows of A, so
-  // splitting the columns of a few large row chunks instead would pack the same rows several times.
-  const int64_t rchunk =
-      std::min(round_up(rows, kMR), std::min(8 * kMR, round_up(ceil_div(rows, 2 * num_threads()), kMR)));
+  // of 8 blocks, up to 32 when K is short (the positions of a channels-last 1×1 convolution with K = 16..96,
+  // whose tiles are too short for a small chunk's setup to vanish), smaller when that gives every thread two
+  // of them: each item packs its rows of A, so splitting the columns of a few large row chunks instead would
+  // pack the same rows several times.
+  const int64_t Kp = k_pairs(K_);
+  const int64_t max_blocks = std::clamp<int64_t>(2048 / std::max<int64_t>(Kp, 1), 8, 32);
+  const int64_t rchunk = std::min(
+      round_up(rows, kMR), std::min(max_blocks * kMR, round_up(ceil_div(rows, 2 * num_threads()), kMR)));
   const int64_t rchunks = ceil_div(rows, rchunk);
   const int64_t panels = col_panels(N_);
   const int64_t pchunk =
       rchunks >= 2 * num_threads() ? panels : std::max<int64_t>(1, ceil_div(panels, 2 * num_threads()));
   const int64_t pchunks = ceil_div(panels, pchunk);
-  const int64_t Kp = k_pairs(K_);
   const DType out_t = storage_dtype(q_.out);
   const int32_t zx = q_.in.zero_point[0];
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {
@@ -551,7 +554,7 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
           const int64_t c0 = item % pchunks * pchunk * kNR, ncol = std::min(pchunk * kNR, N_ - c0);
           int32_t* A =
               thread_scratch_as<int32_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_a_size(nr, K_)));
-          pack_a_act<T>(nr, K_, xp + r0 * K_, K_, zx, A);
+          pack_a_act<T>(isa, nr, K_, xp + r0 * K_, K_, zx, A);
           const Epilogue e =
               epilogue(q_, rq_, false, c0, yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
           gemm(isa, nr, ncol, K_, A, b_.data() + (c0 / kNR) * Kp * kNR * 2, e);

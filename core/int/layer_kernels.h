@@ -36,6 +36,16 @@ class PackedConv {
   static bool supports(const ConvGeometry& g) { return g.spatial_rank() == 1 || g.spatial_rank() == 2; }
   // Whether 3×3 stride-1 convolutions with 8-bit input and output take the Winograd path on AVX2.
   bool winograd() const { return !wino_.empty(); }
+  // A depthwise 2-D layer (one input and one output channel per group) on channels-last data: x
+  // [N, H, W, C] and y [N, OH, OW, C], 8-bit, g the geometry of the same layer on NCHW shapes. AVX2 only,
+  // taps at most 2·intgemm::kMaxChannelPairs (supports_nhwc).
+  void run_depthwise_nhwc(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  bool supports_nhwc() const { return depthwise_ && K_ <= 2 * intgemm::kMaxChannelPairs; }
+  // Whether a depthwise layer of this output width and tap count runs, on NCHW data and AVX2, through the
+  // channel-interleaved kernel (transposing its input and output) rather than the per-plane one.
+  static bool interleaves(int64_t OW, int64_t taps) {
+    return OW <= (taps > 9 ? 48 : 32) && taps <= 2 * intgemm::kMaxChannelPairs;
+  }
 
  private:
   const LayerQuant& q_;

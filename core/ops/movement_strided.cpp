@@ -8,6 +8,7 @@
 #endif
 
 #include "core/common/parallel.h"
+#include "core/common/transpose_bytes.h"
 #include "core/ops/shape_common.h"
 
 namespace qs {
@@ -127,6 +128,24 @@ void transpose_block(typename Elem<ES>::type* d, const typename Elem<ES>::type* 
       int64_t b = b0;
       for (; b + 8 <= b1; b += 8) transpose8x8_4byte(s + a0 + b * sl, sl, d + a0 * dq + b, dq);
       for (int64_t a = a0; a < a0 + 8; ++a)
+        for (int64_t bb = b; bb < b1; ++bb) d[a * dq + bb] = s[a + bb * sl];
+    }
+  }
+#endif
+#if defined(__SSE2__)
+  if constexpr (ES == 1) {
+    // 16×16 blocks in registers (the integer engine's int8 activations), the edges below.
+    for (; a0 + 16 <= a1; a0 += 16) {
+      int64_t b = b0;
+      for (; b + 16 <= b1; b += 16) {
+        __m128i r[16];
+        for (int64_t k = 0; k < 16; ++k)
+          r[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + a0 + (b + k) * sl));
+        transpose16x16(r);
+        for (int64_t j = 0; j < 16; ++j)
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(d + (a0 + j) * dq + b), r[j]);
+      }
+      for (int64_t a = a0; a < a0 + 16; ++a)
         for (int64_t bb = b; bb < b1; ++bb) d[a * dq + bb] = s[a + bb * sl];
     }
   }

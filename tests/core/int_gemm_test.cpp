@@ -442,6 +442,33 @@ TEST(IntGemm, RowHelpersMatchPlainLoops) {
       }
 }
 
+// pack_a_act from 8-bit rows: every word of the packed A, padding rows and the last odd pair included, equals
+// the plain loop's, for row counts around the 6-row blocks and K around the 16- and 8-byte chunks.
+TEST(IntGemm, PackA8MatchesThePlainLoop) {
+  std::mt19937 rng(8);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (IntIsa isa : isas())
+    for (int64_t M : {1, 5, 6, 7, 12, 13, 19})
+      for (int64_t K = 1; K <= 41; ++K)
+        for (bool sgn : {true, false}) {
+          const int64_t ld = K + 3;  // rows apart, as a sub-block of wider rows
+          std::vector<uint8_t> xu(static_cast<size_t>(M * ld));
+          for (auto& v : xu) v = static_cast<uint8_t>(byte(rng));
+          const int32_t zp = sgn ? -5 : 131;
+          const size_t size = static_cast<size_t>(intgemm::packed_a_size(M, K));
+          std::vector<int32_t> want(size, 7), got(size, 99);
+          if (sgn) {
+            const auto* xs = reinterpret_cast<const int8_t*>(xu.data());
+            intgemm::pack_a_act<int8_t>(M, K, xs, ld, zp, want.data());
+            intgemm::pack_a_act<int8_t>(isa, M, K, xs, ld, zp, got.data());
+          } else {
+            intgemm::pack_a_act<uint8_t>(M, K, xu.data(), ld, zp, want.data());
+            intgemm::pack_a_act<uint8_t>(isa, M, K, xu.data(), ld, zp, got.data());
+          }
+          ASSERT_EQ(got, want) << int_isa_name(isa) << " M=" << M << " K=" << K << (sgn ? " int8" : " uint8");
+        }
+}
+
 TEST(IntGemm, PackedFullyConnectedMatchesReference) {
   std::mt19937 rng(4);
   for (int64_t rows : {int64_t{1}, int64_t{5}, int64_t{6}, int64_t{13}, int64_t{65}})
