@@ -7,6 +7,10 @@
 //       difference in LSBs of the output's grid, share of equal top-1; one JSON line
 //   qs_int_tool time MODEL INPUT.npy [--plan PLAN] [--engine int|float] [--threads N] [--runs R] [--warmup W]
 //       the same JSON line as ../shared/peers/ort-run.mjs (ms_median, ...), for ratios measured in one run
+//   qs_int_tool pair MODEL INPUT.npy --plan PLAN [--against float|nchw] [--threads N] [--runs R] [--warmup W]
+//       the integer engine against our float engine (or against itself with every value NCHW), single
+//       runs alternating A, B, A, B, ...: the medians, and the median of the pairs' ratios B/A, which a
+//       machine whose speed drifts between runs disturbs least; one JSON line
 //   qs_int_tool agree A.npy B.npy [--labels LABELS.npy]
 //       top-1 agreement of two logit arrays [N, classes] (and each one's accuracy); one JSON line
 #include <algorithm>
@@ -16,6 +20,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -161,6 +166,51 @@ int cmd_time(const Args& a) {
   return 0;
 }
 
+int cmd_pair(const Args& a) {
+  const int threads = std::stoi(a.get("--threads", "1")), runs = std::stoi(a.get("--runs", "40")),
+            warmup = std::stoi(a.get("--warmup", "3"));
+  const std::string against = a.get("--against", "float");
+  if (against != "float" && against != "nchw") throw qs::Error("--against takes float or nchw");
+  qs::set_num_threads(threads);
+  const qs::Model m = qs::load_model(a.pos.at(0));
+  const qs::Tensor x = qs::read_npy(a.pos.at(1));
+  const qs::QuantPlan plan = qs::load_plan(a.get("--plan"));
+  const qs::QuantPoints points =
+      qs::quant_points_for(m.graph, qs::Shape(x.shape().begin() + 1, x.shape().end()));
+  const qs::IntegerModel eng(m.graph, plan, points);
+  std::unique_ptr<qs::IntegerModel> nchw;
+  std::unique_ptr<qs::Executor> ex;
+  if (against == "nchw") {
+    qs::IntOptions o;
+    o.channels_last = false;
+    nchw = std::make_unique<qs::IntegerModel>(m.graph, plan, points, o);
+  } else {
+    ex = std::make_unique<qs::Executor>(m.graph);
+  }
+  auto b = [&] { return nchw ? nchw->run({x}) : ex->run({x}); };
+  for (int i = 0; i < warmup; ++i) eng.run({x}), b();
+  auto timed = [](auto&& f) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  std::vector<double> ta, tb, ratio;
+  for (int i = 0; i < runs; ++i) {
+    ta.push_back(timed([&] { eng.run({x}); }));
+    tb.push_back(timed(b));
+    ratio.push_back(tb.back() / ta.back());
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::printf(
+      "{\"int_ms_median\":%.4f,\"%s_ms_median\":%.4f,\"ratio_of_medians\":%.4f,"
+      "\"median_pair_ratio\":%.4f,\"runs\":%d,\"threads\":%d}\n",
+      median(ta), against.c_str(), median(tb), median(tb) / median(ta), median(ratio), runs, threads);
+  return 0;
+}
+
 int cmd_agree(const Args& a) {
   const qs::Tensor A = qs::read_npy(a.pos.at(0)), B = qs::read_npy(a.pos.at(1));
   if (A.shape() != B.shape() || A.rank() != 2) throw qs::Error("logit arrays of different shapes");
@@ -185,7 +235,7 @@ int cmd_agree(const Args& a) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: qs_int_tool npy|compare|time|agree ... (see bench/int_tool.cpp)\n";
+    std::cerr << "usage: qs_int_tool npy|compare|time|pair|agree ... (see bench/int_tool.cpp)\n";
     return 2;
   }
   try {
@@ -195,6 +245,7 @@ int main(int argc, char** argv) {
     if (cmd == "compare") return cmd_compare(a);
     if (cmd == "time") return cmd_time(a);
     if (cmd == "agree") return cmd_agree(a);
+    if (cmd == "pair") return cmd_pair(a);
     std::cerr << "unknown command " << cmd << "\n";
     return 2;
   } catch (const std::exception& e) {
