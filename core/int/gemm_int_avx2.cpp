@@ -199,8 +199,10 @@ struct RowStore {
 // keeps 12 accumulators and the constants live at once, more than the 16 registers, and GCC moved them
 // through the stack several times per tile (MobileNetV2's 1×1 convolutions, whose K is 16..144, spend
 // nearly as long in the epilogue as in the multiply-adds).
+// `colk`: the constants of the 16 columns' channels when they are on columns (loaded once per panel).
 template <int R, DType OT, typename Acc>
-QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int64_t c0, const Epilogue& e) {
+QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int64_t c0, const Epilogue& e,
+                                  const LaneConsts* colk) {
   const RequantTable& t = *e.rq;
   const __m256i zp = _mm256_set1_epi32(e.zp);
   const RowStore<OT> st(e);
@@ -227,8 +229,8 @@ QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int6
     const size_t ch = static_cast<size_t>(e.channel0 + r0);
     store([&](int i, __m256i& v0, __m256i& v1) QS_INLINE { requant_row(v0, v1, t, ch + i, zp); });
   } else {
-    const size_t ch = static_cast<size_t>(e.channel0 + c0);
-    const LaneConsts k0 = col_consts(t, ch), k1 = col_consts(t, ch + 8);
+    const LaneConsts& k0 = colk[0];
+    const LaneConsts& k1 = colk[1];
     store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
       v0 = _mm256_add_epi32(requant8(v0, k0), zp);
       v1 = _mm256_add_epi32(requant8(v1, k1), zp);
@@ -257,11 +259,11 @@ QS_AVX2 inline void store_raw_rows(const Acc& acc, int64_t cols, int64_t r0, int
 
 template <int R, DType OT, typename Acc>
 QS_AVX2 QS_INLINE inline void finish_tile(const Acc& acc, int64_t cols, int64_t r0, int64_t c0,
-                                          const Epilogue& e) {
+                                          const Epilogue& e, const LaneConsts* colk) {
   if constexpr (OT == DType::Int32)
     store_raw_rows<R>(acc, cols, r0, c0, e);
   else
-    epilogue_rows<R, OT>(acc, cols, r0, c0, e);
+    epilogue_rows<R, OT>(acc, cols, r0, c0, e, colk);
 }
 
 // The R×16 accumulators of a row block below kMR rows (the assembly kernel takes whole blocks): c[i][0]
@@ -286,7 +288,7 @@ QS_AVX2 QS_INLINE inline void tile_acc(int64_t Kp, const int32_t* A, const Panel
 
 template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
-                  const Epilogue& e) {
+                  const Epilogue& e, const LaneConsts* colk) {
   if constexpr (R == 6) {
     // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.
     alignas(32) int32_t acc[6][16];
@@ -294,11 +296,11 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
     finish_tile<R, OT>(
         [&](int i, int h)
             QS_INLINE { return _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8 * h)); },
-        cols, r0, c0, e);
+        cols, r0, c0, e, colk);
   } else {
     __m256i c[R][2];
     tile_acc<R>(Kp, A, pb, c);
-    finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e);
+    finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e, colk);
   }
 }
 
@@ -314,10 +316,17 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
       pb.packed = packed + jp * Kp * kNR * 2;
     else
       pb.rows = rows, pb.off = c0 * 4;  // 4 bytes per column pair
+    // Channels on columns (Gemm, channels-last 1×1): this panel's constants, for all its row blocks.
+    LaneConsts colk[2] = {};
+    if (OT != DType::Int32 && !e.channel_is_row) {
+      const size_t ch = static_cast<size_t>(e.channel0 + c0);
+      colk[0] = col_consts(*e.rq, ch);
+      colk[1] = col_consts(*e.rq, ch + 8);
+    }
     for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
       const int32_t* Ab = A + ib * Kp * kMR;
       const int64_t r0 = ib * kMR;
-      with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e); });
+      with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e, colk); });
     }
   }
 }
