@@ -186,9 +186,13 @@ void IntegerModel::Impl::build() {
   }
   const std::vector<char> cl =
       use_channels_last ? channels_last_nodes(made) : std::vector<char>(made.size(), 0);
+  std::vector<char> cl_out = cl;  // whose output is channels-last too
   for (size_t i = 0; i < cl.size(); ++i)
     if (cl[i])
-      if (auto* k = dynamic_cast<ChannelsLastKernel*>(made[i].get())) k->set_channels_last();
+      if (auto* k = dynamic_cast<ChannelsLastKernel*>(made[i].get())) {
+        k->set_channels_last();
+        cl_out[i] = k->output_channels_last();
+      }
 
   for (size_t i = 0; i < L.nodes.size(); ++i) {
     const LoweredNode& ln = L.nodes[i];
@@ -210,7 +214,7 @@ void IntegerModel::Impl::build() {
         const std::string& o = k2 == 0 ? ln.result : n.outputs[k2];
         out.push_back(o.empty() ? -1 : slot(o));
       }
-      if (cl[i]) channels_last.insert(out[0]);
+      if (cl_out[i]) channels_last.insert(out[0]);
       if (ln.kind == IntKind::Layer) {
         const LayerQuant q = prepare_layer(orig, ln, plan, L);
         const int64_t K = static_cast<int64_t>(q.w.size()) / q.out_channels;
@@ -275,12 +279,13 @@ void IntegerModel::Impl::build() {
 // layout (their kernel works on 16 channels of a position per vector, and no longer transposes its input
 // and output), so a group of channels-last nodes linked by their values is kept only when it holds a
 // depthwise layer and another convolution, which it then passes its values to without a transpose; the
-// transposes into and out of the group are paid once. Values are per-tensor quantized (activation points
-// are), so no parameter follows the channel axis.
+// transposes into and out of the group are paid once. A GlobalAveragePool reading a channels-last value
+// does so (its output is NCHW) instead of waiting for a transpose. Values are per-tensor quantized
+// (activation points are), so no parameter follows the channel axis.
 std::vector<char> IntegerModel::Impl::channels_last_nodes(
     const std::vector<std::unique_ptr<Kernel>>& made) const {
   const size_t n = L.nodes.size();
-  std::vector<char> conv(n, 0), gains(n, 0), elementwise(n, 0);
+  std::vector<char> conv(n, 0), gains(n, 0), elementwise(n, 0), sink(n, 0);
   std::map<std::string, size_t> producer;
   for (size_t i = 0; i < n; ++i) {
     const LoweredNode& ln = L.nodes[i];
@@ -288,7 +293,9 @@ std::vector<char> IntegerModel::Impl::channels_last_nodes(
     producer[ln.result] = i;
     const auto* k = dynamic_cast<const ChannelsLastKernel*>(made[i].get());
     const std::string& op = ln.node->op_type;
-    conv[i] = k && k->can_run_channels_last();
+    const bool can = k && k->can_run_channels_last();
+    sink[i] = can && !k->output_channels_last();
+    conv[i] = can && !sink[i];
     int64_t width = -1;  // the output's, when shape inference knows it
     auto vi = orig.value_info.find(ln.node->outputs[0]);
     if (vi != orig.value_info.end() && vi->second.shape && vi->second.shape->size() == 4 &&
@@ -330,6 +337,9 @@ std::vector<char> IntegerModel::Impl::channels_last_nodes(
         last[i] = std::any_of(ins.begin(), ins.end(), from_last) &&
                   std::all_of(ins.begin(), ins.end(),
                               [&](const std::string& v) { return from_last(v) || four_d(v); });
+      } else if (sink[i]) {
+        const auto ins = integer_inputs(i);
+        last[i] = ins.size() == 1 && from_last(ins[0]);
       }
     // Groups: nodes linked by a value passed channels-last.
     std::vector<size_t> root(n);
@@ -338,7 +348,7 @@ std::vector<char> IntegerModel::Impl::channels_last_nodes(
       return root[i] == i ? i : root[i] = find(root[i]);
     };
     for (size_t i = 0; i < n; ++i)
-      if (last[i])
+      if (last[i] && !sink[i])  // a sink's output is NCHW: it links nothing
         for (const auto& v : integer_inputs(i)) {
           auto p = producer.find(v);
           if (p != producer.end() && last[p->second]) root[find(p->second)] = find(i);

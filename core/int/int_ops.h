@@ -37,8 +37,9 @@ struct IntNodeContext {
 };
 
 // An integer kernel that can also run on channels-last data: 4-D values held as [N, H, W, C] instead of
-// [N, C, H, W] (the engine decides which, core/int/engine.cpp). Only the packed 1×1 and depthwise 2-D
-// convolutions with 8-bit input and output on AVX2 can: MobileNet-style chains of them then pass their
+// [N, C, H, W] (the engine decides which, core/int/engine.cpp). The packed 1×1 and depthwise 2-D
+// convolutions with 8-bit input and output on AVX2 can (and GlobalAveragePool, which ends a group):
+// MobileNet-style chains of them then pass their
 // activations on without transposing each depthwise layer's input and output (its kernel works on 16
 // channels of one position per vector).
 class ChannelsLastKernel {
@@ -49,8 +50,12 @@ class ChannelsLastKernel {
   // the depthwise layers narrow enough that on NCHW data their kernel transposes into and out of the
   // channel-interleaved order (PackedConv::interleaves).
   virtual bool gains_from_channels_last(int64_t out_width) const = 0;
-  // From now on the input and output are channels-last. Precondition: can_run_channels_last().
+  // From now on the input (and the output, if output_channels_last()) is channels-last. Precondition:
+  // can_run_channels_last().
   virtual void set_channels_last() = 0;
+  // False for kernels that read channels-last but write NCHW (GlobalAveragePool: [N, C, 1, 1] is the same
+  // in both layouts); these end a group of channels-last nodes instead of linking it.
+  virtual bool output_channels_last() const { return true; }
 };
 
 // The kernel of an integer node (every kind but Fused, FloatIsland and Float). Throws UnsupportedError

@@ -37,12 +37,13 @@ int64_t plane_sum(IntIsa isa, const T* p, int64_t n) {
   return isa == IntIsa::Avx2 ? plane_sum_avx2(p, n) : plane_sum_body(p, n);
 }
 
-class IntPoolKernel final : public Kernel {
+class IntPoolKernel final : public Kernel, public ChannelsLastKernel {
  public:
   explicit IntPoolKernel(const IntNodeContext& c) : where_(c.ln.node->describe()), isa_(c.isa) {
     const Node& n = *c.ln.node;
     KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
     global_ = n.op_type == "GlobalAveragePool" || n.op_type == "GlobalMaxPool" || n.op_type == "ReduceMean";
+    reduce_mean_ = n.op_type == "ReduceMean";
     // A ReduceMean over the trailing axes (is_global_reduce_mean) without keepdims drops them.
     drop_dims_ = n.op_type == "ReduceMean" && n.attr_int("keepdims", 1) == 0;
     max_ = n.op_type == "MaxPool" || n.op_type == "GlobalMaxPool";
@@ -57,8 +58,15 @@ class IntPoolKernel final : public Kernel {
     }
   }
 
+  // GlobalAveragePool reads channels-last data as readily: sums over the positions of each channel.
+  bool can_run_channels_last() const override { return global_ && !max_ && !drop_dims_ && !reduce_mean_; }
+  bool gains_from_channels_last(int64_t) const override { return false; }
+  void set_channels_last() override { channels_last_ = true; }
+  bool output_channels_last() const override { return false; }
+
   void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
     const Tensor& x = *in[0];
+    if (channels_last_) return global_average_channels_last(x, out);
     PoolPlan p;
     if (global_) {
       if (x.rank() < 3)
@@ -125,9 +133,48 @@ class IntPoolKernel final : public Kernel {
     out[0] = from_int32(y, storage_dtype(o_), ys);
   }
 
+  // x [N, H, W, C] → y [N, C, 1, 1]: the same sums and requantization as global_average.
+  void global_average_channels_last(const Tensor& x, std::span<Tensor> out) const {
+    if (x.rank() != 4) throw Error(where_ + ": channels-last X " + x.str() + " is not 4-D");
+    const int64_t N = x.dim(0), size = x.dim(1) * x.dim(2), C = x.dim(3);
+    const FixedMultiplier f = fixed_multiplier(
+        static_cast<double>(x_.scale[0]) / (static_cast<double>(o_.scale[0]) * static_cast<double>(size)),
+        where_);
+    std::vector<int32_t> y(static_cast<size_t>(N * C));
+    const int64_t zx = x_.zero_point[0], zo = o_.zero_point[0];
+    dispatch_act(x.dtype(), where_, [&](auto tag) {
+      using T = decltype(tag);
+      const T* xp = x.data<T>();
+      parallel_for(
+          0, N,
+          [&](int64_t n) {
+            // int32 sums while they cannot overflow (|x| < 2^16), which the compiler vectorizes.
+            const auto sum = [&](auto acc) {
+              using A = decltype(acc);
+              std::vector<A> sums(static_cast<size_t>(C), 0);
+              for (int64_t q = 0; q < size; ++q) {
+                const T* row = xp + (n * size + q) * C;
+                for (int64_t c = 0; c < C; ++c) sums[static_cast<size_t>(c)] += row[c];
+              }
+              for (int64_t c = 0; c < C; ++c)
+                y[static_cast<size_t>(n * C + c)] = clamp_q(
+                    zo + requantize(static_cast<int64_t>(sums[static_cast<size_t>(c)]) - zx * size, f),
+                    o_.qmin, o_.qmax);
+            };
+            if (size < (int64_t{1} << 15))
+              sum(int32_t{});
+            else
+              sum(int64_t{});
+          },
+          size * C);
+    });
+    out[0] = from_int32(y, storage_dtype(o_), {N, C, 1, 1});
+  }
+
   std::string where_;
   IntIsa isa_;
-  bool global_ = false, max_ = false, cip_ = false, drop_dims_ = false;
+  bool global_ = false, max_ = false, cip_ = false, drop_dims_ = false, reduce_mean_ = false;
+  bool channels_last_ = false;
   WindowAttrs attrs_;
   QuantParams x_, o_;
 };

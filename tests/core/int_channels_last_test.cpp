@@ -145,7 +145,7 @@ TEST(ChannelsLast, MobileBlocksEqualTheSimulationAndTheNchwEngine) {
     IntOptions o;
     o.channels_last = false;
     const IntegerModel nchw(g, c.plan, c.points, o);
-    std::set<std::string> want = {"dw1", "pw1", "expand", "dw2", "project"};
+    std::set<std::string> want = {"dw1", "pw1", "expand", "dw2", "project", "gap"};
     if (b.stride == 1) want.insert("add");
     EXPECT_EQ(channels_last_nodes(last), want) << what;
     EXPECT_TRUE(channels_last_nodes(nchw).empty()) << what;
