@@ -231,6 +231,14 @@ QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int6
   } else {
     const LaneConsts& k0 = colk[0];
     const LaneConsts& k1 = colk[1];
+    if (k0.fast && k1.fast) {
+      // The usual case, its path chosen once per tile: only its five constants per half are live.
+      store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
+        v0 = _mm256_add_epi32(requant8_path<true>(v0, k0), zp);
+        v1 = _mm256_add_epi32(requant8_path<true>(v1, k1), zp);
+      });
+      return;
+    }
     store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
       v0 = _mm256_add_epi32(requant8(v0, k0), zp);
       v1 = _mm256_add_epi32(requant8(v1, k1), zp);
