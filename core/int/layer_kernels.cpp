@@ -533,7 +533,7 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
   // of them: each item packs its rows of A, so splitting the columns of a few large row chunks instead would
   // pack the same rows several times.
   const int64_t Kp = k_pairs(K_);
-  const int64_t max_blocks = std::clamp<int64_t>(2048 / std::max<int64_t>(Kp, 1), 8, 32);
+  const int64_t max_blocks = std::clamp<int64_t>(1024 / std::max<int64_t>(Kp, 1), 8, 32);
   const int64_t rchunk = std::min(
       round_up(rows, kMR), std::min(max_blocks * kMR, round_up(ceil_div(rows, 2 * num_threads()), kMR)));
   const int64_t rchunks = ceil_div(rows, rchunk);
