@@ -13,7 +13,8 @@
 #   - speed, ours / ORT-on-our-QDQ-export, batch 1 and 64, 1 and 2 threads: ROUNDS alternating rounds, each
 #     the median of RUNS runs on the same input; the ratio of the medians of rounds (one run, one machine),
 #     and the ratio of each side's fastest run over all rounds;
-#   - our int8 / our float at batch 64, the same way.
+#   - our int8 / our float at batch 64, the same way, and as the median ratio of alternating single runs
+#     (qs_int_tool pair), the estimate this machine's changes of speed disturb least.
 # Writes bench/results/int_vs_ort.json. Machines here are shared: `uptime` is recorded before and after.
 #
 # Usage: bench/int_vs_ort.sh [MODEL_NAME ...]   (default: mnist_lenet fashion_resnet fashion_mbv2)
@@ -133,13 +134,19 @@ for name in models:
                    "int_min_ms": low(ours), "ort_qdq_min_ms": low(peer), "int_over_ort_min": low(ours) / low(peer)}
             if flt:
                 f = med(flt)
+                # And int against float in alternating single runs (qs_int_tool pair): both sides of each pair
+                # fall in the same phase of the machine, so the median of the pairs' ratios moves least.
+                pr = js([tool, "pair", model, x, "--plan", plan, "--threads", str(threads), "--runs",
+                         str(rounds * rr)])
                 row.update({"float_ms": f, "float_over_int": f / o, "float_min_ms": low(flt),
-                            "float_over_int_min": low(flt) / low(ours)})
+                            "float_over_int_min": low(flt) / low(ours),
+                            "float_over_int_paired": pr["median_pair_ratio"]})
             speed.append(row)
             print("  batch %2d threads %d: int %.3f ms, ORT(QDQ) %.3f ms, int/ORT %.2f (fastest runs %.2f)%s" % (
                   batch, threads, o, p, o / p, row["int_over_ort_min"],
-                  (", float %.3f ms, float/int %.2f (fastest runs %.2f)" % (row["float_ms"], row["float_over_int"],
-                   row["float_over_int_min"])) if flt else ""), flush=True)
+                  (", float %.3f ms, float/int %.2f (fastest runs %.2f, alternating runs %.2f)" % (
+                   row["float_ms"], row["float_over_int"], row["float_over_int_min"],
+                   row["float_over_int_paired"])) if flt else ""), flush=True)
     r["speed"] = speed
     result["models"][name] = r
 result["uptime_after"] = uptime()
