@@ -324,18 +324,21 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
       pb.packed = packed + jp * Kp * kNR * 2;
     else
       pb.rows = rows, pb.off = c0 * 4;  // 4 bytes per column pair
+    const auto blocks = [&](const LaneConsts* colk) {
+      for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
+        const int32_t* Ab = A + ib * Kp * kMR;
+        const int64_t r0 = ib * kMR;
+        with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e, colk); });
+      }
+    };
+    if (OT == DType::Int32 || e.channel_is_row) {
+      blocks(nullptr);
+      continue;
+    }
     // Channels on columns (Gemm, channels-last 1×1): this panel's constants, for all its row blocks.
-    LaneConsts colk[2] = {};
-    if (OT != DType::Int32 && !e.channel_is_row) {
-      const size_t ch = static_cast<size_t>(e.channel0 + c0);
-      colk[0] = col_consts(*e.rq, ch);
-      colk[1] = col_consts(*e.rq, ch + 8);
-    }
-    for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
-      const int32_t* Ab = A + ib * Kp * kMR;
-      const int64_t r0 = ib * kMR;
-      with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e, colk); });
-    }
+    const size_t ch = static_cast<size_t>(e.channel0 + c0);
+    const LaneConsts colk[2] = {col_consts(*e.rq, ch), col_consts(*e.rq, ch + 8)};
+    blocks(colk);
   }
 }
 
