@@ -115,7 +115,8 @@ void pack_a_act(IntIsa isa, int64_t M, int64_t K, const T* x, int64_t ld, int32_
     if (isa == IntIsa::Avx2) done = detail::pack_a_act8_avx2(M, K, x, ld, std::is_signed_v<T>, zp, dst);
   if (done == 0) return pack_a_act<T>(M, K, x, ld, zp, dst);
   const int64_t Kp = k_pairs(K), full = M / kMR;
-  for (int64_t ib = 0; ib < row_blocks(M); ++ib)
+  // The pairs AVX2 left in the whole blocks (none when K is a multiple of 8), and the last partial block.
+  for (int64_t ib = done < Kp ? 0 : full; ib < row_blocks(M); ++ib)
     for (int64_t i = 0; i < kMR; ++i) {
       const int64_t r = ib * kMR + i;
       int32_t* d = dst + ib * Kp * kMR + i;
