@@ -226,7 +226,7 @@ QS_AVX2 QS_INLINE inline void channel_acc(const int16_t* const (&in)[V], const i
                                           __m256i (&ah)[V]) {
   for (int v = 0; v < V; ++v) al[v] = ah[v] = _mm256_setzero_si256();
   const int64_t n = kTaps > 0 ? kTaps : taps, pairs = (n + 1) / 2;
-#pragma GCC unroll 5
+#pragma GCC unroll 1
   for (int64_t t = 0; t < pairs; ++t) {
     const int64_t o0 = off[2 * t], o1 = 2 * t + 1 < n ? off[2 * t + 1] : o0;
     for (int v = 0; v < V; ++v) {
