@@ -67,6 +67,35 @@ class MBV3(nn.Module):
         return self.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+# --- MobileNetV2-style at 96x96: ReLU6, inverted residuals, a 5x5 depthwise layer; its first stage is too
+# wide for the integer engine's channels-last layout, the later ones take it (core/int/engine.cpp) --------
+class InvRes(nn.Module):
+    def __init__(self, cin, cout, s, e=4, k=3):
+        super().__init__()
+        h = cin * e
+        self.body = nn.Sequential(conv_bn(cin, h, 1, act=nn.ReLU6), conv_bn(h, h, k, s, g=h, act=nn.ReLU6),
+                                  conv_bn(h, cout, 1, act=None))
+        self.res = s == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.body(x)
+        return x + y if self.res else y
+
+
+class MBV2Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = conv_bn(3, 16, 3, 2, act=nn.ReLU6)
+        self.blocks = nn.Sequential(InvRes(16, 16, 1, e=2), InvRes(16, 24, 2), InvRes(24, 24, 1, k=5),
+                                    InvRes(24, 40, 2), InvRes(40, 40, 1))
+        self.head = conv_bn(40, 128, 1, act=nn.ReLU6)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.head(self.blocks(self.stem(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 # --- ShuffleNetV2: channel split (chunk -> Split, or slicing -> Slice), shuffle, Concat ------------------
 def channel_shuffle(x, groups):
     n, c, h, w = x.shape
@@ -751,6 +780,7 @@ MODELS = {
     "lrn_op11": (LRNNet, (3, 32, 32), dict(opset_version=11)),
     "norms_op14": (NormNet, (3, 32, 32), dict(opset_version=14)),
     "norms_op17_dyn": (NormNet, (3, 32, 32), dict(opset_version=17, dynamic_axes={"input": {0: "N"}})),
+    "mbv2_wide_op13_dyn": (MBV2Wide, (3, 96, 96), dict(opset_version=13, dynamic_axes={"input": {0: "N"}})),
 }
 
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "core/common/error.h"
 #include "core/int/avx2_lanes.h"
@@ -294,9 +295,30 @@ QS_AVX2 QS_INLINE inline void tile_acc(int64_t Kp, const int32_t* A, const Panel
   }
 }
 
+// The same for a panel's first 8 columns only (c[i][1] zero): the last panel when at most 8 of its columns
+// are real (24 or 40 output channels on columns), half the multiply-adds of a full tile.
+template <int R>
+QS_AVX2 QS_INLINE inline void tile_acc8(int64_t Kp, const int32_t* A, const PanelB& pb, __m256i (&c)[R][2]) {
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) c[i][0] = c[i][1] = _mm256_setzero_si256();
+  for (int64_t p = 0; p < Kp; ++p) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pb.at(p)));
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i)
+      c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(_mm256_set1_epi32(A[i]), b0));
+    A += kMR;
+  }
+}
+
 template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
                   const Epilogue& e, const LaneConsts* colk) {
+  if (cols <= 8) {
+    __m256i c[R][2];
+    tile_acc8<R>(Kp, A, pb, c);
+    finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e, colk);
+    return;
+  }
   if constexpr (R == 6) {
     // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.
     alignas(32) int32_t acc[6][16];
@@ -316,30 +338,41 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
 template <DType OT>
 QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* packed,
                     const int16_t* const* rows, const Epilogue& e) {
-  const int64_t Kp = k_pairs(K);
-  for (int64_t jp = 0; jp < col_panels(N); ++jp) {
-    const int64_t c0 = jp * kNR, cols = std::min(kNR, N - c0);
+  const int64_t Kp = k_pairs(K), panels = col_panels(N);
+  const auto panel = [&](int64_t jp) {
     PanelB pb;
     if (packed)
       pb.packed = packed + jp * Kp * kNR * 2;
     else
-      pb.rows = rows, pb.off = c0 * 4;  // 4 bytes per column pair
-    const auto blocks = [&](const LaneConsts* colk) {
-      for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
-        const int32_t* Ab = A + ib * Kp * kMR;
-        const int64_t r0 = ib * kMR;
-        with_rows(std::min(kMR, M - r0), [&](auto R) { tile<R(), OT>(Kp, Ab, pb, cols, r0, c0, e, colk); });
-      }
-    };
-    if (OT == DType::Int32 || e.channel_is_row) {
-      blocks(nullptr);
-      continue;
+      pb.rows = rows, pb.off = jp * kNR * 4;  // 4 bytes per column pair
+    return pb;
+  };
+  const auto tile_at = [&](int64_t ib, int64_t jp, const PanelB& pb, const LaneConsts* colk) {
+    const int64_t r0 = ib * kMR, c0 = jp * kNR;
+    with_rows(std::min(kMR, M - r0), [&](auto R) {
+      tile<R(), OT>(Kp, A + ib * Kp * kMR, pb, std::min(kNR, N - c0), r0, c0, e, colk);
+    });
+  };
+  if (OT == DType::Int32 || e.channel_is_row) {
+    // Panels outer: a panel of B is reused by every row block (the output channels, for Conv).
+    for (int64_t jp = 0; jp < panels; ++jp) {
+      const PanelB pb = panel(jp);
+      for (int64_t ib = 0; ib < row_blocks(M); ++ib) tile_at(ib, jp, pb, nullptr);
     }
-    // Channels on columns (Gemm, channels-last 1×1): this panel's constants, for all its row blocks.
-    const size_t ch = static_cast<size_t>(e.channel0 + c0);
-    const LaneConsts colk[2] = {col_consts(*e.rq, ch), col_consts(*e.rq, ch + 8)};
-    blocks(colk);
+    return;
   }
+  // Channels on columns (Gemm, channels-last 1×1): row blocks outer, so that each block of rows (positions)
+  // is finished across all its channels at once, whole cache lines of output, while B (the weights) stays
+  // in cache; every panel's channel constants loaded once per call.
+  thread_local std::vector<LaneConsts> colk;
+  colk.resize(static_cast<size_t>(2 * panels));
+  for (int64_t jp = 0; jp < panels; ++jp) {
+    const size_t ch = static_cast<size_t>(e.channel0 + jp * kNR);
+    colk[static_cast<size_t>(2 * jp)] = col_consts(*e.rq, ch);
+    colk[static_cast<size_t>(2 * jp + 1)] = col_consts(*e.rq, ch + 8);
+  }
+  for (int64_t ib = 0; ib < row_blocks(M); ++ib)
+    for (int64_t jp = 0; jp < panels; ++jp) tile_at(ib, jp, panel(jp), colk.data() + 2 * jp);
 }
 
 QS_AVX2 void gemm_any(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* packed,
