@@ -353,11 +353,21 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
       tile<R(), OT>(Kp, A + ib * Kp * kMR, pb, std::min(kNR, N - c0), r0, c0, e, colk);
     });
   };
-  if (OT == DType::Int32 || e.channel_is_row) {
+  // Row blocks outer (below) only while all of B stays in cache as they sweep it: a large Gemm's weight
+  // (1024×1000: 2 MB packed) would be read again for every block of rows.
+  const bool b_cached = panels * Kp * kNR * 2 * static_cast<int64_t>(sizeof(int16_t)) <= (int64_t{96} << 10);
+  if (OT == DType::Int32 || e.channel_is_row || !b_cached) {
     // Panels outer: a panel of B is reused by every row block (the output channels, for Conv).
     for (int64_t jp = 0; jp < panels; ++jp) {
       const PanelB pb = panel(jp);
-      for (int64_t ib = 0; ib < row_blocks(M); ++ib) tile_at(ib, jp, pb, nullptr);
+      LaneConsts colk[2];
+      const bool cols = OT != DType::Int32 && !e.channel_is_row;
+      if (cols) {
+        const size_t ch = static_cast<size_t>(e.channel0 + jp * kNR);
+        colk[0] = col_consts(*e.rq, ch);
+        colk[1] = col_consts(*e.rq, ch + 8);
+      }
+      for (int64_t ib = 0; ib < row_blocks(M); ++ib) tile_at(ib, jp, pb, cols ? colk : nullptr);
     }
     return;
   }
