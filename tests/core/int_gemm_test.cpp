@@ -472,7 +472,9 @@ TEST(IntGemm, PackA8MatchesThePlainLoop) {
 TEST(IntGemm, PackedFullyConnectedMatchesReference) {
   std::mt19937 rng(4);
   for (int64_t rows : {int64_t{1}, int64_t{5}, int64_t{6}, int64_t{13}, int64_t{65}})
-    for (int64_t K : {int64_t{1}, int64_t{9}, int64_t{33}, int64_t{120}})
+    // K = 600: with N = 84 the packed weight (134 KB) is past the size the GEMM sweeps whole for each block
+    // of rows, so the panels-outer order runs with channels on columns too.
+    for (int64_t K : {int64_t{1}, int64_t{9}, int64_t{33}, int64_t{120}, int64_t{600}})
       for (int64_t N : {int64_t{1}, int64_t{10}, int64_t{17}, int64_t{84}})
         for (bool trans : {false, true}) {
           const DType xt = (rows + K) % 2 ? DType::Int8 : DType::UInt8;
