@@ -38,10 +38,9 @@ struct IntNodeContext {
 
 // An integer kernel that can also run on channels-last data: 4-D values held as [N, H, W, C] instead of
 // [N, C, H, W] (the engine decides which, core/int/engine.cpp). The packed 1×1 and depthwise 2-D
-// convolutions with 8-bit input and output on AVX2 can (and GlobalAveragePool, which ends a group):
-// MobileNet-style chains of them then pass their
-// activations on without transposing each depthwise layer's input and output (its kernel works on 16
-// channels of one position per vector).
+// convolutions with 8-bit input and output on AVX2 can, and GlobalAveragePool, which ends a group:
+// MobileNet-style chains of them then pass their activations on without transposing each depthwise
+// layer's input and output (its kernel works on 16 channels of one position per vector).
 class ChannelsLastKernel {
  public:
   virtual ~ChannelsLastKernel() = default;
