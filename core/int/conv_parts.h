@@ -50,7 +50,7 @@ inline intgemm::Epilogue epilogue(const LayerQuant& q, const intgemm::RequantTab
   e.rq = &rq;
   e.channel_is_row = per_row;
   e.channel0 = channel0;
-  e.zp = q.out.zero_point[0];
+  e.zp = q.out.zero_point[0] - rq.folded_zp;
   e.lo = q.lo;
   e.hi = q.hi;
   e.out = storage_dtype(q.out);

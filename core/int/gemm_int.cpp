@@ -287,6 +287,23 @@ RequantTable::RequantTable(const std::vector<FixedMultiplier>& m, const std::vec
   }
 }
 
+bool RequantTable::fold_zero_point(int32_t zp) {
+  if (zp == 0 || folded_zp != 0) return false;
+  const int64_t mag = zp < 0 ? -int64_t{zp} : int64_t{zp};
+  for (int64_t c = 0; c < channels; ++c) {
+    const int32_t n = shift[static_cast<size_t>(c)];
+    if (n < 32 || n > 60 || mag >= (int64_t{1} << (60 - n))) return false;
+  }
+  for (size_t c = 0; c < round.size(); ++c) {
+    const int32_t n = static_cast<int64_t>(c) < channels ? shift[c] : 32;
+    round[c] += int64_t{zp} * (int64_t{1} << n);
+    const size_t lane = c / 8 * 8 + (c % 2 == 0 ? (c % 8) / 2 : 4 + (c % 8) / 2);
+    round_lanes[lane] = round[c];
+  }
+  folded_zp = zp;
+  return true;
+}
+
 int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e) {
   const size_t c = static_cast<size_t>(channel);
   FixedMultiplier f;

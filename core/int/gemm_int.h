@@ -99,6 +99,12 @@ struct RequantTable {
   std::vector<int32_t> shift32;      // n − 32 (0 for n < 32), per channel
   std::vector<uint8_t> fast8;        // per group of 8 channels: every (real) channel has n >= 32
   explicit RequantTable(const std::vector<FixedMultiplier>& m = {}, const std::vector<int32_t>& bias = {});
+  // The output zero point folded into `round` as zp·2^n, so that the shift leaves R(acc + bias) + zp and the
+  // epilogue adds nothing (Epilogue::zp is then the rest, zp − folded_zp = 0): only when every channel takes
+  // the n >= 32 path and |zp|·2^n < 2^60, which keeps acc·M0 + round below 2^63. Returns whether it did.
+  // Only the AVX2 n >= 32 path reads `round`; callers keep an unfolded table for the others.
+  bool fold_zero_point(int32_t zp);
+  int32_t folded_zp = 0;
 };
 
 struct Epilogue {

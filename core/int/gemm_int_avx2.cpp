@@ -233,7 +233,15 @@ QS_AVX2 inline void epilogue_rows(const Acc& acc, int64_t cols, int64_t r0, int6
     const LaneConsts& k0 = colk[0];
     const LaneConsts& k1 = colk[1];
     if (k0.fast && k1.fast) {
-      // The usual case, its path chosen once per tile: only its five constants per half are live.
+      // The usual case, its path chosen once per tile: only its five constants per half are live. With
+      // the zero point folded into the rounding constant (RequantTable::fold_zero_point) nothing is added.
+      if (e.zp == 0) {
+        store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
+          v0 = requant8_path<true>(v0, k0);
+          v1 = requant8_path<true>(v1, k1);
+        });
+        return;
+      }
       store([&](int, __m256i& v0, __m256i& v1) QS_INLINE {
         v0 = _mm256_add_epi32(requant8_path<true>(v0, k0), zp);
         v1 = _mm256_add_epi32(requant8_path<true>(v1, k1), zp);

@@ -524,6 +524,8 @@ PackedFc::PackedFc(const LayerQuant& q, bool trans_w) : q_(q), rq_(q.mult, q.bia
     }
   b_.resize(static_cast<size_t>(packed_b_size(N_, K_)));
   pack_b_rows(N_, K_, kn.data(), N_, b_.data());
+  rq_zp_ = rq_;
+  rq_zp_.fold_zero_point(q.out.zero_point[0]);
 }
 
 void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
@@ -555,8 +557,8 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
           int32_t* A =
               thread_scratch_as<int32_t>(ScratchSlot::kColumns, static_cast<size_t>(packed_a_size(nr, K_)));
           pack_a_act<T>(isa, nr, K_, xp + r0 * K_, K_, zx, A);
-          const Epilogue e =
-              epilogue(q_, rq_, false, c0, yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
+          const Epilogue e = epilogue(q_, isa == IntIsa::Avx2 ? rq_zp_ : rq_, false, c0,
+                                      yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
           gemm(isa, nr, ncol, K_, A, b_.data() + (c0 / kNR) * Kp * kNR * 2, e);
         },
         rchunk * pchunk * kNR * K_);

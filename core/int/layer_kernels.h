@@ -118,6 +118,7 @@ class PackedFc {
   int64_t K_, N_;
   std::vector<int16_t> b_;
   intgemm::RequantTable rq_;
+  intgemm::RequantTable rq_zp_;  // rq_ with the output zero point folded in, for AVX2 (when it folds)
 };
 
 class PackedMatMulLeft {
