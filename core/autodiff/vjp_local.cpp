@@ -107,12 +107,8 @@ void group_norm_backward(const float* px, const float* pg, int64_t N, int64_t C,
         const int64_t base = item * len;
         const float* x = px + base;
         const float* g = pg + base;
-        double sum = 0;
-        for (int64_t i = 0; i < len; ++i) sum += x[i];
-        const double mean = len ? sum / static_cast<double>(len) : 0;
-        double sq = 0;
-        for (int64_t i = 0; i < len; ++i) sq += (x[i] - mean) * (x[i] - mean);
-        const double r = 1.0 / std::sqrt((len ? sq / static_cast<double>(len) : 0) + eps);
+        const MeanInv st = mean_inv(x, len, eps);  // as the forward kernel computes them
+        const double mean = st.mean, r = st.inv;
         double m1 = 0, m2 = 0;
         for (int64_t k = 0; k < per; ++k) {
           const int64_t c = (item % groups) * per + k;

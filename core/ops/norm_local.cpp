@@ -23,16 +23,10 @@ const Tensor& float_input(std::span<const Tensor* const> in, size_t i, const std
   return t;
 }
 
-// y = (x − mean)·inv·scale + bias over `count` contiguous values, mean and inv = 1/sqrt(var + eps) from
-// two passes in double.
+// y = (x − mean)·inv·scale + bias over `count` contiguous values (mean_inv, reduce_layout.h).
 void normalize_run(const float* x, float* y, int64_t count, double eps, float scale, float bias) {
-  double sum = 0;
-  for (int64_t i = 0; i < count; ++i) sum += x[i];
-  const double mean = count ? sum / static_cast<double>(count) : 0;
-  double sq = 0;
-  for (int64_t i = 0; i < count; ++i) sq += (x[i] - mean) * (x[i] - mean);
-  const double inv = 1.0 / std::sqrt((count ? sq / static_cast<double>(count) : 0) + eps);
-  for (int64_t i = 0; i < count; ++i) y[i] = static_cast<float>((x[i] - mean) * inv * scale + bias);
+  const MeanInv s = mean_inv(x, count, eps);
+  for (int64_t i = 0; i < count; ++i) y[i] = static_cast<float>((x[i] - s.mean) * s.inv * scale + bias);
 }
 
 std::unique_ptr<Kernel> make_lrn(const KernelInit& init) {

@@ -1,6 +1,7 @@
 #include "core/ops/reduce_layout.h"
 
 #include <array>
+#include <cmath>
 
 #include "core/common/error.h"
 #include "core/ops/broadcast.h"
@@ -105,6 +106,17 @@ std::vector<int64_t> reduction_groups(const Shape& in, const std::vector<bool>& 
     }
   }
   return group;
+}
+
+MeanInv mean_inv(const float* x, int64_t count, double eps) {
+  double sum = 0;
+  for (int64_t i = 0; i < count; ++i) sum += x[i];
+  MeanInv r;
+  r.mean = count ? sum / static_cast<double>(count) : 0;
+  double sq = 0;
+  for (int64_t i = 0; i < count; ++i) sq += (x[i] - r.mean) * (x[i] - r.mean);
+  r.inv = 1.0 / std::sqrt((count ? sq / static_cast<double>(count) : 0) + eps);
+  return r;
 }
 
 }  // namespace qs

@@ -34,4 +34,12 @@ std::vector<bool> reduced_axes_mask(const std::vector<int64_t>& axes, int64_t ra
 // (not reduced) axes: the reduction group it belongs to. *groups receives the number of groups.
 std::vector<int64_t> reduction_groups(const Shape& in, const std::vector<bool>& reduced, int64_t* groups);
 
+// Mean and 1/sqrt(variance + eps) of `count` contiguous values, in two passes in double (0 and 1/sqrt(eps)
+// when count is 0): the statistics of the local normalizations (core/ops/norm_local.cpp), which their VJPs
+// (core/autodiff/vjp_local.cpp) recompute the same way.
+struct MeanInv {
+  double mean = 0, inv = 0;
+};
+MeanInv mean_inv(const float* x, int64_t count, double eps);
+
 }  // namespace qs
