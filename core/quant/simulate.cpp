@@ -332,18 +332,9 @@ RunOptions SimulatedModel::wrap(const RunOptions& options) const {
 }
 
 std::vector<Tensor> SimulatedModel::run(const std::vector<Tensor>& inputs, const RunOptions& options) const {
-  const Graph& g = ex_.graph();
-  if (inputs.size() != g.inputs.size())
-    throw Error("the model takes " + std::to_string(g.inputs.size()) + " input(s), " +
-                std::to_string(inputs.size()) + " given");
-  std::map<std::string, Tensor> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) feeds[g.inputs[i].name] = inputs[i];
-  std::vector<std::string> fetch;
-  for (const auto& o : g.outputs) fetch.push_back(o.name);
-  auto r = run(feeds, fetch, options);
-  std::vector<Tensor> out;
-  for (const auto& o : g.outputs) out.push_back(r[o.name]);
-  return out;
+  return run_positional(ex_.graph(), inputs, [&](const auto& feeds, const auto& fetch) {
+    return run(feeds, fetch, options);
+  });
 }
 
 std::map<std::string, Tensor> SimulatedModel::run(const std::map<std::string, Tensor>& feeds,

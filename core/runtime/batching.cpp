@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/common/error.h"
+
 namespace qs {
 
 int64_t fixed_batch_of(const Graph& g) {
@@ -48,6 +50,20 @@ Tensor join_rows(const std::vector<Tensor>& parts) {
     off += p.nbytes();
   }
   return joined;
+}
+
+std::vector<Tensor> run_positional(const Graph& g, const std::vector<Tensor>& inputs, const NamedRun& run_named) {
+  if (inputs.size() != g.inputs.size())
+    throw Error("the model takes " + std::to_string(g.inputs.size()) + " input(s), " +
+                std::to_string(inputs.size()) + " given");
+  std::map<std::string, Tensor> feeds;
+  for (size_t i = 0; i < inputs.size(); ++i) feeds[g.inputs[i].name] = inputs[i];
+  std::vector<std::string> fetch;
+  for (const auto& o : g.outputs) fetch.push_back(o.name);
+  auto r = run_named(feeds, fetch);
+  std::vector<Tensor> out;
+  for (const auto& o : g.outputs) out.push_back(r[o.name]);
+  return out;
 }
 
 }  // namespace qs

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/common/parallel.h"
 #include "core/graph/graph.h"
@@ -34,6 +35,12 @@ std::map<Key, Tensor> run_in_batches(
     int64_t batch, int64_t rows, const std::map<std::string, Tensor>& feeds,
     const std::function<std::map<Key, Tensor>(const std::map<std::string, Tensor>&)>& run_once,
     bool parallel = false);
+
+// The positional form of a run by name: `inputs` in the order of g's inputs (Error naming the count when
+// it differs), the result in the order of g's outputs, through run_named(feeds, fetch).
+using NamedRun = std::function<std::map<std::string, Tensor>(const std::map<std::string, Tensor>&,
+                                                             const std::vector<std::string>&)>;
+std::vector<Tensor> run_positional(const Graph& g, const std::vector<Tensor>& inputs, const NamedRun& run_named);
 
 // Rows [begin, begin + count) of `t` along dimension 0; rows past the end repeat the last row.
 Tensor batch_rows(const Tensor& t, int64_t begin, int64_t count);

@@ -265,17 +265,9 @@ void Executor::check_input(const ValueInfo& vi, const Tensor& t) const {
 }
 
 std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, const RunOptions& options) const {
-  if (inputs.size() != graph_.inputs.size())
-    throw Error("the model takes " + std::to_string(graph_.inputs.size()) + " input(s), " +
-                std::to_string(inputs.size()) + " given");
-  std::map<std::string, Tensor> feeds;
-  for (size_t i = 0; i < inputs.size(); ++i) feeds[graph_.inputs[i].name] = inputs[i];
-  std::vector<std::string> fetch;
-  for (const auto& o : graph_.outputs) fetch.push_back(o.name);
-  auto r = run(feeds, fetch, options);
-  std::vector<Tensor> out;
-  for (const auto& o : graph_.outputs) out.push_back(r[o.name]);
-  return out;
+  return run_positional(graph_, inputs, [&](const auto& feeds, const auto& fetch) {
+    return run(feeds, fetch, options);
+  });
 }
 
 std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& feeds,
