@@ -96,13 +96,13 @@ class IntConvKernel final : public Kernel, public ChannelsLastKernel {
     if (xs.size() != 4) throw Error(q_.where + ": channels-last input " + x.str() + " is not 4-D");
     const ConvGeometry g = conv_geometry(attrs_, {xs[0], xs[3], xs[1], xs[2]}, q_.wshape, nullptr);
     Tensor y(storage_dtype(q_.out), {g.y_shape[0], g.y_shape[2], g.y_shape[3], g.y_shape[1]});
-    if (y.numel() == 0) {
-    } else if (fc_) {
-      if (g.y_shape[2] != xs[1] || g.y_shape[3] != xs[2])
-        throw Error(q_.where + ": channels-last 1×1 convolution changes the grid of " + x.str());
-      fc_->run(isa_, xs[0] * xs[1] * xs[2], x, y);
-    } else {
-      packed_->run_depthwise_nhwc(g, x, y);
+    if (fc_ && (g.y_shape[2] != xs[1] || g.y_shape[3] != xs[2]))
+      throw Error(q_.where + ": channels-last 1×1 convolution changes the grid of " + x.str());
+    if (y.numel() > 0) {
+      if (fc_)
+        fc_->run(isa_, xs[0] * xs[1] * xs[2], x, y);
+      else
+        packed_->run_depthwise_nhwc(g, x, y);
     }
     out[0] = std::move(y);
   }
