@@ -145,7 +145,7 @@ struct RowStore {
       hi = _mm256_set1_epi16(static_cast<int16_t>(e.hi));
     }
   }
-  QS_AVX2 __m256i clamp(__m256i v) const {
+  QS_AVX2 QS_INLINE __m256i clamp(__m256i v) const {
     if constexpr (OT == DType::Int8) return _mm256_min_epi8(_mm256_max_epi8(v, lo), hi);
     if constexpr (OT == DType::UInt8) return _mm256_min_epu8(_mm256_max_epu8(v, lo), hi);
     if constexpr (OT == DType::Int16) return _mm256_min_epi16(_mm256_max_epi16(v, lo), hi);
@@ -155,7 +155,7 @@ struct RowStore {
     std::memcpy(y, src, static_cast<size_t>(cols) * kEs);
   }
   // One row: v0 = columns 0-7, v1 = 8-15.
-  QS_AVX2 void one(void* y, int64_t cols, __m256i v0, __m256i v1) const {
+  QS_AVX2 QS_INLINE void one(void* y, int64_t cols, __m256i v0, __m256i v1) const {
     if constexpr (kByte) {
       const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
       const __m128i a = _mm256_castsi256_si128(p16), b = _mm256_extracti128_si256(p16, 1);
@@ -175,7 +175,7 @@ struct RowStore {
     }
   }
   // Two rows (8-bit outputs only).
-  QS_AVX2 void two(void* yi, void* yj, int64_t cols, __m256i v0i, __m256i v1i, __m256i v0j,
+  QS_AVX2 QS_INLINE void two(void* yi, void* yj, int64_t cols, __m256i v0i, __m256i v1i, __m256i v0j,
                    __m256i v1j) const {
     // packs_epi32 then the 16→8 pack leave, per 128-bit lane, dwords i0-3 | i8-11 | j0-3 | j8-11 (lane 0)
     // and i4-7 | i12-15 | j4-7 | j12-15 (lane 1): one dword permutation puts row i in the low half.
