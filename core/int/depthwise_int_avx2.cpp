@@ -311,8 +311,11 @@ QS_AVX2 void depthwise_channels_t(const DepthwiseChannels& d, const Epilogue& e)
   // zeroed here (rows above and below the data, columns left and right of it), the rest is written below.
   const int64_t r_lo = std::min(d.ph, Hp), r_hi = std::max(r_lo, std::min(Hp, d.ph + d.H));
   const int64_t c_lo = std::min(d.pw, Wp), c_hi = std::max(c_lo, std::min(Wp, d.pw + d.W));
-  const auto zero = [&](int64_t from, int64_t n) {
-    std::fill(d.in + from * 16, d.in + (from + n) * 16, int16_t{0});
+  // Zeroes n positions from `from` with one vector store each: the columns left and right of each row are
+  // a position or two, where a memset call per run cost more than the stores (2% of MobileNetV2's time).
+  const auto zero = [&](int64_t from, int64_t n) QS_INLINE {
+    for (int16_t* p = d.in + from * 16; p < d.in + (from + n) * 16; p += 16)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_setzero_si256());
   };
   zero(0, r_lo * Wp);
   for (int64_t r = r_lo; r < r_hi; ++r) {
