@@ -41,21 +41,24 @@ struct PanelB {
   "\n\t"                                \
   "vpmaddwd %%ymm1, %%ymm2, %%ymm3\n\t" \
   "vpaddd %%ymm3, %%" #c1 ", %%" #c1 "\n\t"
-#define QS_ZERO                         \
-  "vpxor %%ymm4, %%ymm4, %%ymm4\n\t"    \
-  "vpxor %%ymm5, %%ymm5, %%ymm5\n\t"    \
-  "vpxor %%ymm6, %%ymm6, %%ymm6\n\t"    \
-  "vpxor %%ymm7, %%ymm7, %%ymm7\n\t"    \
-  "vpxor %%ymm8, %%ymm8, %%ymm8\n\t"    \
-  "vpxor %%ymm9, %%ymm9, %%ymm9\n\t"    \
-  "vpxor %%ymm10, %%ymm10, %%ymm10\n\t" \
-  "vpxor %%ymm11, %%ymm11, %%ymm11\n\t" \
-  "vpxor %%ymm12, %%ymm12, %%ymm12\n\t" \
-  "vpxor %%ymm13, %%ymm13, %%ymm13\n\t" \
-  "vpxor %%ymm14, %%ymm14, %%ymm14\n\t" \
-  "vpxor %%ymm15, %%ymm15, %%ymm15\n\t" \
-  "test %[n], %[n]\n\t"                 \
-  "jle 2f\n\t"                          \
+// The first k pair writes the accumulators instead of adding to zeroed ones: 12 additions fewer per tile,
+// which counts at the short K (16..64) of MobileNet's 1×1 convolutions.
+#define QS_FIRST_ROW(off, c0, c1)   \
+  "vpbroadcastd " #off              \
+  "(%[a]), %%ymm2\n\t"              \
+  "vpmaddwd %%ymm0, %%ymm2, %%" #c0 \
+  "\n\t"                            \
+  "vpmaddwd %%ymm1, %%ymm2, %%" #c1 "\n\t"
+#define QS_FIRST                 \
+  QS_FIRST_ROW(0, ymm4, ymm5)    \
+  QS_FIRST_ROW(4, ymm6, ymm7)    \
+  QS_FIRST_ROW(8, ymm8, ymm9)    \
+  QS_FIRST_ROW(12, ymm10, ymm11) \
+  QS_FIRST_ROW(16, ymm12, ymm13) QS_FIRST_ROW(20, ymm14, ymm15) "add $24, %[a]\n\t"
+// After the first k pair: the loop over the others, if any.
+#define QS_LOOP  \
+  "dec %[n]\n\t" \
+  "jz 2f\n\t"    \
   "1:\n\t"
 #define QS_MADD         \
   QS_ROW(0, ymm4, ymm5) \
@@ -82,28 +85,39 @@ struct PanelB {
   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
       "xmm13", "xmm14", "xmm15", "memory", "cc"
 QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, int32_t* tile) {
+  if (Kp <= 0) {
+    std::memset(tile, 0, sizeof(int32_t) * kMR * kNR);
+    return;
+  }
   if (pb.packed) {
     const int16_t* B = pb.packed;
-    asm volatile(QS_ZERO
-                 "vmovdqu (%[b]), %%ymm0\n\t"
-                 "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD "add $64, %[b]\n\t" QS_STORE
-                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp)
-                 : [c] "r"(tile)
-                 : QS_CLOBBERS);
+    asm volatile(
+        "vmovdqu (%[b]), %%ymm0\n\t"
+        "vmovdqu 32(%[b]), %%ymm1\n\t" QS_FIRST "add $64, %[b]\n\t" QS_LOOP
+        "vmovdqu (%[b]), %%ymm0\n\t"
+        "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD "add $64, %[b]\n\t" QS_STORE
+        : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp)
+        : [c] "r"(tile)
+        : QS_CLOBBERS);
   } else {
     const int16_t* const* t = pb.rows;
     const int16_t* b = nullptr;
-    asm volatile(QS_ZERO
-                 "mov (%[t]), %[b]\n\t"
-                 "vmovdqu (%[b],%[o]), %%ymm0\n\t"
-                 "vmovdqu 32(%[b],%[o]), %%ymm1\n\t" QS_MADD "add $8, %[t]\n\t" QS_STORE
-                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(Kp), [b] "=&r"(b)
-                 : [c] "r"(tile), [o] "r"(pb.off)
-                 : QS_CLOBBERS);
+    asm volatile(
+        "mov (%[t]), %[b]\n\t"
+        "vmovdqu (%[b],%[o]), %%ymm0\n\t"
+        "vmovdqu 32(%[b],%[o]), %%ymm1\n\t" QS_FIRST "add $8, %[t]\n\t" QS_LOOP
+        "mov (%[t]), %[b]\n\t"
+        "vmovdqu (%[b],%[o]), %%ymm0\n\t"
+        "vmovdqu 32(%[b],%[o]), %%ymm1\n\t" QS_MADD "add $8, %[t]\n\t" QS_STORE
+        : [a] "+r"(A), [t] "+r"(t), [n] "+r"(Kp), [b] "=&r"(b)
+        : [c] "r"(tile), [o] "r"(pb.off)
+        : QS_CLOBBERS);
   }
 }
 #undef QS_ROW
-#undef QS_ZERO
+#undef QS_LOOP
+#undef QS_FIRST_ROW
+#undef QS_FIRST
 #undef QS_MADD
 #undef QS_STORE
 #undef QS_CLOBBERS
