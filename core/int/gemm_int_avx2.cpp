@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -65,10 +66,12 @@ struct PanelB {
   QS_ROW(4, ymm6, ymm7) \
   QS_ROW(8, ymm8, ymm9) \
   QS_ROW(12, ymm10, ymm11) QS_ROW(16, ymm12, ymm13) QS_ROW(20, ymm14, ymm15) "add $24, %[a]\n\t"
+#define QS_END   \
+  "dec %[n]\n\t" \
+  "jnz 1b\n\t"   \
+  "2:\n\t"
 #define QS_STORE                   \
-  "dec %[n]\n\t"                   \
-  "jnz 1b\n\t"                     \
-  "2:\n\t"                         \
+  QS_END                           \
   "vmovdqu %%ymm4, (%[c])\n\t"     \
   "vmovdqu %%ymm5, 32(%[c])\n\t"   \
   "vmovdqu %%ymm6, 64(%[c])\n\t"   \
@@ -114,8 +117,87 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, 
         : QS_CLOBBERS);
   }
 }
+
+// The constants of kernel_6x16_bytes beyond the columns' LaneConsts: the output range as 32 bytes each,
+// and the dword permutation of RowStore::two.
+struct BytesConsts {
+  __m256i lo, hi, perm;
+};
+
+// R(acc) of one accumulator register V in place, exactly requant8_path<true> (the n >= 32 path, bias and
+// zero point in the rounding constants), T a free register, K the LaneConsts of V's 8 columns.
+#define QS_REQ(V, T, K)                      \
+  "vpsrlq $32, %%" V ", %%" T                \
+  "\n\t"                                     \
+  "vpmuldq %c[m0](%[" K "]), %%" V ", %%" V  \
+  "\n\t"                                     \
+  "vpmuldq %c[m0o](%[" K "]), %%" T ", %%" T \
+  "\n\t"                                     \
+  "vpaddq %c[rndE](%[" K "]), %%" V ", %%" V \
+  "\n\t"                                     \
+  "vpaddq %c[rndO](%[" K "]), %%" T ", %%" T \
+  "\n\t"                                     \
+  "vpsrlq $32, %%" V ", %%" V                \
+  "\n\t"                                     \
+  "vpblendd $0xaa, %%" T ", %%" V ", %%" V   \
+  "\n\t"                                     \
+  "vpsravd %c[sh32](%[" K "]), %%" V ", %%" V "\n\t"
+// Rows i (registers I0, I1) and j = i + 1 (J0, J1) requantized, narrowed to bytes as RowStore::two does,
+// clamped and stored at y and y + ldy; y then moves two rows on.
+#define QS_PAIR(I0, I1, J0, J1, PACK, MAX, MIN)                                                          \
+  QS_REQ(I0, "ymm0", "k0")                                                                               \
+  QS_REQ(I1, "ymm1", "k1")                                                                               \
+  QS_REQ(J0, "ymm2", "k0")                                                                               \
+  QS_REQ(J1, "ymm3", "k1")                                                                               \
+  "vmovdqa 64(%[bc]), %%ymm0\n\t"                                                                        \
+  "vpackssdw %%" I1 ", %%" I0 ", %%" I0                                                                  \
+  "\n\t"                                                                                                 \
+  "vpackssdw %%" J1 ", %%" J0 ", %%" J0 "\n\t" PACK " %%" J0 ", %%" I0 ", %%" I0                         \
+  "\n\t"                                                                                                 \
+  "vpermd %%" I0 ", %%ymm0, %%" I0 "\n\t" MAX " (%[bc]), %%" I0 ", %%" I0 "\n\t" MIN " 32(%[bc]), %%" I0 \
+  ", %%ymm1\n\t"                                                                                         \
+  "vmovdqu %%xmm1, (%[y])\n\t"                                                                           \
+  "vextracti128 $1, %%ymm1, (%[y],%[ld])\n\t"                                                            \
+  "lea (%[y],%[ld],2), %[y]\n\t"
+#define QS_TILE_BYTES(PACK, MAX, MIN)                                                \
+  "vmovdqu (%[b]), %%ymm0\n\t"                                                       \
+  "vmovdqu 32(%[b]), %%ymm1\n\t" QS_FIRST "add $64, %[b]\n\t" QS_LOOP                \
+  "vmovdqu (%[b]), %%ymm0\n\t"                                                       \
+  "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD                                             \
+  "add $64, %[b]\n\t" QS_END QS_PAIR("ymm4", "ymm5", "ymm6", "ymm7", PACK, MAX, MIN) \
+      QS_PAIR("ymm8", "ymm9", "ymm10", "ymm11", PACK, MAX, MIN)                      \
+          QS_PAIR("ymm12", "ymm13", "ymm14", "ymm15", PACK, MAX, MIN)
+
+// A whole 6×16 tile with 8-bit output and channels on columns, the usual case of Gemm and channels-last
+// 1×1 convolutions (MobileNet's, whose K of 16..144 leaves the epilogue nearly as long as the
+// multiply-adds): the accumulators are requantized in their registers, where kernel_6x16 stores them for
+// the intrinsics epilogue to load, and the constants go straight from memory into the instructions
+// instead of through spilled registers. The arithmetic and the byte order are those of epilogue_rows'
+// n >= 32 path with the zero point folded (e.zp = 0), which callers check: k[0], k[1] fast, Kp >= 1, B
+// packed. y: the tile's first output row, rows ldy bytes apart.
+template <DType OT>
+QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, const LaneConsts* k,
+                               const BytesConsts& bc, unsigned char* y, int64_t ldy) {
+  static_assert(OT == DType::Int8 || OT == DType::UInt8);
+  const LaneConsts* k1 = k + 1;
+#define QS_OPERANDS                                                                              \
+  : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp), [y] "+r"(y)                                               \
+  : [k0] "r"(k), [k1] "r"(k1), [bc] "r"(&bc), [ld] "r"(ldy), [m0] "i"(offsetof(LaneConsts, m0)),     \
+    [m0o] "i"(offsetof(LaneConsts, m0o)), [rndE] "i"(offsetof(LaneConsts, rndE)),                      \
+    [rndO] "i"(offsetof(LaneConsts, rndO)), [sh32] "i"(offsetof(LaneConsts, sh32))                      \
+  : QS_CLOBBERS
+  if constexpr (OT == DType::Int8)
+    asm volatile(QS_TILE_BYTES("vpacksswb", "vpmaxsb", "vpminsb") QS_OPERANDS);
+  else
+    asm volatile(QS_TILE_BYTES("vpackuswb", "vpmaxub", "vpminub") QS_OPERANDS);
+#undef QS_OPERANDS
+}
+#undef QS_REQ
+#undef QS_PAIR
+#undef QS_TILE_BYTES
 #undef QS_ROW
 #undef QS_LOOP
+#undef QS_END
 #undef QS_FIRST_ROW
 #undef QS_FIRST
 #undef QS_MADD
@@ -340,6 +422,18 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
     tile_acc8<R>(Kp, A, pb, c);
     finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e, colk);
     return;
+  }
+  if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
+    if (cols == kNR && pb.packed && Kp > 0 && !e.channel_is_row && e.zp == 0 && colk[0].fast &&
+        colk[1].fast) {
+      BytesConsts bc;
+      bc.lo = _mm256_set1_epi8(static_cast<char>(e.lo));
+      bc.hi = _mm256_set1_epi8(static_cast<char>(e.hi));
+      bc.perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+      kernel_6x16_bytes<OT>(Kp, A, pb.packed, colk, bc, static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0,
+                            e.ldy);
+      return;
+    }
   }
   if constexpr (R == 6) {
     // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.
