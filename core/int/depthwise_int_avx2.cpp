@@ -224,10 +224,20 @@ template <int kTaps, int V>
 QS_AVX2 QS_INLINE inline void channel_acc(const int16_t* const (&in)[V], const int64_t* off, int64_t taps,
                                           const __m256i* wl, const __m256i* wh, __m256i (&al)[V],
                                           __m256i (&ah)[V]) {
-  for (int v = 0; v < V; ++v) al[v] = ah[v] = _mm256_setzero_si256();
   const int64_t n = kTaps > 0 ? kTaps : taps, pairs = (n + 1) / 2;
+  // The first pair's products are the accumulators, not added to zeroed ones (a single tap pairs with
+  // itself, as an odd last tap does below).
+  {
+    const int64_t o0 = off[0], o1 = n > 1 ? off[1] : o0;
+    for (int v = 0; v < V; ++v) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[v] + o0));
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[v] + o1));
+      al[v] = _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wl[0]);
+      ah[v] = _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wh[0]);
+    }
+  }
 #pragma GCC unroll 1
-  for (int64_t t = 0; t < pairs; ++t) {
+  for (int64_t t = 1; t < pairs; ++t) {
     const int64_t o0 = off[2 * t], o1 = 2 * t + 1 < n ? off[2 * t + 1] : o0;
     for (int v = 0; v < V; ++v) {
       const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in[v] + o0));

@@ -296,7 +296,8 @@ TEST(IntGemm, PackedConvMatchesReferenceConv) {
 // with several images per GEMM), the direct
 // depthwise kernels (per plane over phase planes: strides 1 and 2, rows shorter and longer than a vector,
 // dilation, many channels per work item, the last planes of the input read through a copy; 16 channels
-// interleaved for rows of at most 8: channel counts off 16, dilation, stride 2), and strided
+// interleaved for rows of at most 8: channel counts off 16, dilation, stride 2, 1×1, 2×2 and 5×5 kernels),
+// and strided
 // 3×3 / 1×1 convolutions on the im2col path, each on 1 and 2 threads.
 TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
   std::mt19937 rng(5);
@@ -325,6 +326,9 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
                                        dw(64, 2, 2, 1, 1, 1, 2),
                                        dw(20, 8, 8, 1, 2, 2, 2),    // channel-interleaved: dilated,
                                        dw(18, 13, 13, 2, 1, 1, 2),  // strided, 16 + 2 channels
+                                       {16, 16, 16, 7, 7, 1, 1, 0, 1, false, 2, false},  // interleaved,
+                                       {20, 20, 20, 8, 8, 2, 1, 1, 1, false, 2, false},  // 1, 4 and 25
+                                       {18, 18, 18, 9, 9, 5, 1, 2, 1, false, 2, false},  // taps
                                        {1, 16, 1, 28, 28, 3, 1, 1, 1, false, 2, false},  // grayscale stems:
                                        {1, 6, 1, 28, 28, 5, 1, 2, 1, false, 3, false},   // pairs along kw
                                        {2, 6, 2, 9, 11, 4, 1, 1, 1, false, 2, false},    // (even KW, groups)
