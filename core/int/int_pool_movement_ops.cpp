@@ -2,6 +2,7 @@
 // which the float MaxPool kernel does not take) and data movement through the float kernels.
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "core/common/parallel.h"
 #include "core/int/int_ops.h"
@@ -148,6 +149,16 @@ class IntPoolKernel final : public Kernel, public ChannelsLastKernel {
       parallel_for(
           0, N,
           [&](int64_t n) {
+            if (sizeof(T) == 1 && isa_ == IntIsa::Avx2 && size < (int64_t{1} << 23)) {
+              thread_local std::vector<int32_t> sums;
+              sums.resize(static_cast<size_t>(C));
+              detail::sum_positions_8bit_avx2(xp + n * size * C, std::is_signed_v<T>, size, C, sums.data());
+              for (int64_t c = 0; c < C; ++c)
+                y[static_cast<size_t>(n * C + c)] = clamp_q(
+                    zo + requantize(static_cast<int64_t>(sums[static_cast<size_t>(c)]) - zx * size, f),
+                    o_.qmin, o_.qmax);
+              return;
+            }
             // int32 sums while they cannot overflow (|x| < 2^16), which the compiler vectorizes.
             const auto sum = [&](auto acc) {
               using A = decltype(acc);

@@ -36,6 +36,9 @@ bool max_pool_8bit(IntIsa isa, const Tensor& x, Tensor& y, const PoolPlan& p);
 
 namespace detail {
 void max_pool_8bit_avx2(const void* x, void* y, bool sgn, const PoolPlan& p);  // pool_int_avx2.cpp
+// sums[c] = Σ_q x[q·C + c] over `positions` rows of C 8-bit values (signed when `sgn`): a channels-last
+// image's channel sums for GlobalAveragePool, exact in int32 for positions < 2^23. AVX2 only.
+void sum_positions_8bit_avx2(const void* x, bool sgn, int64_t positions, int64_t C, int32_t* sums);
 }  // namespace detail
 
 }  // namespace qs

@@ -236,4 +236,29 @@ void max_pool_8bit_avx2(const void* x, void* y, bool sgn, const PoolPlan& p) {
       kPer * work / 16);
 }
 
+QS_AVX2 void sum_positions_8bit_avx2(const void* x, bool sgn, int64_t positions, int64_t C, int32_t* sums) {
+  const auto* xs = static_cast<const unsigned char*>(x);
+  std::fill(sums, sums + C, 0);
+  // 16 channels at a time in int16 lanes for up to 128 positions (|x| <= 255, so a sum stays below 2^15),
+  // then widened into the int32 sums.
+  constexpr int64_t kRun = 128;
+  int64_t c = 0;
+  for (; c + 16 <= C; c += 16)
+    for (int64_t q0 = 0; q0 < positions; q0 += kRun) {
+      __m256i acc = _mm256_setzero_si256();
+      for (int64_t q = q0; q < std::min(positions, q0 + kRun); ++q) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(xs + q * C + c));
+        acc = _mm256_add_epi16(acc, sgn ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v));
+      }
+      __m256i* s = reinterpret_cast<__m256i*>(sums + c);
+      _mm256_storeu_si256(
+          s, _mm256_add_epi32(_mm256_loadu_si256(s), _mm256_cvtepi16_epi32(_mm256_castsi256_si128(acc))));
+      _mm256_storeu_si256(s + 1, _mm256_add_epi32(_mm256_loadu_si256(s + 1),
+                                                  _mm256_cvtepi16_epi32(_mm256_extracti128_si256(acc, 1))));
+    }
+  for (; c < C; ++c)
+    for (int64_t q = 0; q < positions; ++q)
+      sums[c] += sgn ? static_cast<int32_t>(static_cast<int8_t>(xs[q * C + c])) : xs[q * C + c];
+}
+
 }  // namespace qs::detail
