@@ -125,7 +125,9 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
     pack_a(Mg_, K_, rows.data(), K_, a.data());
     a_.push_back(std::move(a));
   }
-  if (q.wshape.size() == 4 && q.wshape[1] == 1 && q.wshape[3] >= 2 && Mg_ > 1) {
+  cols_taps_ = q.wshape.size() == 4 && q.wshape[1] == 1 && q.wshape[2] >= 2 && q.wshape[3] % 2 == 1 &&
+               q.wshape[3] >= 3 && Mg_ > 1;
+  if (q.wshape.size() == 4 && q.wshape[1] == 1 && q.wshape[3] >= 2 && Mg_ > 1 && !cols_taps_) {
     const int64_t KH = q.wshape[2], KW = q.wshape[3], KWp = (KW + 1) / 2;
     k_cols_ = 2 * KH * KWp;
     std::vector<int32_t> r(static_cast<size_t>(Mg_ * k_cols_));
@@ -300,12 +302,14 @@ void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) con
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];
   const bool sgn = x.dtype() == DType::Int8;
+  const int64_t Kc = cols_taps_ ? K_ : k_cols_, Kp = k_pairs(Kc);
   const int64_t PW = geo.OW + geo.KW - 1;  // window columns (unit stride and dilation)
-  const int64_t nc_max = column_block(k_cols_, geo.OH * PW, N * G);
+  const int64_t nc_max = column_block(Kc, geo.OH * PW, N * G);
   const int64_t rows_per_block = std::max<int64_t>(1, nc_max / PW);
   const int64_t blocks = ceil_div(geo.OH, rows_per_block);
   // A padded input row as 8-bit levels: the zero point (0 after subtracting it) around the data, spare
-  // room after it for whole-vector reads. Pair j of a window row is (level j, level j + 1).
+  // room after it for whole-vector reads. Pair j of a window row is (level j, level j + 1); of the second
+  // window (cols_taps_), (level j + KW − 1 of a row, level j of the next). Two rows' levels are kept.
   const int64_t row_bytes = 2 * KWp + PW + 64;
   const auto* xp = static_cast<const char*>(x.raw());
   char* yp = static_cast<char*>(y.raw());
@@ -318,34 +322,52 @@ void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) con
         const int64_t oh0 = blk * rows_per_block, oh1 = std::min(geo.OH, oh0 + rows_per_block);
         const int64_t nq = (oh1 - oh0 - 1) * PW + geo.OW;
         const int64_t wrows = oh1 - oh0 + geo.KH - 1, r0 = oh0 - geo.ph;
-        // Reads end within the last row's pairs of the last tap plus whole panels past the last column.
-        const int64_t span = 2 * (wrows * PW + round_up(nq, kNR) + 2 * KWp + kNR);
+        // GEMM reads of a window (whole panels from each tap's offset) end less than kNR pairs past its
+        // last row: the last tap's offset, at most (KH − 1)·PW + 2·KWp − 2 (KW − 1 for the second window,
+        // one row less), plus round_up(nq, kNR) < (oh1 − oh0)·PW − (PW − OW) + kNR. Each window is followed
+        // by that much, zeroed (also room for interleave_rows8's whole-vector writes past a row).
+        const int64_t tail = kNR + 2 * KWp, second = wrows * PW + tail;
+        const int64_t span = 2 * (cols_taps_ ? second + (wrows - 1) * PW + tail : second);
         int16_t* win = thread_scratch_as<int16_t>(ScratchSlot::kColumns, static_cast<size_t>(span));
-        char* level = thread_scratch_as<char>(ScratchSlot::kRow, static_cast<size_t>(row_bytes));
+        char* levels = thread_scratch_as<char>(ScratchSlot::kRow, static_cast<size_t>(2 * row_bytes));
         for (int64_t r = 0; r < wrows; ++r) {
           int16_t* d = win + 2 * r * PW;
+          char* level = levels + (r % 2) * row_bytes;
           const int64_t ir = r0 + r;
-          if (ir < 0 || ir >= geo.IH) {
-            std::fill(d, d + 2 * PW, int16_t{0});
-            continue;
-          }
           std::memset(level, zx, static_cast<size_t>(row_bytes));
-          // Window column j is input column j − pw.
-          const int64_t a = std::clamp<int64_t>(geo.pw, 0, PW + 1),
-                        b = std::clamp<int64_t>(geo.IW + geo.pw, a, PW + 1);
-          if (b > a) std::memcpy(level + a, xg + ir * geo.IW + (a - geo.pw), static_cast<size_t>(b - a));
+          if (ir >= 0 && ir < geo.IH) {
+            // Window column j is input column j − pw.
+            const int64_t a = std::clamp<int64_t>(geo.pw, 0, PW + 1),
+                          b = std::clamp<int64_t>(geo.IW + geo.pw, a, PW + 1);
+            if (b > a) std::memcpy(level + a, xg + ir * geo.IW + (a - geo.pw), static_cast<size_t>(b - a));
+          }
           // Whole-vector writes past PW land on the next rows (written after) or the tail zeroed below.
           interleave_rows8(level, level + 1, sgn, PW, 1, zx, d, row_bytes - 1);
+          if (cols_taps_ && r > 0)
+            interleave_rows8(levels + ((r - 1) % 2) * row_bytes + geo.KW - 1, level, sgn, PW, 1, zx,
+                             win + 2 * (second + (r - 1) * PW), row_bytes - geo.KW);
         }
-        std::fill(win + 2 * wrows * PW, win + span, int16_t{0});
+        std::fill(win + 2 * wrows * PW, win + 2 * second, int16_t{0});
+        if (cols_taps_) std::fill(win + 2 * (second + (wrows - 1) * PW), win + span, int16_t{0});
         thread_local std::vector<const int16_t*> bp;
-        bp.resize(static_cast<size_t>(k_pairs(k_cols_)));
-        for (int64_t kh = 0, p = 0; kh < geo.KH; ++kh)
-          for (int64_t kp = 0; kp < KWp; ++kp) bp[static_cast<size_t>(p++)] = win + 2 * (kh * PW + 2 * kp);
-        gemm_grid_rows(IntIsa::Avx2, a_cols_[static_cast<size_t>(gi)].data(), k_cols_, nullptr, bp.data(), gi,
-                       nq, PW, oh0, oh1, geo.OW, P, yg);
+        bp.resize(static_cast<size_t>(Kp));
+        if (cols_taps_) {
+          // Taps t and t + 1 in row-major order: on one row, a pair of the first window; across rows (t
+          // ends a row), the second window's pair of those two rows. An odd last tap pairs with a zero
+          // weight (A's padding).
+          for (int64_t p = 0; p < Kp; ++p) {
+            const int64_t kh = 2 * p / geo.KW, kw = 2 * p % geo.KW;
+            bp[static_cast<size_t>(p)] =
+                kw + 1 < geo.KW || 2 * p + 1 >= K_ ? win + 2 * (kh * PW + kw) : win + 2 * (second + kh * PW);
+          }
+        } else {
+          for (int64_t kh = 0, p = 0; kh < geo.KH; ++kh)
+            for (int64_t kp = 0; kp < KWp; ++kp) bp[static_cast<size_t>(p++)] = win + 2 * (kh * PW + 2 * kp);
+        }
+        const int32_t* A = (cols_taps_ ? a_ : a_cols_)[static_cast<size_t>(gi)].data();
+        gemm_grid_rows(IntIsa::Avx2, A, Kc, nullptr, bp.data(), gi, nq, PW, oh0, oh1, geo.OW, P, yg);
       },
-      Mg_ * k_cols_ * std::min(nc_max, geo.OH * PW));
+      Mg_ * Kc * std::min(nc_max, geo.OH * PW));
 }
 
 void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
@@ -367,8 +389,8 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
   if (isa == IntIsa::Avx2 && !a_rows_.empty() && g.spatial_rank() == 2 &&
       (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
     return run_rows(g, x, y);
-  if (isa == IntIsa::Avx2 && !a_cols_.empty() && g.spatial_rank() == 2 && unit_stride && geo.dh == 1 &&
-      geo.dw == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
+  if (isa == IntIsa::Avx2 && (!a_cols_.empty() || cols_taps_) && g.spatial_rank() == 2 && unit_stride &&
+      geo.dh == 1 && geo.dw == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
     return run_cols(g, x, y);
   // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
   // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window

@@ -331,6 +331,8 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
                                        {18, 18, 18, 9, 9, 5, 1, 2, 1, false, 2, false},  // taps
                                        {1, 16, 1, 28, 28, 3, 1, 1, 1, false, 2, false},  // grayscale stems:
                                        {1, 6, 1, 28, 28, 5, 1, 2, 1, false, 3, false},   // pairs along kw
+                                       {1, 6, 1, 28, 28, 5, 1, 0, 1, false, 2, false},   // or across rows,
+                                       {2, 8, 2, 10, 9, 3, 1, 1, 1, false, 2, false},    // unpadded, groups
                                        {2, 6, 2, 9, 11, 4, 1, 1, 1, false, 2, false},    // (even KW, groups)
                                        {20, 40, 1, 28, 28, 3, 2, 1, 1, false, 2, false},
                                        {20, 40, 1, 14, 14, 1, 2, 0, 1, false, 3, false},
