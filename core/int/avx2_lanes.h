@@ -6,6 +6,7 @@
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/int/gemm_int.h"
@@ -83,6 +84,27 @@ QS_AVX2 QS_INLINE inline __m256i requant8_path(__m256i v, const LaneConsts& k) {
     return _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
   }
 }
+
+// requant8_path<true> in inline assembly, for kernels written in it: accumulator register V requantized
+// in place, T a free register, K the name of an operand holding the LaneConsts' address. The asm statement
+// lists QS_ASM_REQ8_OFFSETS among its inputs.
+// clang-format off
+#define QS_ASM_REQ8(V, T, K)                                                                            \
+  "vpsrlq $32, %%" V ", %%" T "\n\t"                                                                   \
+  "vpmuldq %c[m0](%[" K "]), %%" V ", %%" V "\n\t"                                                     \
+  "vpmuldq %c[m0o](%[" K "]), %%" T ", %%" T "\n\t"                                                    \
+  "vpaddq %c[rndE](%[" K "]), %%" V ", %%" V "\n\t"                                                    \
+  "vpaddq %c[rndO](%[" K "]), %%" T ", %%" T "\n\t"                                                    \
+  "vpsrlq $32, %%" V ", %%" V "\n\t"                                                                   \
+  "vpblendd $0xaa, %%" T ", %%" V ", %%" V "\n\t"                                                      \
+  "vpsravd %c[sh32](%[" K "]), %%" V ", %%" V "\n\t"
+#define QS_ASM_REQ8_OFFSETS                                                                             \
+  [m0] "i"(offsetof(::qs::intgemm::detail::LaneConsts, m0)),                                            \
+  [m0o] "i"(offsetof(::qs::intgemm::detail::LaneConsts, m0o)),                                          \
+  [rndE] "i"(offsetof(::qs::intgemm::detail::LaneConsts, rndE)),                                        \
+  [rndO] "i"(offsetof(::qs::intgemm::detail::LaneConsts, rndO)),                                        \
+  [sh32] "i"(offsetof(::qs::intgemm::detail::LaneConsts, sh32))
+// clang-format on
 
 QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {
   return k.fast ? requant8_path<true>(v, k) : requant8_path<false>(v, k);

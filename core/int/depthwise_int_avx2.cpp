@@ -248,6 +248,88 @@ QS_AVX2 QS_INLINE inline void channel_acc(const int16_t* const (&in)[V], const i
   }
 }
 
+// Two positions (inputs at p0, p1) of a 3×3 kernel with adjacent taps along rows (dilation 1 along w;
+// rows rs bytes apart), n >= 32 requantization (kl, kh fast), 8-bit outputs to o0 and o1: channel_acc,
+// requant16 and Bytes8::two in one assembly block. GCC's code for them kept the tap loop's offsets and
+// accumulators moving through memory and spare registers (a fifth of its instructions); here every tap
+// is a constant displacement from the position's pointer and the row step, weights and constants are
+// memory operands, and nothing spills. bc: zp16 (the zero point as 16 int16), lo, hi (the output range
+// as 32 bytes).
+struct PairConsts {
+  __m256i zp16, lo, hi;
+};
+// clang-format off
+// Tap pair (A0, A1) of one position added to accumulators AL, AH, the pair's weights at byte W of wl and
+// wh; X, L free registers. _FIRST: the first pair, written; _LAST: the ninth tap, paired with itself (its
+// partner's weight 0).
+#define QS_TAPS(A0, A1, W, AL, AH, X, L)                                                              \
+  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
+  "vpunpcklwd " A1 ", %%" X ", %%" L "\n\t"                                                              \
+  "vpunpckhwd " A1 ", %%" X ", %%" X "\n\t"                                                              \
+  "vpmaddwd " W "(%[wl]), %%" L ", %%" L "\n\t"                                                          \
+  "vpmaddwd " W "(%[wh]), %%" X ", %%" X "\n\t"                                                          \
+  "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
+  "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
+#define QS_TAPS_FIRST(A0, A1, AL, AH, X)                                                                 \
+  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
+  "vpunpcklwd " A1 ", %%" X ", %%" AL "\n\t"                                                             \
+  "vpunpckhwd " A1 ", %%" X ", %%" AH "\n\t"                                                             \
+  "vpmaddwd (%[wl]), %%" AL ", %%" AL "\n\t"                                                             \
+  "vpmaddwd (%[wh]), %%" AH ", %%" AH "\n\t"
+#define QS_TAP_LAST(A0, AL, AH, X, L)                                                                    \
+  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
+  "vpunpcklwd %%" X ", %%" X ", %%" L "\n\t"                                                             \
+  "vpunpckhwd %%" X ", %%" X ", %%" X "\n\t"                                                             \
+  "vpmaddwd 128(%[wl]), %%" L ", %%" L "\n\t"                                                            \
+  "vpmaddwd 128(%[wh]), %%" X ", %%" X "\n\t"                                                            \
+  "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
+  "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
+// The nine taps of position P: (kh, kw) at kw·32 bytes from P + kh·rs.
+#define QS_POS(P, AL, AH, X, L)                                                                       \
+  QS_TAPS_FIRST("(%[" P "])", "32(%[" P "])", AL, AH, X)                                                 \
+  QS_TAPS("64(%[" P "])", "(%[" P "],%[rs])", "32", AL, AH, X, L)                                     \
+  QS_TAPS("32(%[" P "],%[rs])", "64(%[" P "],%[rs])", "64", AL, AH, X, L)                             \
+  QS_TAPS("(%[" P "],%[rs],2)", "32(%[" P "],%[rs],2)", "96", AL, AH, X, L)                           \
+  QS_TAP_LAST("64(%[" P "],%[rs],2)", AL, AH, X, L)
+// clang-format on
+template <DType OT>
+QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, int64_t rs, const __m256i* wl,
+                                          const __m256i* wh, const LaneConsts& kl, const LaneConsts& kh,
+                                          const PairConsts& pc, unsigned char* o0, unsigned char* o1) {
+  static_assert(OT == DType::Int8 || OT == DType::UInt8);
+  // clang-format off
+#define QS_PAIR_BODY(PACK, MAX, MIN)                                                                     \
+  QS_POS("p0", "ymm0", "ymm1", "ymm4", "ymm5")                                                   \
+  QS_POS("p1", "ymm2", "ymm3", "ymm6", "ymm7")                                                   \
+  QS_ASM_REQ8("ymm0", "ymm4", "kl") QS_ASM_REQ8("ymm1", "ymm5", "kh")                                    \
+  QS_ASM_REQ8("ymm2", "ymm6", "kl") QS_ASM_REQ8("ymm3", "ymm7", "kh")                                    \
+  "vpackssdw %%ymm1, %%ymm0, %%ymm0\n\t"                                                                 \
+  "vpackssdw %%ymm3, %%ymm2, %%ymm2\n\t"                                                                 \
+  "vpaddsw (%[pc]), %%ymm0, %%ymm0\n\t"                                                                  \
+  "vpaddsw (%[pc]), %%ymm2, %%ymm2\n\t"                                                                  \
+  PACK " %%ymm2, %%ymm0, %%ymm0\n\t"                                                                     \
+  "vpermq $0xd8, %%ymm0, %%ymm0\n\t"                                                                     \
+  MAX " 32(%[pc]), %%ymm0, %%ymm0\n\t"                                                                   \
+  MIN " 64(%[pc]), %%ymm0, %%ymm0\n\t"                                                                   \
+  "vmovdqu %%xmm0, (%[o0])\n\t"                                                                          \
+  "vextracti128 $1, %%ymm0, (%[o1])\n\t"
+#define QS_PAIR_OPERANDS                                                                                 \
+  : : [p0] "r"(p0), [p1] "r"(p1), [rs] "r"(rs), [wl] "r"(wl), [wh] "r"(wh), [kl] "r"(&kl), [kh] "r"(&kh), \
+      [pc] "r"(&pc), [o0] "r"(o0), [o1] "r"(o1), QS_ASM_REQ8_OFFSETS                                     \
+  : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "memory"
+  // clang-format on
+  if constexpr (OT == DType::Int8)
+    asm volatile(QS_PAIR_BODY("vpacksswb", "vpmaxsb", "vpminsb") QS_PAIR_OPERANDS);
+  else
+    asm volatile(QS_PAIR_BODY("vpackuswb", "vpmaxub", "vpminub") QS_PAIR_OPERANDS);
+#undef QS_PAIR_BODY
+#undef QS_PAIR_OPERANDS
+}
+#undef QS_TAPS
+#undef QS_TAPS_FIRST
+#undef QS_TAP_LAST
+#undef QS_POS
+
 // Step 3 of depthwise_channels_t: outputs [position][16 channels], 8 bits each, at d.out. Positions go in
 // pairs in row-major order across row ends (a 7-wide row leaves no single position behind), and a pair's
 // 32 bytes are narrowed, clamped and stored at once. kl, kh: the constants of al's and ah's channels.
@@ -279,6 +361,20 @@ QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64
     return at;
   };
   int64_t q = 0;
+  if constexpr (kTaps == 9 && kFast && (OT == DType::Int8 || OT == DType::UInt8)) {
+    if (d.KW == 3 && d.dw == 1 && part == 0) {
+      PairConsts pc;
+      pc.zp16 = zp16;
+      pc.lo = b8.lo;
+      pc.hi = b8.hi;
+      const int64_t rs = d.dh * Wp * 16 * static_cast<int64_t>(sizeof(int16_t));
+      for (; q + 2 <= P; q += 2) {
+        const int16_t* p0 = next();
+        const int16_t* p1 = next();
+        dw_pair_3x3<OT>(p0, p1, rs, wl, wh, kl, kh, pc, out + q * step, out + (q + 1) * step);
+      }
+    }
+  }
   for (; q + 2 <= P; q += 2) {
     const int16_t* in[2] = {next(), next()};
     __m256i al[2], ah[2];
