@@ -124,49 +124,31 @@ struct BytesConsts {
   __m256i lo, hi, perm;
 };
 
-// R(acc) of one accumulator register V in place, exactly requant8_path<true> (the n >= 32 path, bias and
-// zero point in the rounding constants), T a free register, K the LaneConsts of V's 8 columns.
-#define QS_REQ(V, T, K)                      \
-  "vpsrlq $32, %%" V ", %%" T                \
-  "\n\t"                                     \
-  "vpmuldq %c[m0](%[" K "]), %%" V ", %%" V  \
-  "\n\t"                                     \
-  "vpmuldq %c[m0o](%[" K "]), %%" T ", %%" T \
-  "\n\t"                                     \
-  "vpaddq %c[rndE](%[" K "]), %%" V ", %%" V \
-  "\n\t"                                     \
-  "vpaddq %c[rndO](%[" K "]), %%" T ", %%" T \
-  "\n\t"                                     \
-  "vpsrlq $32, %%" V ", %%" V                \
-  "\n\t"                                     \
-  "vpblendd $0xaa, %%" T ", %%" V ", %%" V   \
-  "\n\t"                                     \
-  "vpsravd %c[sh32](%[" K "]), %%" V ", %%" V "\n\t"
-// Rows i (registers I0, I1) and j = i + 1 (J0, J1) requantized, narrowed to bytes as RowStore::two does,
-// clamped and stored at y and y + ldy; y then moves two rows on.
+// clang-format off
+// Rows i (registers I0, I1) and j = i + 1 (J0, J1) requantized (QS_ASM_REQ8, avx2_lanes.h), narrowed to
+// bytes as RowStore::two does, clamped and stored at y and y + ldy; y then moves two rows on.
 #define QS_PAIR(I0, I1, J0, J1, PACK, MAX, MIN)                                                          \
-  QS_REQ(I0, "ymm0", "k0")                                                                               \
-  QS_REQ(I1, "ymm1", "k1")                                                                               \
-  QS_REQ(J0, "ymm2", "k0")                                                                               \
-  QS_REQ(J1, "ymm3", "k1")                                                                               \
+  QS_ASM_REQ8(I0, "ymm0", "k0")                                                                          \
+  QS_ASM_REQ8(I1, "ymm1", "k1")                                                                          \
+  QS_ASM_REQ8(J0, "ymm2", "k0")                                                                          \
+  QS_ASM_REQ8(J1, "ymm3", "k1")                                                                          \
   "vmovdqa 64(%[bc]), %%ymm0\n\t"                                                                        \
-  "vpackssdw %%" I1 ", %%" I0 ", %%" I0                                                                  \
-  "\n\t"                                                                                                 \
-  "vpackssdw %%" J1 ", %%" J0 ", %%" J0 "\n\t" PACK " %%" J0 ", %%" I0 ", %%" I0                         \
-  "\n\t"                                                                                                 \
-  "vpermd %%" I0 ", %%ymm0, %%" I0 "\n\t" MAX " (%[bc]), %%" I0 ", %%" I0 "\n\t" MIN " 32(%[bc]), %%" I0 \
-  ", %%ymm1\n\t"                                                                                         \
+  "vpackssdw %%" I1 ", %%" I0 ", %%" I0 "\n\t"                                                           \
+  "vpackssdw %%" J1 ", %%" J0 ", %%" J0 "\n\t"                                                           \
+  PACK " %%" J0 ", %%" I0 ", %%" I0 "\n\t"                                                               \
+  "vpermd %%" I0 ", %%ymm0, %%" I0 "\n\t"                                                                \
+  MAX " (%[bc]), %%" I0 ", %%" I0 "\n\t"                                                                 \
+  MIN " 32(%[bc]), %%" I0 ", %%ymm1\n\t"                                                                 \
   "vmovdqu %%xmm1, (%[y])\n\t"                                                                           \
   "vextracti128 $1, %%ymm1, (%[y],%[ld])\n\t"                                                            \
   "lea (%[y],%[ld],2), %[y]\n\t"
-#define QS_TILE_BYTES(PACK, MAX, MIN)                                                \
-  "vmovdqu (%[b]), %%ymm0\n\t"                                                       \
-  "vmovdqu 32(%[b]), %%ymm1\n\t" QS_FIRST "add $64, %[b]\n\t" QS_LOOP                \
-  "vmovdqu (%[b]), %%ymm0\n\t"                                                       \
-  "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD                                             \
-  "add $64, %[b]\n\t" QS_END QS_PAIR("ymm4", "ymm5", "ymm6", "ymm7", PACK, MAX, MIN) \
-      QS_PAIR("ymm8", "ymm9", "ymm10", "ymm11", PACK, MAX, MIN)                      \
-          QS_PAIR("ymm12", "ymm13", "ymm14", "ymm15", PACK, MAX, MIN)
+#define QS_TILE_BYTES(PACK, MAX, MIN)                                                                    \
+  "vmovdqu (%[b]), %%ymm0\n\t" "vmovdqu 32(%[b]), %%ymm1\n\t" QS_FIRST "add $64, %[b]\n\t" QS_LOOP       \
+  "vmovdqu (%[b]), %%ymm0\n\t" "vmovdqu 32(%[b]), %%ymm1\n\t" QS_MADD "add $64, %[b]\n\t" QS_END        \
+  QS_PAIR("ymm4", "ymm5", "ymm6", "ymm7", PACK, MAX, MIN)                                                \
+  QS_PAIR("ymm8", "ymm9", "ymm10", "ymm11", PACK, MAX, MIN)                                              \
+  QS_PAIR("ymm12", "ymm13", "ymm14", "ymm15", PACK, MAX, MIN)
+// clang-format on
 
 // A whole 6×16 tile with 8-bit output and channels on columns, the usual case of Gemm and channels-last
 // 1×1 convolutions (MobileNet's, whose K of 16..144 leaves the epilogue nearly as long as the
@@ -180,19 +162,18 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
                                const BytesConsts& bc, unsigned char* y, int64_t ldy) {
   static_assert(OT == DType::Int8 || OT == DType::UInt8);
   const LaneConsts* k1 = k + 1;
-#define QS_OPERANDS                                                                              \
-  : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp), [y] "+r"(y)                                               \
-  : [k0] "r"(k), [k1] "r"(k1), [bc] "r"(&bc), [ld] "r"(ldy), [m0] "i"(offsetof(LaneConsts, m0)),     \
-    [m0o] "i"(offsetof(LaneConsts, m0o)), [rndE] "i"(offsetof(LaneConsts, rndE)),                      \
-    [rndO] "i"(offsetof(LaneConsts, rndO)), [sh32] "i"(offsetof(LaneConsts, sh32))                      \
+  // clang-format off
+#define QS_OPERANDS                                                                                      \
+  : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp), [y] "+r"(y)                                                  \
+  : [k0] "r"(k), [k1] "r"(k1), [bc] "r"(&bc), [ld] "r"(ldy), QS_ASM_REQ8_OFFSETS                         \
   : QS_CLOBBERS
+  // clang-format on
   if constexpr (OT == DType::Int8)
     asm volatile(QS_TILE_BYTES("vpacksswb", "vpmaxsb", "vpminsb") QS_OPERANDS);
   else
     asm volatile(QS_TILE_BYTES("vpackuswb", "vpmaxub", "vpminub") QS_OPERANDS);
 #undef QS_OPERANDS
 }
-#undef QS_REQ
 #undef QS_PAIR
 #undef QS_TILE_BYTES
 #undef QS_ROW
