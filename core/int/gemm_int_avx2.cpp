@@ -176,6 +176,66 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
 }
 #undef QS_PAIR
 #undef QS_TILE_BYTES
+
+// clang-format off
+// One k pair of a 6×8 tile: the panel's first 8 columns (ymm0) times rows 0-5, into ymm4..ymm9.
+#define QS_ROW8(off, c) "vpbroadcastd " #off "(%[a]), %%ymm2\n\t" "vpmaddwd %%ymm0, %%ymm2, %%ymm3\n\t"      \
+                        "vpaddd %%ymm3, %%" #c ", %%" #c "\n\t"
+#define QS_FIRST8(off, c) "vpbroadcastd " #off "(%[a]), %%ymm2\n\t" "vpmaddwd %%ymm0, %%ymm2, %%" #c "\n\t"
+#define QS_K8(R)                                                                                         \
+  "vmovdqu (%[b]), %%ymm0\n\t" R(0, ymm4) R(4, ymm5) R(8, ymm6) R(12, ymm7) R(16, ymm8) R(20, ymm9)      \
+  "add $24, %[a]\n\t" "add $64, %[b]\n\t"
+// Rows 0-5 of 8 outputs each: requantized, narrowed four rows (then two) to a vector as RowStore::two
+// does for two rows of 16, clamped, stored 8 bytes a row.
+#define QS_TILE8_BYTES(PACK, MAX, MIN)                                                                   \
+  QS_K8(QS_FIRST8) QS_LOOP QS_K8(QS_ROW8) QS_END                                                         \
+  QS_ASM_REQ8("ymm4", "ymm0", "k0") QS_ASM_REQ8("ymm5", "ymm1", "k0")                                    \
+  QS_ASM_REQ8("ymm6", "ymm2", "k0") QS_ASM_REQ8("ymm7", "ymm3", "k0")                                    \
+  QS_ASM_REQ8("ymm8", "ymm10", "k0") QS_ASM_REQ8("ymm9", "ymm11", "k0")                                  \
+  "vmovdqa 64(%[bc]), %%ymm0\n\t"                                                                        \
+  "vpackssdw %%ymm5, %%ymm4, %%ymm4\n\t"                                                                 \
+  "vpackssdw %%ymm7, %%ymm6, %%ymm6\n\t"                                                                 \
+  "vpackssdw %%ymm9, %%ymm8, %%ymm8\n\t"                                                                 \
+  PACK " %%ymm6, %%ymm4, %%ymm4\n\t"                                                                     \
+  PACK " %%ymm8, %%ymm8, %%ymm8\n\t"                                                                     \
+  "vpermd %%ymm4, %%ymm0, %%ymm4\n\t"                                                                    \
+  "vpermd %%ymm8, %%ymm0, %%ymm8\n\t"                                                                    \
+  MAX " (%[bc]), %%ymm4, %%ymm4\n\t" MIN " 32(%[bc]), %%ymm4, %%ymm4\n\t"                                \
+  MAX " (%[bc]), %%ymm8, %%ymm8\n\t" MIN " 32(%[bc]), %%ymm8, %%ymm8\n\t"                                \
+  "vextracti128 $1, %%ymm4, %%xmm5\n\t"                                                                  \
+  "vmovq %%xmm4, (%[y])\n\t"                                                                             \
+  "vpextrq $1, %%xmm4, (%[y],%[ld])\n\t"                                                                 \
+  "lea (%[y],%[ld],2), %[y]\n\t"                                                                         \
+  "vmovq %%xmm5, (%[y])\n\t"                                                                             \
+  "vpextrq $1, %%xmm5, (%[y],%[ld])\n\t"                                                                 \
+  "lea (%[y],%[ld],2), %[y]\n\t"                                                                         \
+  "vmovq %%xmm8, (%[y])\n\t"                                                                             \
+  "vpextrq $1, %%xmm8, (%[y],%[ld])\n\t"
+// clang-format on
+
+// kernel_6x16_bytes for a panel whose last 8 columns are not outputs (24 or 40 channels on columns): a
+// 6×8 tile, half the multiply-adds and requantizations, 8 bytes stored per row. k: the 8 columns'
+// LaneConsts.
+template <DType OT>
+QS_AVX2 void kernel_6x8_bytes(int64_t Kp, const int32_t* A, const int16_t* B, const LaneConsts* k,
+                              const BytesConsts& bc, unsigned char* y, int64_t ldy) {
+  static_assert(OT == DType::Int8 || OT == DType::UInt8);
+  // clang-format off
+#define QS_OPERANDS                                                                                      \
+  : [a] "+r"(A), [b] "+r"(B), [n] "+r"(Kp), [y] "+r"(y)                                                  \
+  : [k0] "r"(k), [bc] "r"(&bc), [ld] "r"(ldy), QS_ASM_REQ8_OFFSETS                                       \
+  : QS_CLOBBERS
+  // clang-format on
+  if constexpr (OT == DType::Int8)
+    asm volatile(QS_TILE8_BYTES("vpacksswb", "vpmaxsb", "vpminsb") QS_OPERANDS);
+  else
+    asm volatile(QS_TILE8_BYTES("vpackuswb", "vpmaxub", "vpminub") QS_OPERANDS);
+#undef QS_OPERANDS
+}
+#undef QS_ROW8
+#undef QS_FIRST8
+#undef QS_K8
+#undef QS_TILE8_BYTES
 #undef QS_ROW
 #undef QS_LOOP
 #undef QS_END
@@ -399,6 +459,16 @@ template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
                   const Epilogue& e, const LaneConsts* colk) {
   if (cols <= 8) {
+    if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
+      if (cols == 8 && pb.packed && Kp > 0 && !e.channel_is_row && e.zp == 0 && colk[0].fast) {
+        BytesConsts bc;
+        bc.lo = _mm256_set1_epi8(static_cast<char>(e.lo));
+        bc.hi = _mm256_set1_epi8(static_cast<char>(e.hi));
+        bc.perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        return kernel_6x8_bytes<OT>(Kp, A, pb.packed, colk, bc,
+                                    static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0, e.ldy);
+      }
+    }
     __m256i c[R][2];
     tile_acc8<R>(Kp, A, pb, c);
     finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e, colk);
