@@ -144,6 +144,25 @@ void max_pool(const T* x, T* y, const PoolPlan& p) {
   const RowGeometry g(p);
   const int64_t rows = p.planes * g.outer_count;
   const int64_t window = numel(p.kernel);
+  if (g.n == 2) {
+    // 2-D: a plane per work item, the window's input rows found per output row directly. Per output row,
+    // the general path's odometer cost more than the row itself at LeNet's 12-wide rows (0.28 ms for a
+    // 24×24 → 12×12 pooling of 384 planes).
+    parallel_for(
+        0, p.planes,
+        [&](int64_t plane) {
+          const T* xp = x + plane * g.in_plane;
+          T* yp = y + plane * g.out_plane;
+          for (int64_t oh = 0; oh < p.out[0]; ++oh) {
+            T* yr = yp + oh * g.out_width;
+            std::fill(yr, yr + g.out_width, std::numeric_limits<T>::lowest());
+            const TapRange r = tap_range(oh, p.in[0], p.kernel[0], p.strides[0], p.dilations[0], p.pad_begin[0]);
+            for (int64_t k = r.lo; k < r.hi; ++k) max_row(xp + (r.start + k * p.dilations[0]) * g.width, yr, g);
+          }
+        },
+        g.out_plane * window);
+    return;
+  }
   parallel_for(
       0, rows,
       [&](int64_t item) {
