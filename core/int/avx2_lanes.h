@@ -104,6 +104,13 @@ QS_AVX2 QS_INLINE inline __m256i requant8_path(__m256i v, const LaneConsts& k) {
   [rndE] "i"(offsetof(::qs::intgemm::detail::LaneConsts, rndE)),                                        \
   [rndO] "i"(offsetof(::qs::intgemm::detail::LaneConsts, rndO)),                                        \
   [sh32] "i"(offsetof(::qs::intgemm::detail::LaneConsts, sh32))
+// An asm statement of an 8-bit-output kernel for output type OT: BODY(PACK, MAX, MIN) with the saturating
+// pack and clamp instructions of int8 or uint8, followed by the operand list OPERANDS.
+#define QS_ASM_BYTES(OT, BODY, OPERANDS)                                                                 \
+  if constexpr (OT == DType::Int8)                                                                       \
+    asm volatile(BODY("vpacksswb", "vpmaxsb", "vpminsb") OPERANDS);                                      \
+  else                                                                                                   \
+    asm volatile(BODY("vpackuswb", "vpmaxub", "vpminub") OPERANDS)
 // clang-format on
 
 QS_AVX2 inline __m256i requant8(__m256i v, const LaneConsts& k) {

@@ -318,10 +318,7 @@ QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, 
       [pc] "r"(&pc), [o0] "r"(o0), [o1] "r"(o1), QS_ASM_REQ8_OFFSETS                                     \
   : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "memory"
   // clang-format on
-  if constexpr (OT == DType::Int8)
-    asm volatile(QS_PAIR_BODY("vpacksswb", "vpmaxsb", "vpminsb") QS_PAIR_OPERANDS);
-  else
-    asm volatile(QS_PAIR_BODY("vpackuswb", "vpmaxub", "vpminub") QS_PAIR_OPERANDS);
+  QS_ASM_BYTES(OT, QS_PAIR_BODY, QS_PAIR_OPERANDS);
 #undef QS_PAIR_BODY
 #undef QS_PAIR_OPERANDS
 }

@@ -122,6 +122,10 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, 
 // and the dword permutation of RowStore::two.
 struct BytesConsts {
   __m256i lo, hi, perm;
+  QS_AVX2 explicit BytesConsts(const Epilogue& e)
+      : lo(_mm256_set1_epi8(static_cast<char>(e.lo))),
+        hi(_mm256_set1_epi8(static_cast<char>(e.hi))),
+        perm(_mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)) {}
 };
 
 // clang-format off
@@ -168,10 +172,7 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
   : [k0] "r"(k), [k1] "r"(k1), [bc] "r"(&bc), [ld] "r"(ldy), QS_ASM_REQ8_OFFSETS                         \
   : QS_CLOBBERS
   // clang-format on
-  if constexpr (OT == DType::Int8)
-    asm volatile(QS_TILE_BYTES("vpacksswb", "vpmaxsb", "vpminsb") QS_OPERANDS);
-  else
-    asm volatile(QS_TILE_BYTES("vpackuswb", "vpmaxub", "vpminub") QS_OPERANDS);
+  QS_ASM_BYTES(OT, QS_TILE_BYTES, QS_OPERANDS);
 #undef QS_OPERANDS
 }
 #undef QS_PAIR
@@ -226,10 +227,7 @@ QS_AVX2 void kernel_6x8_bytes(int64_t Kp, const int32_t* A, const int16_t* B, co
   : [k0] "r"(k), [bc] "r"(&bc), [ld] "r"(ldy), QS_ASM_REQ8_OFFSETS                                       \
   : QS_CLOBBERS
   // clang-format on
-  if constexpr (OT == DType::Int8)
-    asm volatile(QS_TILE8_BYTES("vpacksswb", "vpmaxsb", "vpminsb") QS_OPERANDS);
-  else
-    asm volatile(QS_TILE8_BYTES("vpackuswb", "vpmaxub", "vpminub") QS_OPERANDS);
+  QS_ASM_BYTES(OT, QS_TILE8_BYTES, QS_OPERANDS);
 #undef QS_OPERANDS
 }
 #undef QS_ROW8
@@ -458,33 +456,21 @@ QS_AVX2 QS_INLINE inline void tile_acc8(int64_t Kp, const int32_t* A, const Pane
 template <int R, DType OT>
 QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, int64_t r0, int64_t c0,
                   const Epilogue& e, const LaneConsts* colk) {
-  if (cols <= 8) {
-    if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
-      if (cols == 8 && pb.packed && Kp > 0 && !e.channel_is_row && e.zp == 0 && colk[0].fast) {
-        BytesConsts bc;
-        bc.lo = _mm256_set1_epi8(static_cast<char>(e.lo));
-        bc.hi = _mm256_set1_epi8(static_cast<char>(e.hi));
-        bc.perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-        return kernel_6x8_bytes<OT>(Kp, A, pb.packed, colk, bc,
-                                    static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0, e.ldy);
-      }
+  if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
+    // The usual 8-bit tile with channels on columns (n >= 32 path, zero point folded): requantized in the
+    // assembly kernels' registers, 16 columns or a last panel's 8.
+    if (pb.packed && Kp > 0 && !e.channel_is_row && e.zp == 0 && colk[0].fast &&
+        (cols == 8 || (cols == kNR && colk[1].fast))) {
+      unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0;
+      if (cols == 8) return kernel_6x8_bytes<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
+      return kernel_6x16_bytes<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
     }
+  }
+  if (cols <= 8) {
     __m256i c[R][2];
     tile_acc8<R>(Kp, A, pb, c);
     finish_tile<R, OT>([&](int i, int h) QS_INLINE { return c[i][h]; }, cols, r0, c0, e, colk);
     return;
-  }
-  if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
-    if (cols == kNR && pb.packed && Kp > 0 && !e.channel_is_row && e.zp == 0 && colk[0].fast &&
-        colk[1].fast) {
-      BytesConsts bc;
-      bc.lo = _mm256_set1_epi8(static_cast<char>(e.lo));
-      bc.hi = _mm256_set1_epi8(static_cast<char>(e.hi));
-      bc.perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-      kernel_6x16_bytes<OT>(Kp, A, pb.packed, colk, bc, static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0,
-                            e.ldy);
-      return;
-    }
   }
   if constexpr (R == 6) {
     // The assembly kernel leaves the tile in memory: the epilogue loads each row when it gets to it.

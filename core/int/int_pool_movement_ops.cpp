@@ -149,15 +149,18 @@ class IntPoolKernel final : public Kernel, public ChannelsLastKernel {
       parallel_for(
           0, N,
           [&](int64_t n) {
-            if (sizeof(T) == 1 && isa_ == IntIsa::Avx2 && size < (int64_t{1} << 23)) {
-              thread_local std::vector<int32_t> sums;
-              sums.resize(static_cast<size_t>(C));
-              detail::sum_positions_8bit_avx2(xp + n * size * C, std::is_signed_v<T>, size, C, sums.data());
+            // The image's channel sums of x, then y = zo + R(sum − zx·size) per channel.
+            const auto finish = [&](const auto& sums) {
               for (int64_t c = 0; c < C; ++c)
                 y[static_cast<size_t>(n * C + c)] = clamp_q(
                     zo + requantize(static_cast<int64_t>(sums[static_cast<size_t>(c)]) - zx * size, f),
                     o_.qmin, o_.qmax);
-              return;
+            };
+            if (sizeof(T) == 1 && isa_ == IntIsa::Avx2 && size < (int64_t{1} << 23)) {
+              thread_local std::vector<int32_t> sums;
+              sums.resize(static_cast<size_t>(C));
+              detail::sum_positions_8bit_avx2(xp + n * size * C, std::is_signed_v<T>, size, C, sums.data());
+              return finish(sums);
             }
             // int32 sums while they cannot overflow (|x| < 2^16), which the compiler vectorizes.
             const auto sum = [&](auto acc) {
@@ -167,10 +170,7 @@ class IntPoolKernel final : public Kernel, public ChannelsLastKernel {
                 const T* row = xp + (n * size + q) * C;
                 for (int64_t c = 0; c < C; ++c) sums[static_cast<size_t>(c)] += row[c];
               }
-              for (int64_t c = 0; c < C; ++c)
-                y[static_cast<size_t>(n * C + c)] = clamp_q(
-                    zo + requantize(static_cast<int64_t>(sums[static_cast<size_t>(c)]) - zx * size, f),
-                    o_.qmin, o_.qmax);
+              finish(sums);
             };
             if (size < (int64_t{1} << 15))
               sum(int32_t{});
