@@ -299,8 +299,8 @@ QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, 
   static_assert(OT == DType::Int8 || OT == DType::UInt8);
   // clang-format off
 #define QS_PAIR_BODY(PACK, MAX, MIN)                                                                     \
-  QS_POS("p0", "ymm0", "ymm1", "ymm4", "ymm5")                                                   \
-  QS_POS("p1", "ymm2", "ymm3", "ymm6", "ymm7")                                                   \
+  QS_POS("p0", "ymm0", "ymm1", "ymm4", "ymm5")                                                           \
+  QS_POS("p1", "ymm2", "ymm3", "ymm6", "ymm7")                                                           \
   QS_ASM_REQ8("ymm0", "ymm4", "kl") QS_ASM_REQ8("ymm1", "ymm5", "kh")                                    \
   QS_ASM_REQ8("ymm2", "ymm6", "kl") QS_ASM_REQ8("ymm3", "ymm7", "kh")                                    \
   "vpackssdw %%ymm1, %%ymm0, %%ymm0\n\t"                                                                 \
