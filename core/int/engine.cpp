@@ -23,6 +23,12 @@ struct IntegerModel::Impl {
     std::string label;
     std::string op_type, detail;  // for QS_PROFILE
     std::vector<int> in, out, release;
+    // A MaxPool fused into this layer (int_ops.h, MaxPoolFusingKernel): unless a run fetches this step's
+    // result, `fused` runs instead and writes the pooled value to slot fused_out, and step fused_skip (the
+    // MaxPool's) is skipped.
+    std::unique_ptr<Kernel> fused;
+    int fused_out = -1;
+    size_t fused_skip = 0;
   };
   Graph orig;  // as given: lowering and the integer kernels read it
   Graph fq;    // weights fake-quantized as the simulation has them: float islands run on it
@@ -75,6 +81,8 @@ struct IntegerModel::Impl {
     return c;
   }
   std::vector<char> channels_last_nodes(const std::vector<std::unique_ptr<Kernel>>& made) const;
+  std::vector<int> max_pool_fusions(const std::vector<std::unique_ptr<Kernel>>& made,
+                                    const std::vector<char>& cl) const;
 
   int64_t node_opset(const Node& n) const {
     if (n.domain.empty()) return orig.opset;
@@ -194,6 +202,9 @@ void IntegerModel::Impl::build() {
         cl_out[i] = k->output_channels_last();
       }
 
+  const std::vector<int> pool_into = max_pool_fusions(made, cl);
+  std::vector<size_t> step_of(L.nodes.size(), 0);  // integer nodes' steps
+
   for (size_t i = 0; i < L.nodes.size(); ++i) {
     const LoweredNode& ln = L.nodes[i];
     const Node& n = *ln.node;
@@ -227,9 +238,21 @@ void IntegerModel::Impl::build() {
         info.detail = int_kind_name(ln.kind);
       }
       if (cl[i]) info.detail += ", channels-last";
+      if (std::find(pool_into.begin(), pool_into.end(), static_cast<int>(i)) != pool_into.end())
+        info.detail += ", writes the MaxPool after it";
+      if (pool_into[i] >= 0) info.detail += ", fused into the layer before it";
       add_step(std::move(k), n.name, std::move(in), std::move(out));
       steps.back().op_type = n.op_type;
       steps.back().detail = info.detail;
+      step_of[i] = steps.size() - 1;
+      if (pool_into[i] >= 0) {
+        Step& layer = steps[step_of[static_cast<size_t>(pool_into[i])]];
+        IntNodeContext c{orig, ln, L, plan, opset, isa};
+        layer.fused = make_fused_max_pool_kernel(c, dynamic_cast<const MaxPoolFusingKernel&>(*layer.kernel),
+                                                 *layer.kernel, *steps.back().kernel);
+        layer.fused_out = steps.back().out[0];
+        layer.fused_skip = steps.size() - 1;
+      }
       infos.push_back(info);
       continue;
     }
@@ -363,6 +386,33 @@ std::vector<char> IntegerModel::Impl::channels_last_nodes(
   return last;
 }
 
+// Per node: the layer a MaxPool is fused into (Step::fused), else −1. A 2-D MaxPool without Indices whose
+// input is a layer's result read by nothing else (and no graph output), both NCHW, and a layer kernel that
+// can pool (MaxPoolFusingKernel); whether the geometry allows is decided per run.
+std::vector<int> IntegerModel::Impl::max_pool_fusions(const std::vector<std::unique_ptr<Kernel>>& made,
+                                                      const std::vector<char>& cl) const {
+  std::vector<int> into(L.nodes.size(), -1);
+  std::map<std::string, size_t> layer_of;
+  for (size_t i = 0; i < L.nodes.size(); ++i)
+    if (L.nodes[i].kind == IntKind::Layer && dynamic_cast<const MaxPoolFusingKernel*>(made[i].get()))
+      layer_of[L.nodes[i].result] = i;
+  std::set<std::string> outputs;
+  for (const auto& o : orig.outputs) outputs.insert(o.name);
+  for (size_t i = 0; i < L.nodes.size(); ++i) {
+    const Node& n = *L.nodes[i].node;
+    if (L.nodes[i].kind != IntKind::Movement || n.op_type != "MaxPool" || !n.domain.empty() || !made[i] ||
+        cl[i] || !n.has_attr("kernel_shape") || n.attr_ints("kernel_shape").size() != 2 ||
+        (n.outputs.size() > 1 && !n.outputs[1].empty()) || n.outputs[0].empty())
+      continue;
+    auto it = layer_of.find(n.inputs[0]);
+    if (it == layer_of.end() || cl[it->second] || outputs.count(n.inputs[0]) ||
+        orig.consumers(n.inputs[0]).size() != 1)
+      continue;
+    into[i] = static_cast<int>(it->second);
+  }
+  return into;
+}
+
 void IntegerModel::Impl::print_profile() const {
   if (!profile || profile->runs == 0) return;
   const double runs = static_cast<double>(profile->runs);
@@ -431,27 +481,37 @@ std::map<int, Tensor> IntegerModel::Impl::run_slots_once(const std::map<std::str
   std::vector<const Tensor*> ins;
   std::vector<Tensor> outs;
   std::vector<double> step_ms(profile ? steps.size() : 0);
+  std::vector<char> skip(steps.size(), 0);  // done by a fused step before them
   for (size_t si = 0; si < steps.size(); ++si) {
     const Step& s = steps[si];
-    ins.clear();
-    for (int i : s.in) ins.push_back(i >= 0 ? &slots[static_cast<size_t>(i)] : nullptr);
-    outs.assign(s.out.size(), Tensor());
-    try {
-      if (profile) {
-        const auto t0 = std::chrono::steady_clock::now();
-        s.kernel->run(ins, outs);
-        step_ms[si] =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      } else {
-        s.kernel->run(ins, outs);
+    const bool fuse = s.fused && !fetch.count(s.out[0]);
+    if (!skip[si]) {
+      ins.clear();
+      for (int i : s.in) ins.push_back(i >= 0 ? &slots[static_cast<size_t>(i)] : nullptr);
+      outs.assign(fuse ? 1 : s.out.size(), Tensor());
+      const Kernel& kernel = fuse ? *s.fused : *s.kernel;
+      try {
+        if (profile) {
+          const auto t0 = std::chrono::steady_clock::now();
+          kernel.run(ins, outs);
+          step_ms[si] =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        } else {
+          kernel.run(ins, outs);
+        }
+      } catch (const Error& e) {
+        const std::string msg = e.what();
+        if (msg.find("'" + s.label + "'") != std::string::npos) throw;
+        throw Error("integer engine, step '" + s.label + "': " + msg);
       }
-    } catch (const Error& e) {
-      const std::string msg = e.what();
-      if (msg.find("'" + s.label + "'") != std::string::npos) throw;
-      throw Error("integer engine, step '" + s.label + "': " + msg);
+      if (fuse) {
+        slots[static_cast<size_t>(s.fused_out)] = std::move(outs[0]);
+        skip[s.fused_skip] = 1;
+      } else {
+        for (size_t k = 0; k < s.out.size(); ++k)
+          if (s.out[k] >= 0) slots[static_cast<size_t>(s.out[k])] = std::move(outs[k]);
+      }
     }
-    for (size_t k = 0; k < s.out.size(); ++k)
-      if (s.out[k] >= 0) slots[static_cast<size_t>(s.out[k])] = std::move(outs[k]);
     for (int r : s.release)
       if (!fetch.count(r)) slots[static_cast<size_t>(r)] = Tensor();
   }

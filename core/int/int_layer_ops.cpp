@@ -9,6 +9,7 @@
 #include "core/int/int_ops.h"
 #include "core/int/int_tensor.h"
 #include "core/int/layer_kernels.h"
+#include "core/int/pool_int.h"
 #include "core/int/ref_kernels.h"
 #include "core/ops/broadcast.h"
 #include "core/ops/conv_geometry.h"
@@ -21,7 +22,7 @@ Tensor finish_ref(const std::vector<int32_t>& y, const LayerQuant& q, const Shap
   return from_int32(y, storage_dtype(q.out), shape);
 }
 
-class IntConvKernel final : public Kernel, public ChannelsLastKernel {
+class IntConvKernel final : public Kernel, public ChannelsLastKernel, public MaxPoolFusingKernel {
  public:
   IntConvKernel(const IntNodeContext& c, bool transpose) : q_(prepare_layer(c.g, c.ln, c.plan, c.L)), isa_(c.isa) {
     KernelInit init{*c.ln.node, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
@@ -75,6 +76,24 @@ class IntConvKernel final : public Kernel, public ChannelsLastKernel {
     if (transpose_) conv_transpose_ref(g, xv.data(), q_, y.data());
     else conv_ref(g, xv.data(), q_, y.data());
     out[0] = finish_ref(y, q_, g.y_shape);
+  }
+
+  bool run_max_pooled(std::span<const Tensor* const> in, std::span<Tensor> out, const WindowAttrs& pool,
+                      const std::string& where) const override {
+    if (!packed_ || channels_last_ || q_.wshape.size() != 4) return false;
+    const Tensor& x = *in[0];
+    const ConvGeometry g = conv_geometry(attrs_, x.shape(), q_.wshape, nullptr);
+    if (g.spatial_rank() != 2 || pool.kernel.size() != 2) return false;
+    const PoolPlan p = pool_plan_for(pool, g.y_shape, where, false);
+    const int64_t OH = g.y_shape[2], OW = g.y_shape[3];
+    const auto is = [](const std::vector<int64_t>& v, int64_t a) { return v[0] == a && v[1] == a; };
+    if (!is(p.kernel, 2) || !is(p.strides, 2) || !is(p.dilations, 1) || !is(p.pad_begin, 0) ||
+        p.out[0] != OH / 2 || p.out[1] != OW / 2 || OH < 2 || OW < 2 || numel(g.y_shape) == 0)
+      return false;
+    Tensor y(storage_dtype(q_.out), {g.y_shape[0], g.y_shape[1], OH / 2, OW / 2});
+    if (!packed_->run_max_pooled(isa_, g, x, y)) return false;
+    out[0] = std::move(y);
+    return true;
   }
 
  private:

@@ -23,6 +23,7 @@
 #include "core/int/isa.h"
 #include "core/int/lowering.h"
 #include "core/ops/kernel.h"
+#include "core/ops/window.h"
 #include "core/quant/plan.h"
 
 namespace qs {
@@ -56,6 +57,28 @@ class ChannelsLastKernel {
   // in both layouts); these end a group of channels-last nodes instead of linking it.
   virtual bool output_channels_last() const { return true; }
 };
+
+// An integer layer that can write the max pooling of its result instead of the result: a MaxPool with 2×2
+// windows of stride 2 inside the grid (LeNet's and VGG's), which then costs no pass of its own — the packed
+// 2-D convolutions take it as they copy their grid rows out (PackedConv::run_max_pooled). Max needs no
+// arithmetic, so the values are the MaxPool's exactly. The engine fuses a MaxPool that is the only reader
+// of a layer's result (make_fused_max_pool_kernel), unless a run fetches that result.
+class MaxPoolFusingKernel {
+ public:
+  virtual ~MaxPoolFusingKernel() = default;
+  // Runs the layer on `in` and sets out[0] to the MaxPool `pool` (the node `where`) of its result; false,
+  // doing nothing, unless that pooling has 2×2 windows of stride 2 and dilation 1, no padding before the
+  // data, and output extents ⌊OH/2⌋, ⌊OW/2⌋ of at least 1, and the layer's kernel path can pool.
+  virtual bool run_max_pooled(std::span<const Tensor* const> in, std::span<Tensor> out,
+                              const WindowAttrs& pool, const std::string& where) const = 0;
+};
+
+// A MaxPool node (`c`, without an Indices output) run together with the layer before it, whose result it
+// alone reads: `layer` writes the pooled values where it can (MaxPoolFusingKernel), else `layer_kernel`
+// and `pool` run one after the other. Inputs: the layer's; output: the MaxPool's. The kernels must outlive
+// the result.
+std::unique_ptr<Kernel> make_fused_max_pool_kernel(const IntNodeContext& c, const MaxPoolFusingKernel& layer,
+                                                   const Kernel& layer_kernel, const Kernel& pool);
 
 // The kernel of an integer node (every kind but Fused, FloatIsland and Float). Throws UnsupportedError
 // naming the node when it cannot be built.

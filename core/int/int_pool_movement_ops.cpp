@@ -266,7 +266,41 @@ class MaxPool8Kernel final : public Kernel {
   std::unique_ptr<Kernel> fallback_;
 };
 
+class FusedMaxPoolKernel final : public Kernel {
+ public:
+  FusedMaxPoolKernel(const IntNodeContext& c, const MaxPoolFusingKernel& layer, const Kernel& layer_kernel,
+                     const Kernel& pool)
+      : where_(c.ln.node->describe()), layer_(layer), layer_kernel_(layer_kernel), pool_(pool) {
+    const Node& n = *c.ln.node;
+    KernelInit init{n, c.opset, [&c](const std::string& v) { return c.g.initializer(v); }};
+    attrs_ = read_window_attrs(init, n.attr_ints("kernel_shape"), c.opset >= 10);
+    pool_outputs_ = n.outputs.size();
+  }
+
+  void run(std::span<const Tensor* const> in, std::span<Tensor> out) const override {
+    if (layer_.run_max_pooled(in, out, attrs_, where_)) return;
+    std::vector<Tensor> mid(1), pooled(pool_outputs_);
+    layer_kernel_.run(in, mid);
+    const Tensor* x[] = {&mid[0]};
+    pool_.run(x, pooled);
+    out[0] = std::move(pooled[0]);
+  }
+
+ private:
+  std::string where_;
+  const MaxPoolFusingKernel& layer_;
+  const Kernel& layer_kernel_;
+  const Kernel& pool_;
+  WindowAttrs attrs_;
+  size_t pool_outputs_ = 1;
+};
+
 }  // namespace
+
+std::unique_ptr<Kernel> make_fused_max_pool_kernel(const IntNodeContext& c, const MaxPoolFusingKernel& layer,
+                                                   const Kernel& layer_kernel, const Kernel& pool) {
+  return std::make_unique<FusedMaxPoolKernel>(c, layer, layer_kernel, pool);
+}
 
 std::unique_ptr<Kernel> make_int_pool_kernel(const IntNodeContext& c) {
   return std::make_unique<IntPoolKernel>(c);

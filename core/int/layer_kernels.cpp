@@ -7,6 +7,7 @@
 #include "core/common/parallel.h"
 #include "core/int/conv_parts.h"
 #include "core/int/int_tensor.h"
+#include "core/int/pool_int.h"
 #include "core/ops/gemm_eigen.h"
 
 namespace qs {
@@ -107,6 +108,24 @@ void copy_rows(char* dst, const char* src, size_t ss, int64_t rows, size_t rb) {
   }
 }
 
+// Output rows [0, rows) of a 2×2 stride-2 max pooling of grid rows at src (row stride `pitch` elements)
+// into consecutive rows of OW values at dst: the portable form of detail::max_pool_2x2_rows_8bit_avx2.
+template <typename T>
+void max_pool_2x2_rows(const T* src, int64_t pitch, T* dst, int64_t rows, int64_t OW) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* a = src + 2 * r * pitch;
+    const T* b = a + pitch;
+    for (int64_t j = 0; j < OW; ++j)
+      dst[r * OW + j] = std::max(std::max(a[2 * j], a[2 * j + 1]), std::max(b[2 * j], b[2 * j + 1]));
+  }
+}
+
+// Output rows per block of a grid convolution: what fits nc_max columns of `pitch`, an even count (≥ 2)
+// when its result is max-pooled 2×2 as it is copied out, so that no window straddles two blocks.
+int64_t grid_rows_per_block(int64_t nc_max, int64_t pitch, bool pool) {
+  return pool ? std::max<int64_t>(2, nc_max / pitch / 2 * 2) : std::max<int64_t>(1, nc_max / pitch);
+}
+
 }  // namespace
 
 PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group), rq_(q.mult, q.bias) {
@@ -205,21 +224,42 @@ PackedConv::PackedConv(const LayerQuant& q, int64_t group) : q_(q), group_(group
 
 // The GEMM of group gi over output rows [oh0, oh1) whose columns are the output grid widened to `pitch`
 // (nq = (oh1 − oh0 − 1)·pitch + OW of them; B packed, or in rows when `packed` is null), into a temporary,
-// then its first OW columns of each grid row copied into the group's output planes at yg.
+// then its first OW columns of each grid row copied into the group's output planes at yg (P elements
+// each). With `pool` (oh0 even), the 2×2 stride-2 max pooling of those rows is written instead: output
+// rows [oh0/2, oh1/2) of OW/2 values, into planes of P = (OH/2)·(OW/2).
 void PackedConv::gemm_grid_rows(IntIsa isa, const int32_t* A, int64_t K, const int16_t* packed,
                                 const int16_t* const* rows, int64_t gi, int64_t nq, int64_t pitch,
-                                int64_t oh0, int64_t oh1, int64_t OW, int64_t P, char* yg) const {
-  const size_t es = elem(storage_dtype(q_.out));
-  char* tmp =
-      static_cast<char*>(thread_scratch(ScratchSlot::kOutput, static_cast<size_t>(Mg_ * nq + 16) * es));
+                                int64_t oh0, int64_t oh1, int64_t OW, int64_t P, char* yg, bool pool) const {
+  const DType out_t = storage_dtype(q_.out);
+  const size_t es = elem(out_t);
+  // + whole-vector reads of the pooling past the last grid row's OW columns
+  const size_t tmp_bytes = static_cast<size_t>(Mg_ * nq + 32) * es;
+  char* tmp = static_cast<char*>(thread_scratch(ScratchSlot::kOutput, tmp_bytes));
   const Epilogue e = epilogue(q_, rq_, true, gi * Mg_, tmp, nq);
   if (packed)
     gemm(isa, Mg_, nq, K, A, packed, e);
   else
     gemm_rows(Mg_, nq, K, A, rows, e);
-  for (int64_t m = 0; m < Mg_; ++m)
-    copy_rows(yg + static_cast<size_t>(m * P + oh0 * OW) * es, tmp + static_cast<size_t>(m * nq) * es,
-              static_cast<size_t>(pitch) * es, oh1 - oh0, static_cast<size_t>(OW) * es);
+  if (!pool) {
+    for (int64_t m = 0; m < Mg_; ++m)
+      copy_rows(yg + static_cast<size_t>(m * P + oh0 * OW) * es, tmp + static_cast<size_t>(m * nq) * es,
+                static_cast<size_t>(pitch) * es, oh1 - oh0, static_cast<size_t>(OW) * es);
+    return;
+  }
+  const int64_t PW = OW / 2, prows = (oh1 - oh0) / 2;
+  for (int64_t m = 0; m < Mg_; ++m) {
+    char* dst = yg + static_cast<size_t>(m * P + oh0 / 2 * PW) * es;
+    const char* src = tmp + static_cast<size_t>(m * nq) * es;
+    if (isa == IntIsa::Avx2 && (out_t == DType::Int8 || out_t == DType::UInt8)) {
+      qs::detail::max_pool_2x2_rows_8bit_avx2(src, pitch, tmp + tmp_bytes, dst, prows, PW, dst + prows * PW,
+                                              out_t == DType::Int8);
+      continue;
+    }
+    dispatch_act(out_t, q_.where, [&](auto tag) {
+      using T = decltype(tag);
+      max_pool_2x2_rows(reinterpret_cast<const T*>(src), pitch, reinterpret_cast<T*>(dst), prows, PW);
+    });
+  }
 }
 
 // B in rows (gemm_rows): per block of output rows, the input window as phase planes (phase (a, b) holds
@@ -228,17 +268,18 @@ void PackedConv::gemm_grid_rows(IntIsa isa, const int32_t* A, int64_t K, const i
 // ow >= OW are computed and dropped), so k pair (cp, kh, kw) of column q is the pair at
 //   win + 2·(((cp·sh + a)·sw + b)·RP + kh·dh / sh)·RS + kw·dw / sw + q),  a = kh·dh mod sh, b = kw·dw mod sw,
 // one run of the window: nothing is packed, and the strided case needs no gather.
-void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const {
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
-  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, sh = geo.sh, sw = geo.sw;
+  const int64_t P = pool ? (geo.OH / 2) * (geo.OW / 2) : geo.OH * geo.OW, IS = geo.IH * geo.IW;
+  const int64_t sh = geo.sh, sw = geo.sw;
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];
   const bool sgn = x.dtype() == DType::Int8;
   const int64_t Cp = (Cg + 1) / 2, Kp = k_pairs(k_rows_);
   const int64_t RS = ceil_div((geo.OW - 1) * sw + (geo.KW - 1) * geo.dw + 1, sw);
   const int64_t nc_max = column_block(k_rows_, geo.OH * RS, N * G);
-  const int64_t rows_per_block = std::max<int64_t>(1, nc_max / RS);
+  const int64_t rows_per_block = grid_rows_per_block(nc_max, RS, pool);
   const int64_t blocks = ceil_div(geo.OH, rows_per_block);
   const auto* xp = static_cast<const char*>(x.raw());
   const char* x_end = xp + x.numel();
@@ -290,22 +331,23 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) con
                                                         kh * geo.dh / sh * RS + kw * geo.dw / sw);
             }
         gemm_grid_rows(IntIsa::Avx2, a_rows_[static_cast<size_t>(gi)].data(), k_rows_, nullptr, bp.data(), gi,
-                       nq, RS, oh0, oh1, geo.OW, P, yg);
+                       nq, RS, oh0, oh1, geo.OW, P, yg, pool);
       },
       Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
 }
 
-void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const {
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_;
-  const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, KWp = (geo.KW + 1) / 2;
+  const int64_t P = pool ? (geo.OH / 2) * (geo.OW / 2) : geo.OH * geo.OW, IS = geo.IH * geo.IW;
+  const int64_t KWp = (geo.KW + 1) / 2;
   const size_t es = elem(storage_dtype(q_.out));
   const int32_t zx = q_.in.zero_point[0];
   const bool sgn = x.dtype() == DType::Int8;
   const int64_t Kc = cols_taps_ ? K_ : k_cols_, Kp = k_pairs(Kc);
   const int64_t PW = geo.OW + geo.KW - 1;  // window columns (unit stride and dilation)
   const int64_t nc_max = column_block(Kc, geo.OH * PW, N * G);
-  const int64_t rows_per_block = std::max<int64_t>(1, nc_max / PW);
+  const int64_t rows_per_block = grid_rows_per_block(nc_max, PW, pool);
   const int64_t blocks = ceil_div(geo.OH, rows_per_block);
   // A padded input row as 8-bit levels: the zero point (0 after subtracting it) around the data, spare
   // room after it for whole-vector reads. Pair j of a window row is (level j, level j + 1); of the second
@@ -365,40 +407,66 @@ void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) con
             for (int64_t kp = 0; kp < KWp; ++kp) bp[static_cast<size_t>(p++)] = win + 2 * (kh * PW + 2 * kp);
         }
         const int32_t* A = (cols_taps_ ? a_ : a_cols_)[static_cast<size_t>(gi)].data();
-        gemm_grid_rows(IntIsa::Avx2, A, Kc, nullptr, bp.data(), gi, nq, PW, oh0, oh1, geo.OW, P, yg);
+        gemm_grid_rows(IntIsa::Avx2, A, Kc, nullptr, bp.data(), gi, nq, PW, oh0, oh1, geo.OW, P, yg, pool);
       },
       Mg_ * Kc * std::min(nc_max, geo.OH * PW));
 }
 
 void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  run_impl(isa, g, x, y, false);
+}
+
+bool PackedConv::run_max_pooled(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
+  if (g.spatial_rank() != 2 || g.y_shape[2] < 2 || g.y_shape[3] < 2 || y.numel() == 0)
+    throw Error(q_.where + ": no 2×2 max pooling of an output of shape " + shape_str(g.y_shape));
+  return run_impl(isa, g, x, y, true);
+}
+
+bool PackedConv::run_impl(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const {
   const Geo2 geo(g);
   const int64_t N = g.batch, C = g.in_channels, M = g.out_channels, G = group_, Cg = C / G;
   const int64_t P = geo.OH * geo.OW, IS = geo.IH * geo.IW, KS = geo.KH * geo.KW;
   if (Cg * KS != K_) throw Error(q_.where + ": input " + x.str() + " does not fit the packed weights");
-  if (depthwise_ && Cg == 1 && g.spatial_rank() == 2) return run_depthwise(isa, g, x, y);
   const DType out_t = storage_dtype(q_.out);
   const size_t es = elem(out_t);
   const int32_t zx = q_.in.zero_point[0];
   const bool unit_stride = geo.sh == 1 && geo.sw == 1;
-  if (KS == 1 && unit_stride && geo.ph == 0 && geo.pw == 0 && geo.OH == geo.IH && geo.OW == geo.IW)
-    return run_pointwise(isa, g, x, y);
+  const bool bytes_in = x.dtype() == DType::Int8 || x.dtype() == DType::UInt8;
+  // The paths that write their output otherwise than through gemm_grid_rows do not pool.
+  if (depthwise_ && Cg == 1 && g.spatial_rank() == 2) {
+    if (pool) return false;
+    run_depthwise(isa, g, x, y);
+    return true;
+  }
+  if (KS == 1 && unit_stride && geo.ph == 0 && geo.pw == 0 && geo.OH == geo.IH && geo.OW == geo.IW) {
+    if (pool) return false;
+    run_pointwise(isa, g, x, y);
+    return true;
+  }
   if (isa == IntIsa::Avx2 && !wino_.empty() && g.spatial_rank() == 2 && unit_stride && geo.dh == 1 &&
-      geo.dw == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8) &&
-      (out_t == DType::Int8 || out_t == DType::UInt8))
-    return run_winograd(g, x, y);
-  if (isa == IntIsa::Avx2 && !a_rows_.empty() && g.spatial_rank() == 2 &&
-      (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
-    return run_rows(g, x, y);
+      geo.dw == 1 && bytes_in && (out_t == DType::Int8 || out_t == DType::UInt8)) {
+    if (pool) return false;
+    run_winograd(g, x, y);
+    return true;
+  }
+  if (isa == IntIsa::Avx2 && !a_rows_.empty() && g.spatial_rank() == 2 && bytes_in) {
+    run_rows(g, x, y, pool);
+    return true;
+  }
   if (isa == IntIsa::Avx2 && (!a_cols_.empty() || cols_taps_) && g.spatial_rank() == 2 && unit_stride &&
-      geo.dh == 1 && geo.dw == 1 && (x.dtype() == DType::Int8 || x.dtype() == DType::UInt8))
-    return run_cols(g, x, y);
+      geo.dh == 1 && geo.dw == 1 && bytes_in) {
+    run_cols(g, x, y, pool);
+    return true;
+  }
+  if (pool && !unit_stride) return false;
   // Unit stride: columns are positions of the output grid widened to the window's width PW (the columns
   // between OW and PW are computed and dropped), so every im2col row is one contiguous run of the window
   // and B is packed straight from it. Otherwise: columns are output positions, rows gathered per segment.
   const int64_t PW = (geo.OW - 1) + (geo.KW - 1) * geo.dw + 1;
   const int64_t grid = unit_stride ? geo.OH * PW : P;
   const int64_t nc_max = column_block(K_, grid, N * G);
-  const int64_t rows_per_block = unit_stride ? std::max<int64_t>(1, nc_max / PW) : 0;
+  const int64_t rows_per_block = unit_stride ? grid_rows_per_block(nc_max, PW, pool) : 0;
+  const int64_t Py = pool ? (geo.OH / 2) * (geo.OW / 2) : P;  // elements per output plane
   const int64_t blocks = unit_stride ? ceil_div(geo.OH, rows_per_block) : ceil_div(P, nc_max);
   dispatch_act(x.dtype(), q_.where, [&](auto tag) {
     using T = decltype(tag);
@@ -410,7 +478,7 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
         [&](int64_t item) {
           const int64_t n = item / (G * blocks), gi = item / blocks % G, blk = item % blocks;
           const T* xg = xp + (n * C + gi * Cg) * IS;
-          char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * P) * es;
+          char* yg = yp + static_cast<size_t>((n * M + gi * Mg_) * Py) * es;
           thread_local std::vector<int16_t> window_buf;
           Window w;
           w.buf = &window_buf;
@@ -432,7 +500,7 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
               pack_b_pair(isa, nq, K_, p, wb + koff[static_cast<size_t>(2 * p)],
                           2 * p + 1 < K_ ? wb + koff[static_cast<size_t>(2 * p + 1)] : nullptr, B);
             gemm_grid_rows(isa, a_[static_cast<size_t>(gi)].data(), K_, B, nullptr, gi, nq, PW, oh0, oh1,
-                           geo.OW, P, yg);
+                           geo.OW, Py, yg, pool);
             return;
           }
           const int64_t p0 = blk * nc_max, nc = std::min(nc_max, P - p0);
@@ -455,6 +523,7 @@ void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor&
         },
         Mg_ * K_ * std::min(nc_max, grid));
   });
+  return true;
 }
 
 void PackedConv::run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {

@@ -34,6 +34,11 @@ class PackedConv {
   // y: a tensor of q.out's storage type and shape g.y_shape. Precondition: spatial rank 1 or 2.
   void run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   static bool supports(const ConvGeometry& g) { return g.spatial_rank() == 1 || g.spatial_rank() == 2; }
+  // As run, but y receives the 2×2 stride-2 max pooling (no padding, floor) of the result instead: y of
+  // q.out's storage type and shape [N, M, OH/2, OW/2], OH, OW ≥ 2, taken as the result's grid rows are
+  // copied out. False, doing nothing, when the layer takes a path that writes its output otherwise
+  // (depthwise, 1×1, Winograd, strided). Precondition: spatial rank 2.
+  bool run_max_pooled(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const;
   // Whether 3×3 stride-1 convolutions with 8-bit input and output take the Winograd path on AVX2.
   bool winograd() const { return !wino_.empty(); }
   // A depthwise 2-D layer (one input and one output channel per group) on channels-last data: x
@@ -65,10 +70,11 @@ class PackedConv {
   // window with channels interleaved in pairs (intgemm::gemm_rows) and B needs no packing.
   std::vector<std::vector<int32_t>> a_rows_;  // per group; empty when not applicable
   int64_t k_rows_ = 0;                        // K of a_rows_: 2 · ⌈Cg/2⌉ · KH · KW
-  void run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  void run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const;
   void gemm_grid_rows(IntIsa isa, const int32_t* A, int64_t K, const int16_t* packed,
                       const int16_t* const* rows, int64_t gi, int64_t nq, int64_t pitch, int64_t oh0,
-                      int64_t oh1, int64_t OW, int64_t P, char* yg) const;
+                      int64_t oh1, int64_t OW, int64_t P, char* yg, bool pool) const;
+  bool run_impl(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const;
   // One input channel per group (a grayscale model's first layer), unit stride and dilation: the same
   // in-place B with k pairs formed along kw instead, (kh, kw, kw + 1), from a window whose element j holds
   // the pair of columns j and j + 1. K = 2 · KH · ⌈KW/2⌉ (an odd KW pairs its last tap with a zero weight).
@@ -79,7 +85,7 @@ class PackedConv {
   std::vector<std::vector<int32_t>> a_cols_;  // per group; empty when not applicable
   int64_t k_cols_ = 0;
   bool cols_taps_ = false;
-  void run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y) const;
+  void run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const;
   // 3×3 stride-1 convolutions through Winograd F(2×2, 3×3) (gemm_int.h, kWinoElems): per group, the 16
   // transformed weight matrices U'_ξ (Mg × Cg) packed as A, at [group·16 + ξ]; empty when the layer is not
   // 3×3, has too few channels to gain, or its ranges could make the int32 arithmetic inexact.

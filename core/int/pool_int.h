@@ -36,6 +36,11 @@ bool max_pool_8bit(IntIsa isa, const Tensor& x, Tensor& y, const PoolPlan& p);
 
 namespace detail {
 void max_pool_8bit_avx2(const void* x, void* y, bool sgn, const PoolPlan& p);  // pool_int_avx2.cpp
+// Output rows [0, rows) of a 2×2 stride-2 MaxPool without padding over 8-bit rows (signed when `sgn`):
+// output row oh, OW values, from input rows 2·oh and 2·oh + 1 at x + 2·oh·pitch, into y + oh·OW. Reads
+// stay below x_end; whole-vector writes past a row's end stay below y_end. AVX2 only.
+void max_pool_2x2_rows_8bit_avx2(const void* x, int64_t pitch, const void* x_end, void* y, int64_t rows,
+                                 int64_t OW, const void* y_end, bool sgn);
 // sums[c] = Σ_q x[q·C + c] over `positions` rows of C 8-bit values (signed when `sgn`): a channels-last
 // image's channel sums for GlobalAveragePool, exact in int32 for positions < 2^23. AVX2 only.
 void sum_positions_8bit_avx2(const void* x, bool sgn, int64_t positions, int64_t C, int32_t* sums);

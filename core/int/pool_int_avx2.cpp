@@ -158,50 +158,54 @@ QS_AVX2 void max_pool_planes(const unsigned char* x, unsigned char* y, const Poo
   }
 }
 
-// 2×2 windows of stride 2 lying inside the input (LeNet's and VGG's pooling): per step, the maximum of two
-// input rows' 32 bytes, then of its even and odd bytes: 16 outputs, no row buffer. `x_end`: reads stay
-// below it (the last rows of the tensor go through a copy).
+// 2×2 windows of stride 2 lying inside the input (LeNet's and VGG's pooling), `rows` output rows of OW
+// from input rows 2·oh and 2·oh + 1 at x + 2·oh·pitch: per step, the maximum of two input rows' 32 bytes,
+// then of its even and odd bytes: 16 outputs, no row buffer. Reads stay below `x_end` (the last bytes go
+// through a copy); output rows are consecutive, and whole-vector writes stay below `y_end`.
+template <bool kSigned>
+QS_AVX2 void max_pool_2x2_rows(const unsigned char* x, int64_t pitch, const unsigned char* x_end,
+                               unsigned char* y, int64_t rows, int64_t OW, const unsigned char* y_end) {
+  // Per 128-bit lane: the even bytes to the low 8, the odd ones to the high 8.
+  const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
+                                         10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+  alignas(32) unsigned char buf[2][32];
+  alignas(16) unsigned char out[16];
+  for (int64_t oh = 0; oh < rows; ++oh) {
+    const unsigned char* r0 = x + 2 * oh * pitch;
+    unsigned char* yr = y + oh * OW;
+    for (int64_t ow = 0; ow < OW; ow += 16) {
+      const unsigned char* a = r0 + 2 * ow;
+      const unsigned char* b = a + pitch;
+      if (b + 32 > x_end) {  // the input's last bytes: a zero-padded copy (the extra lanes are dropped)
+        const size_t n = static_cast<size_t>(std::min<int64_t>(32, 2 * (OW - ow)));
+        std::memset(buf, 0, sizeof buf);
+        std::memcpy(buf[0], a, n);
+        std::memcpy(buf[1], b, n);
+        a = buf[0];
+        b = buf[1];
+      }
+      const __m256i v = vmax<kSigned>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)),
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
+      const __m256i q = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, split), 0xD8);
+      const __m128i m = vmax<kSigned>(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+      const int64_t n = std::min<int64_t>(16, OW - ow);
+      if (n == 16 || yr + ow + 16 <= y_end) {  // past the row: rewritten by the rows after it
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + ow), m);
+      } else {
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), m);
+        std::memcpy(yr + ow, out, static_cast<size_t>(n));
+      }
+    }
+  }
+}
+
 template <bool kSigned>
 QS_AVX2 void max_pool_2x2(const unsigned char* x, const unsigned char* x_end, unsigned char* y,
                           const PoolPlan& p, int64_t first, int64_t last) {
   const int64_t H = p.in[0], W = p.in[1], OH = p.out[0], OW = p.out[1];
-  // Per 128-bit lane: the even bytes to the low 8, the odd ones to the high 8.
-  const __m256i split = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8,
-                                         10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
   const unsigned char* y_end = y + last * OH * OW;
-  alignas(32) unsigned char buf[2][32];
-  alignas(16) unsigned char out[16];
-  for (int64_t plane = first; plane < last; ++plane) {
-    const unsigned char* xp = x + plane * H * W;
-    unsigned char* yp = y + plane * OH * OW;
-    for (int64_t oh = 0; oh < OH; ++oh) {
-      const unsigned char* r0 = xp + 2 * oh * W;
-      unsigned char* yr = yp + oh * OW;
-      for (int64_t ow = 0; ow < OW; ow += 16) {
-        const unsigned char* a = r0 + 2 * ow;
-        const unsigned char* b = a + W;
-        if (b + 32 > x_end) {  // the tensor's last bytes: a zero-padded copy (the extra lanes are dropped)
-          const size_t n = static_cast<size_t>(std::min<int64_t>(32, 2 * (OW - ow)));
-          std::memset(buf, 0, sizeof buf);
-          std::memcpy(buf[0], a, n);
-          std::memcpy(buf[1], b, n);
-          a = buf[0];
-          b = buf[1];
-        }
-        const __m256i v = vmax<kSigned>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a)),
-                                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)));
-        const __m256i q = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(v, split), 0xD8);
-        const __m128i m = vmax<kSigned>(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-        const int64_t n = std::min<int64_t>(16, OW - ow);
-        if (n == 16 || yr + ow + 16 <= y_end) {  // past the row: rewritten by the rows after it
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(yr + ow), m);
-        } else {
-          _mm_store_si128(reinterpret_cast<__m128i*>(out), m);
-          std::memcpy(yr + ow, out, static_cast<size_t>(n));
-        }
-      }
-    }
-  }
+  for (int64_t plane = first; plane < last; ++plane)
+    max_pool_2x2_rows<kSigned>(x + plane * H * W, W, x_end, y + plane * OH * OW, OH, OW, y_end);
 }
 
 }  // namespace
@@ -234,6 +238,18 @@ void max_pool_8bit_avx2(const void* x, void* y, bool sgn, const PoolPlan& p) {
       // Vector steps, not taps: 16 outputs per step. A loop over LeNet's pooling (30 µs on one thread) took
       // longer on two, the second thread's wake-up costing more than its half of the work.
       kPer * work / 16);
+}
+
+void max_pool_2x2_rows_8bit_avx2(const void* x, int64_t pitch, const void* x_end, void* y, int64_t rows,
+                                 int64_t OW, const void* y_end, bool sgn) {
+  const auto* xs = static_cast<const unsigned char*>(x);
+  const auto* xe = static_cast<const unsigned char*>(x_end);
+  auto* ys = static_cast<unsigned char*>(y);
+  const auto* ye = static_cast<const unsigned char*>(y_end);
+  if (sgn)
+    max_pool_2x2_rows<true>(xs, pitch, xe, ys, rows, OW, ye);
+  else
+    max_pool_2x2_rows<false>(xs, pitch, xe, ys, rows, OW, ye);
 }
 
 QS_AVX2 void sum_positions_8bit_avx2(const void* x, bool sgn, int64_t positions, int64_t C, int32_t* sums) {

@@ -337,6 +337,73 @@ TEST(IntEngine, RefusesBadInputsNamingThem) {
   EXPECT_THROW(IntegerModel(g, bad, c.points), Error);
 }
 
+// A MaxPool that is the only reader of a layer's result runs inside the layer's step (int_ops.h,
+// MaxPoolFusingKernel): conv a's 2×2 stride-2 pooling of a 12×12 grid is taken as the grid is copied out;
+// conv b's (ceil_mode over 5×5, whose windows pass the grid) is declined at run time and runs after it;
+// conv c's result is also a graph output, so its pooling is not fused. Every path equals the simulation,
+// a run that fetches a fused layer's own result gets it, and the pooled value equals its definition.
+TEST(IntEngine, MaxPoolFusedIntoTheLayerBeforeIt) {
+  std::mt19937 rng(60);
+  Graph g = testing::empty_graph({1, 3, 13, 13});
+  g.outputs.push_back({"y", DType::Float32, std::nullopt});
+  g.outputs.push_back({"c", DType::Float32, std::nullopt});
+  auto& I = g.initializers;
+  I["wa"] = testing::normal({6, 3, 4, 4}, rng, 0.4f);
+  I["ba"] = testing::normal({6}, rng, 0.1f);
+  I["wb"] = testing::normal({5, 6, 2, 2}, rng, 0.4f);
+  I["wc"] = testing::normal({4, 5, 2, 2}, rng, 0.4f);
+  const auto pool = [](int64_t ceil) {
+    std::map<std::string, Attribute> a = {{"kernel_shape", testing::ints({2, 2})},
+                                          {"strides", testing::ints({2, 2})}};
+    if (ceil) a["ceil_mode"] = Attribute::of_int(1);
+    return a;
+  };
+  g.nodes = {
+      testing::make_node("conv_a", "Conv", {"x", "wa", "ba"}, {"a"}, {{"pads", testing::ints({1, 1, 1, 1})}}),
+      testing::make_node("relu_a", "Relu", {"a"}, {"ra"}),
+      testing::make_node("pool_a", "MaxPool", {"ra"}, {"pa"}, pool(0)),
+      testing::make_node("conv_b", "Conv", {"pa", "wb"}, {"b"}),
+      testing::make_node("pool_b", "MaxPool", {"b"}, {"pb"}, pool(1)),
+      testing::make_node("conv_c", "Conv", {"pb", "wc"}, {"c"}, {{"pads", testing::ints({1, 1, 1, 1})}}),
+      testing::make_node("pool_c", "MaxPool", {"c"}, {"y"}, pool(0)),
+  };
+  const Tensor calib = testing::random_images(rng, 32, {3, 13, 13});
+  const Tensor x = testing::random_images(rng, 7, {3, 13, 13});
+  for (bool act_signed : {true, false}) {
+    const Calibrated c = testing::calibrate_on(g, calib, options(8, 8, true, act_signed));
+    expect_engine_equals_sim(g, c, x, act_signed ? "int8" : "uint8");
+    const IntegerModel m(g, c.plan, c.points);
+    std::map<std::string, std::string> detail;
+    for (const auto& s : m.steps()) detail[s.node] = s.detail;
+    if (int_isa_available(IntIsa::Avx2)) {
+      EXPECT_NE(detail.at("conv_a").find("writes the MaxPool after it"), std::string::npos)
+          << detail.at("conv_a");
+      EXPECT_NE(detail.at("pool_a").find("fused into the layer before it"), std::string::npos);
+      EXPECT_NE(detail.at("conv_b").find("writes the MaxPool after it"), std::string::npos);
+      EXPECT_EQ(detail.at("conv_c").find("MaxPool"), std::string::npos);
+    }
+    const auto alone = m.run({{"x", x}}, {"pa", "pb"});
+    const auto with = m.run({{"x", x}}, {"ra", "pa", "b", "pb"});
+    EXPECT_EQ(to_int32(alone.at("pa")), to_int32(with.at("pa")));
+    EXPECT_EQ(to_int32(alone.at("pb")), to_int32(with.at("pb")));
+    const Shape rs = with.at("ra").shape(), ps = with.at("pa").shape();
+    ASSERT_EQ(rs, (Shape{7, 6, 12, 12}));
+    ASSERT_EQ(ps, (Shape{7, 6, 6, 6}));
+    const std::vector<int32_t> r = to_int32(with.at("ra")), p = to_int32(with.at("pa"));
+    for (int64_t pl = 0; pl < 7 * 6; ++pl)
+      for (int64_t i = 0; i < 6; ++i)
+        for (int64_t j = 0; j < 6; ++j) {
+          int32_t want = r[static_cast<size_t>((pl * 12 + 2 * i) * 12 + 2 * j)];
+          for (int64_t a = 0; a < 2; ++a)
+            for (int64_t b = 0; b < 2; ++b)
+              want = std::max(want, r[static_cast<size_t>((pl * 12 + 2 * i + a) * 12 + 2 * j + b)]);
+          ASSERT_EQ(p[static_cast<size_t>((pl * 6 + i) * 6 + j)], want) << pl << " " << i << " " << j;
+        }
+    // conv_b's 5×5 grid pools to 3×3 with ceil_mode.
+    EXPECT_EQ(with.at("pb").shape(), (Shape{7, 5, 3, 3}));
+  }
+}
+
 TEST(IntEngine, ResultsDoNotDependOnBatchOrThreads) {
   std::mt19937 rng(50);
   const Graph g = testing::int_cnn(rng);

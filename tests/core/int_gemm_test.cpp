@@ -5,6 +5,8 @@
 // (when the CPU has it) the AVX2 kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
 #include <optional>
 #include <random>
 
@@ -189,9 +191,27 @@ Node conv_node(const ConvCase& c) {
   return n;
 }
 
-// `winograd`: when set, whether the layer must take the Winograd path (PackedConv::winograd).
+// The 2×2 stride-2 max pooling (no padding, floor) of planes [N, C, H, W], by its definition.
+std::vector<int32_t> max_pool_2x2_ref(const std::vector<int32_t>& y, const Shape& s) {
+  const int64_t planes = s[0] * s[1], H = s[2], W = s[3], OH = H / 2, OW = W / 2;
+  std::vector<int32_t> r(static_cast<size_t>(planes * OH * OW));
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < OH; ++i)
+      for (int64_t j = 0; j < OW; ++j) {
+        int32_t m = std::numeric_limits<int32_t>::min();
+        for (int64_t a = 0; a < 2; ++a)
+          for (int64_t b = 0; b < 2; ++b)
+            m = std::max(m, y[static_cast<size_t>((p * H + 2 * i + a) * W + 2 * j + b)]);
+        r[static_cast<size_t>((p * OH + i) * OW + j)] = m;
+      }
+  return r;
+}
+
+// `winograd`: when set, whether the layer must take the Winograd path (PackedConv::winograd). For 2-D
+// outputs of at least 2×2, also the max-pooled run (PackedConv::run_max_pooled): where it pools, the
+// pooling of the reference result; `pooled`, when given, counts the ISAs on which it did.
 void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DType yt, bool extremes,
-                std::optional<bool> winograd = std::nullopt) {
+                std::optional<bool> winograd = std::nullopt, int* pooled = nullptr) {
   const QuantParams in = testing::act_params(xt, zx, 0.02f);
   const QuantParams out = testing::act_params(yt, yt == DType::Int8 ? -128 : 0, 0.05f);
   const int64_t Cg = cc.C / cc.group, K = Cg * (cc.one_d ? cc.k : cc.k * cc.k);
@@ -220,6 +240,14 @@ void check_conv(std::mt19937& rng, const ConvCase& cc, DType xt, int32_t zx, DTy
                                  << " stride=" << cc.stride << " pad=" << cc.pad << " dil=" << cc.dil
                                  << (cc.one_d ? " 1-D " : " ") << dtype_name(xt) << " zp " << zx << " → "
                                  << dtype_name(yt);
+    if (cc.one_d || g.y_shape[2] < 2 || g.y_shape[3] < 2) continue;
+    Tensor yp(yt, {g.y_shape[0], g.y_shape[1], g.y_shape[2] / 2, g.y_shape[3] / 2});
+    if (!packed.run_max_pooled(isa, g, x, yp)) continue;
+    if (pooled) ++*pooled;
+    ASSERT_EQ(to_int32(yp), max_pool_2x2_ref(want, g.y_shape))
+        << "max-pooled, " << int_isa_name(isa) << " C=" << cc.C << " M=" << cc.M << " group=" << cc.group
+        << " " << cc.H << "x" << cc.W << " k=" << cc.k << " stride=" << cc.stride << " pad=" << cc.pad << " "
+        << dtype_name(xt) << " → " << dtype_name(yt);
   }
 }
 
@@ -342,6 +370,48 @@ TEST(IntGemm, PackedConvMatchesReferenceOnMobileNetShapesAndThreadCounts) {
       {DType::Int8, -128}, {DType::UInt8, 0}, {DType::Int8, 5}};
   const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
   check_conv_threads(rng, cases, inputs, outs, 7, 0);
+}
+
+// A 2×2 stride-2 MaxPool taken as the grid convolutions copy their rows out (PackedConv::run_max_pooled):
+// LeNet's two layers (one input channel, 5×5 with padding; 6 channels), odd output extents (the last row
+// and column dropped), an even-width kernel on one channel, a stride-2 layer (AVX2 with 8-bit input only),
+// a 2×2 output, and one image on two threads (blocks of output rows that must start on even rows), for
+// 8- and 16-bit types on 1 and 2 threads. Where a path cannot pool, the call must decline.
+TEST(IntGemm, PackedConvMaxPoolsItsResultAsItCopiesItOut) {
+  std::mt19937 rng(9);
+  struct Case {
+    ConvCase c;
+    bool unit_stride;
+  };
+  const std::vector<Case> cases = {{{1, 6, 1, 28, 28, 5, 1, 2, 1, false, 3, false}, true},
+                                   {{6, 16, 1, 14, 14, 5, 1, 0, 1, false, 4, false}, true},
+                                   {{4, 7, 1, 15, 12, 5, 1, 2, 1, false, 2, true}, true},
+                                   {{1, 8, 1, 13, 11, 4, 1, 1, 1, false, 2, true}, true},
+                                   {{4, 9, 1, 20, 19, 3, 2, 1, 1, false, 2, false}, false},
+                                   {{2, 3, 1, 3, 3, 2, 1, 0, 1, false, 5, false}, true},
+                                   {{3, 16, 1, 40, 40, 5, 1, 2, 1, false, 1, false}, true}};
+  const std::vector<std::pair<DType, int32_t>> inputs = {
+      {DType::Int8, -128}, {DType::UInt8, 0}, {DType::Int8, 9}, {DType::Int16, 0}};
+  const std::vector<DType> outs = {DType::Int8, DType::UInt8, DType::Int16};
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    int i = 0;
+    for (const auto& [c, unit_stride] : cases)
+      for (const auto& [xt, zx] : inputs) {
+        int pooled = 0;
+        check_conv(rng, c, xt, zx, outs[static_cast<size_t>(i) % outs.size()], i % 5 == 0, std::nullopt,
+                   &pooled);
+        // Unit stride pools on every ISA; stride 2 only on AVX2's in-place path (8-bit input, 2+ channels).
+        const bool avx2_rows = int_isa_available(IntIsa::Avx2) && xt != DType::Int16 && c.C >= 2;
+        EXPECT_EQ(pooled, unit_stride ? static_cast<int>(isas().size())
+                          : avx2_rows ? 1
+                                      : 0)
+            << "case " << i << " on " << threads << " thread(s)";
+        ++i;
+      }
+  }
+  set_num_threads(saved);
 }
 
 // Winograd F(2×2, 3×3) (3×3 stride-1 convolutions with 8-bit input and output on AVX2) against the reference
