@@ -5,5 +5,7 @@
 namespace qs {
 
 bool cpu_has_avx2();
+// AVX-512 F, BW, VL and VNNI (VPDPWSSD on 512-bit registers), with the OS saving their state.
+bool cpu_has_avx512_vnni();
 
 }  // namespace qs

@@ -3,9 +3,13 @@
 #include "core/int/gemm_int.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
+#include "core/common/cpu.h"
 #include "core/common/error.h"
 #include "core/int/isa.h"
 
@@ -303,6 +307,17 @@ bool RequantTable::fold_zero_point(int32_t zp) {
   folded_zp = zp;
   return true;
 }
+
+namespace {
+bool avx512_default() {
+  const char* env = std::getenv("QS_INT_AVX512");
+  return cpu_has_avx512_vnni() && !(env && std::string(env) == "0");
+}
+std::atomic<bool> g_avx512{avx512_default()};
+}  // namespace
+
+bool avx512_enabled() { return g_avx512.load(std::memory_order_relaxed); }
+void set_avx512(bool on) { g_avx512.store(on && cpu_has_avx512_vnni(), std::memory_order_relaxed); }
 
 int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e) {
   const size_t c = static_cast<size_t>(channel);

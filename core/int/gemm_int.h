@@ -227,6 +227,14 @@ void add_8bit(IntIsa isa, int64_t n, const AddOperands& o, const AddMultipliers&
 // The epilogue for one value (what every path computes): clamp(zp + R(acc + bias[c]), lo, hi).
 int32_t epilogue_value(int32_t acc, int64_t channel, const Epilogue& e);
 
+// Whether the AVX2 GEMM tiles accumulate with AVX-512 VNNI: one VPDPWSSD per tile row and k pair on a
+// 512-bit register (16 columns) where AVX2 needs a VPMADDWD and a VPADDD on each of two 256-bit halves —
+// the same exact int32 sums. On by default where the CPU has it (cpu_has_avx512_vnni), unless the
+// environment sets QS_INT_AVX512=0. set_avx512 is for tests and benchmarks comparing the two; turning it on
+// where the CPU lacks it does nothing.
+bool avx512_enabled();
+void set_avx512(bool on);
+
 namespace detail {
 // f(std::integral_constant<int, R>{}) for a row block of `rows` rows (1..kMR): the tile kernels are
 // templates on their row count.

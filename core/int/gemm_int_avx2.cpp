@@ -118,6 +118,148 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, 
   }
 }
 
+#define QS_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// The R×16 tile (R ≤ kMR) with AVX-512 VNNI (avx512_enabled): row i in one 512-bit register, one VPDPWSSD
+// per k pair (the int16 pair products summed into int32 as VPMADDWD and VPADDD do, without saturation),
+// written to `tile` (rows of 16 int32). Even and odd k pairs go to two sets of accumulators, so that six
+// rows keep the multiply-add unit busy over its latency; their int32 sum is the exact one (wrapping
+// addition is associative, and the total fits). `half`: only the panel's first 8 columns are real, and
+// only they are read.
+template <int R>
+QS_AVX512 __attribute__((noinline)) void acc_avx512(int64_t Kp, const int32_t* A, const PanelB& pb, bool half,
+                                                    int32_t* tile) {
+  __m512i c0[R], c1[R];
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
+  const __mmask16 m = half ? 0x00FF : 0xFFFF;
+  int64_t p = 0;
+  for (; p + 2 <= Kp; p += 2) {
+    const __m512i b0 = _mm512_maskz_loadu_epi32(m, pb.at(p));
+    const __m512i b1 = _mm512_maskz_loadu_epi32(m, pb.at(p + 1));
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) {
+      c0[i] = _mm512_dpwssd_epi32(c0[i], _mm512_set1_epi32(A[i]), b0);
+      c1[i] = _mm512_dpwssd_epi32(c1[i], _mm512_set1_epi32(A[kMR + i]), b1);
+    }
+    A += 2 * kMR;
+  }
+  if (p < Kp) {
+    const __m512i b0 = _mm512_maskz_loadu_epi32(m, pb.at(p));
+#pragma GCC unroll 6
+    for (int i = 0; i < R; ++i) c0[i] = _mm512_dpwssd_epi32(c0[i], _mm512_set1_epi32(A[i]), b0);
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < R; ++i) _mm512_storeu_si512(tile + 16 * i, _mm512_add_epi32(c0[i], c1[i]));
+}
+
+// The full 6×16 tile of acc_avx512 in assembly (GCC 12 copies each accumulator of the intrinsics version
+// through another register on every multiply-add): A's six words of a k pair are broadcast from memory by
+// the multiply-adds themselves; k pairs 2j into zmm0-5, 2j + 1 into zmm6-11.
+#define QS_DP6(B, OFF, C0, C1, C2, C3, C4, C5)          \
+  "vpdpwssd " #OFF "+0(%[a])%{1to16%}, %%" B ", %%" C0  \
+  "\n\t"                                                \
+  "vpdpwssd " #OFF "+4(%[a])%{1to16%}, %%" B ", %%" C1  \
+  "\n\t"                                                \
+  "vpdpwssd " #OFF "+8(%[a])%{1to16%}, %%" B ", %%" C2  \
+  "\n\t"                                                \
+  "vpdpwssd " #OFF "+12(%[a])%{1to16%}, %%" B ", %%" C3 \
+  "\n\t"                                                \
+  "vpdpwssd " #OFF "+16(%[a])%{1to16%}, %%" B ", %%" C4 \
+  "\n\t"                                                \
+  "vpdpwssd " #OFF "+20(%[a])%{1to16%}, %%" B ", %%" C5 "\n\t"
+#define QS_DP_EVEN(B) QS_DP6(B, 0, "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5")
+#define QS_DP_ODD(B) QS_DP6(B, 24, "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11")
+#define QS_DP_ZERO                    \
+  "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" \
+  "vmovdqa64 %%zmm0, %%zmm1\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm2\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm3\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm4\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm5\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm6\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm7\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm8\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm9\n\t"      \
+  "vmovdqa64 %%zmm0, %%zmm10\n\t"     \
+  "vmovdqa64 %%zmm0, %%zmm11\n\t"
+#define QS_DP_STORE                    \
+  "vpaddd %%zmm6, %%zmm0, %%zmm0\n\t"  \
+  "vpaddd %%zmm7, %%zmm1, %%zmm1\n\t"  \
+  "vpaddd %%zmm8, %%zmm2, %%zmm2\n\t"  \
+  "vpaddd %%zmm9, %%zmm3, %%zmm3\n\t"  \
+  "vpaddd %%zmm10, %%zmm4, %%zmm4\n\t" \
+  "vpaddd %%zmm11, %%zmm5, %%zmm5\n\t" \
+  "vmovdqu32 %%zmm0, (%[c])\n\t"       \
+  "vmovdqu32 %%zmm1, 64(%[c])\n\t"     \
+  "vmovdqu32 %%zmm2, 128(%[c])\n\t"    \
+  "vmovdqu32 %%zmm3, 192(%[c])\n\t"    \
+  "vmovdqu32 %%zmm4, 256(%[c])\n\t"    \
+  "vmovdqu32 %%zmm5, 320(%[c])\n\t"
+#define QS_DP_CLOBBERS                                                                                       \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
+      "xmm13", "memory", "cc"
+template <>
+QS_AVX512 __attribute__((noinline)) void acc_avx512<6>(int64_t Kp, const int32_t* A, const PanelB& pb,
+                                                       bool half, int32_t* tile) {
+  if (half || Kp <= 0) {  // the masked loads of the general form
+    __m512i c[6];
+    const __mmask16 m = half ? 0x00FF : 0xFFFF;
+    for (int i = 0; i < 6; ++i) c[i] = _mm512_setzero_si512();
+    for (int64_t p = 0; p < Kp; ++p, A += kMR) {
+      const __m512i b = _mm512_maskz_loadu_epi32(m, pb.at(p));
+      for (int i = 0; i < 6; ++i) c[i] = _mm512_dpwssd_epi32(c[i], _mm512_set1_epi32(A[i]), b);
+    }
+    for (int i = 0; i < 6; ++i) _mm512_storeu_si512(tile + 16 * i, c[i]);
+    return;
+  }
+  int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
+  const int64_t odd = Kp % 2;
+  if (pb.packed) {
+    const int16_t* B = pb.packed;
+    asm volatile(QS_DP_ZERO
+                 "test %[n], %[n]\n\t"
+                 "jz 2f\n\t"
+                 "1:\n\t"
+                 "vmovdqu32 (%[b]), %%zmm12\n\t"
+                 "vmovdqu32 64(%[b]), %%zmm13\n\t" QS_DP_EVEN("zmm12") QS_DP_ODD("zmm13")
+                 "add $48, %[a]\n\t"
+                 "add $128, %[b]\n\t"
+                 "dec %[n]\n\t"
+                 "jnz 1b\n\t"
+                 "2:\n\t"
+                 "test %[odd], %[odd]\n\t"
+                 "jz 3f\n\t"
+                 "vmovdqu32 (%[b]), %%zmm12\n\t" QS_DP_EVEN("zmm12") "3:\n\t" QS_DP_STORE
+                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs)
+                 : [c] "r"(tile), [odd] "r"(odd)
+                 : QS_DP_CLOBBERS);
+  } else {
+    const int16_t* const* t = pb.rows;
+    const int16_t* b = nullptr;
+    asm volatile(QS_DP_ZERO
+                 "test %[n], %[n]\n\t"
+                 "jz 2f\n\t"
+                 "1:\n\t"
+                 "mov (%[t]), %[b]\n\t"
+                 "vmovdqu32 (%[b],%[o]), %%zmm12\n\t"
+                 "mov 8(%[t]), %[b]\n\t"
+                 "vmovdqu32 (%[b],%[o]), %%zmm13\n\t" QS_DP_EVEN("zmm12") QS_DP_ODD("zmm13")
+                 "add $48, %[a]\n\t"
+                 "add $16, %[t]\n\t"
+                 "dec %[n]\n\t"
+                 "jnz 1b\n\t"
+                 "2:\n\t"
+                 "test %[odd], %[odd]\n\t"
+                 "jz 3f\n\t"
+                 "mov (%[t]), %[b]\n\t"
+                 "vmovdqu32 (%[b],%[o]), %%zmm12\n\t" QS_DP_EVEN("zmm12") "3:\n\t" QS_DP_STORE
+                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(pairs), [b] "=&r"(b)
+                 : [c] "r"(tile), [o] "r"(pb.off), [odd] "r"(odd)
+                 : QS_DP_CLOBBERS);
+  }
+}
+
 // The constants of kernel_6x16_bytes beyond the columns' LaneConsts: the output range as 32 bytes each,
 // and the dword permutation of RowStore::two.
 struct BytesConsts {
@@ -466,6 +608,15 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
       return kernel_6x16_bytes<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
     }
   }
+  if (avx512_enabled()) {
+    alignas(64) int32_t acc[R][16];
+    acc_avx512<R>(Kp, A, pb, cols <= 8, &acc[0][0]);
+    finish_tile<R, OT>(
+        [&](int i, int h)
+            QS_INLINE { return _mm256_load_si256(reinterpret_cast<const __m256i*>(acc[i] + 8 * h)); },
+        cols, r0, c0, e, colk);
+    return;
+  }
   if (cols <= 8) {
     __m256i c[R][2];
     tile_acc8<R>(Kp, A, pb, c);
@@ -622,6 +773,12 @@ void gemm_panel_i32_avx2(int64_t M, int64_t Kp, const int32_t* A, const int16_t*
   PanelB pb;
   pb.rows = rows;
   pb.off = off;
+  if (avx512_enabled()) {
+    for (int64_t r0 = 0; r0 < M; r0 += kMR)
+      with_rows(std::min(kMR, M - r0),
+                [&](auto R) { acc_avx512<R()>(Kp, A + r0 * Kp, pb, false, C + r0 * kNR); });
+    return;
+  }
   int64_t r0 = 0;
   for (; r0 + kMR <= M; r0 += kMR) kernel_6x16(Kp, A + r0 * Kp, pb, C + r0 * kNR);
   if (r0 == M) return;
