@@ -87,11 +87,15 @@ void PackedConv::run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y)
   const int32_t zx = q_.in.zero_point[0];
   const bool sgn = x.dtype() == DType::Int8;
   // About 256 tiles per item (V: 16·Cg·512 bytes), fewer when that gives each thread fewer than 8 items
-  // (a thread that loses its core for a while then leaves little of the layer behind it).
+  // (a thread that loses its core for a while then leaves little of the layer behind it), but a whole
+  // panel's worth (kNR tiles) where the layer has them: an item of fewer fills its GEMM's panels with
+  // columns computed for nothing (one tile row of a 7×7 output is 4 tiles, a quarter of a panel). One
+  // thread needs no split.
   const int64_t rows_total = N * TH;
   int64_t per = std::max<int64_t>(1, 256 / TW);
-  const int64_t want = 8 * num_threads();
-  if (G * ceil_div(rows_total, per) < want) per = std::max<int64_t>(1, ceil_div(rows_total * G, want));
+  const int64_t want = num_threads() > 1 ? 8 * num_threads() : 1;
+  if (G * ceil_div(rows_total, per) < want)
+    per = std::max({int64_t{1}, ceil_div(rows_total * G, want), std::min(rows_total, ceil_div(kNR, TW))});
   const int64_t blocks = ceil_div(rows_total, per);
   const auto* xp = static_cast<const char*>(x.raw());
   const char* x_end = xp + x.numel();

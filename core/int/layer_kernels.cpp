@@ -21,9 +21,11 @@ using namespace intgemm;
 // Columns per block so that a packed block (k_pairs · cols int32 words) stays within ~160 KB (L2-resident:
 // the GEMM reads each 16-column panel once, from L2, and keeps it in L1 over all row blocks), and enough
 // blocks for every thread when there are few images. Larger blocks mean fewer window rows widened twice.
+// One thread takes an image whole (splitting it only cut its grid into more, emptier panels: ResNet's 7×7
+// layers at batch 1 computed 6 panels for 4).
 int64_t column_block(int64_t K, int64_t P, int64_t outer_items) {
   int64_t nc = std::max<int64_t>(kNR, (163840 / (k_pairs(K) * 4)) / kNR * kNR);
-  const int64_t want = 2 * num_threads();
+  const int64_t want = num_threads() > 1 ? 2 * num_threads() : 1;
   if (outer_items < want)
     nc = std::min(nc, std::max(kNR, round_up(ceil_div(P, ceil_div(want, outer_items)), kNR)));
   return std::min(nc, round_up(P, kNR));
