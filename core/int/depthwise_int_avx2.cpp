@@ -270,6 +270,21 @@ struct PairConsts {
   "vpmaddwd " W "(%[wh]), %%" X ", %%" X "\n\t"                                                          \
   "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
   "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
+// With AVX-512 VNNI (kVnni): each product added by the multiply-add itself (VPDPWSSD on 256-bit registers,
+// the same exact sums; the assembler takes it whatever the function's target, and it runs only where
+// avx512_enabled()).
+#define QS_TAPS_V(A0, A1, W, AL, AH, X, L)                                                            \
+  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
+  "vpunpcklwd " A1 ", %%" X ", %%" L "\n\t"                                                              \
+  "vpunpckhwd " A1 ", %%" X ", %%" X "\n\t"                                                              \
+  "vpdpwssd " W "(%[wl]), %%" L ", %%" AL "\n\t"                                                         \
+  "vpdpwssd " W "(%[wh]), %%" X ", %%" AH "\n\t"
+#define QS_TAP_LAST_V(A0, AL, AH, X, L)                                                                  \
+  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
+  "vpunpcklwd %%" X ", %%" X ", %%" L "\n\t"                                                             \
+  "vpunpckhwd %%" X ", %%" X ", %%" X "\n\t"                                                             \
+  "vpdpwssd 128(%[wl]), %%" L ", %%" AL "\n\t"                                                           \
+  "vpdpwssd 128(%[wh]), %%" X ", %%" AH "\n\t"
 #define QS_TAPS_FIRST(A0, A1, AL, AH, X)                                                                 \
   "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
   "vpunpcklwd " A1 ", %%" X ", %%" AL "\n\t"                                                             \
@@ -284,23 +299,25 @@ struct PairConsts {
   "vpmaddwd 128(%[wh]), %%" X ", %%" X "\n\t"                                                            \
   "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
   "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
-// The nine taps of position P: (kh, kw) at kw·32 bytes from P + kh·rs.
-#define QS_POS(P, AL, AH, X, L)                                                                       \
+// The nine taps of position P: (kh, kw) at kw·32 bytes from P + kh·rs; TAPS, LAST: the forms above.
+#define QS_POS_WITH(TAPS, LAST, P, AL, AH, X, L)                                                      \
   QS_TAPS_FIRST("(%[" P "])", "32(%[" P "])", AL, AH, X)                                                 \
-  QS_TAPS("64(%[" P "])", "(%[" P "],%[rs])", "32", AL, AH, X, L)                                     \
-  QS_TAPS("32(%[" P "],%[rs])", "64(%[" P "],%[rs])", "64", AL, AH, X, L)                             \
-  QS_TAPS("(%[" P "],%[rs],2)", "32(%[" P "],%[rs],2)", "96", AL, AH, X, L)                           \
-  QS_TAP_LAST("64(%[" P "],%[rs],2)", AL, AH, X, L)
+  TAPS("64(%[" P "])", "(%[" P "],%[rs])", "32", AL, AH, X, L)                                        \
+  TAPS("32(%[" P "],%[rs])", "64(%[" P "],%[rs])", "64", AL, AH, X, L)                                \
+  TAPS("(%[" P "],%[rs],2)", "32(%[" P "],%[rs],2)", "96", AL, AH, X, L)                              \
+  LAST("64(%[" P "],%[rs],2)", AL, AH, X, L)
+#define QS_POS(P, AL, AH, X, L) QS_POS_WITH(QS_TAPS, QS_TAP_LAST, P, AL, AH, X, L)
+#define QS_POS_V(P, AL, AH, X, L) QS_POS_WITH(QS_TAPS_V, QS_TAP_LAST_V, P, AL, AH, X, L)
 // clang-format on
-template <DType OT>
+template <DType OT, bool kVnni>
 QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, int64_t rs, const __m256i* wl,
                                           const __m256i* wh, const LaneConsts& kl, const LaneConsts& kh,
                                           const PairConsts& pc, unsigned char* o0, unsigned char* o1) {
   static_assert(OT == DType::Int8 || OT == DType::UInt8);
   // clang-format off
-#define QS_PAIR_BODY(PACK, MAX, MIN)                                                                     \
-  QS_POS("p0", "ymm0", "ymm1", "ymm4", "ymm5")                                                           \
-  QS_POS("p1", "ymm2", "ymm3", "ymm6", "ymm7")                                                           \
+#define QS_PAIR_BODY_WITH(POS, PACK, MAX, MIN)                                                           \
+  POS("p0", "ymm0", "ymm1", "ymm4", "ymm5")                                                              \
+  POS("p1", "ymm2", "ymm3", "ymm6", "ymm7")                                                              \
   QS_ASM_REQ8("ymm0", "ymm4", "kl") QS_ASM_REQ8("ymm1", "ymm5", "kh")                                    \
   QS_ASM_REQ8("ymm2", "ymm6", "kl") QS_ASM_REQ8("ymm3", "ymm7", "kh")                                    \
   "vpackssdw %%ymm1, %%ymm0, %%ymm0\n\t"                                                                 \
@@ -313,19 +330,30 @@ QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, 
   MIN " 64(%[pc]), %%ymm0, %%ymm0\n\t"                                                                   \
   "vmovdqu %%xmm0, (%[o0])\n\t"                                                                          \
   "vextracti128 $1, %%ymm0, (%[o1])\n\t"
+#define QS_PAIR_BODY(PACK, MAX, MIN) QS_PAIR_BODY_WITH(QS_POS, PACK, MAX, MIN)
+#define QS_PAIR_BODY_V(PACK, MAX, MIN) QS_PAIR_BODY_WITH(QS_POS_V, PACK, MAX, MIN)
 #define QS_PAIR_OPERANDS                                                                                 \
   : : [p0] "r"(p0), [p1] "r"(p1), [rs] "r"(rs), [wl] "r"(wl), [wh] "r"(wh), [kl] "r"(&kl), [kh] "r"(&kh), \
       [pc] "r"(&pc), [o0] "r"(o0), [o1] "r"(o1), QS_ASM_REQ8_OFFSETS                                     \
   : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "memory"
   // clang-format on
-  QS_ASM_BYTES(OT, QS_PAIR_BODY, QS_PAIR_OPERANDS);
+  if constexpr (kVnni)
+    QS_ASM_BYTES(OT, QS_PAIR_BODY_V, QS_PAIR_OPERANDS);
+  else
+    QS_ASM_BYTES(OT, QS_PAIR_BODY, QS_PAIR_OPERANDS);
+#undef QS_PAIR_BODY_WITH
 #undef QS_PAIR_BODY
+#undef QS_PAIR_BODY_V
 #undef QS_PAIR_OPERANDS
 }
 #undef QS_TAPS
+#undef QS_TAPS_V
 #undef QS_TAPS_FIRST
 #undef QS_TAP_LAST
+#undef QS_TAP_LAST_V
+#undef QS_POS_WITH
 #undef QS_POS
+#undef QS_POS_V
 
 // Step 3 of depthwise_channels_t: outputs [position][16 channels], 8 bits each, at d.out. Positions go in
 // pairs in row-major order across row ends (a 7-wide row leaves no single position behind), and a pair's
@@ -365,10 +393,18 @@ QS_AVX2 void channel_outputs(const DepthwiseChannels& d, int64_t Wp, const int64
       pc.lo = b8.lo;
       pc.hi = b8.hi;
       const int64_t rs = d.dh * Wp * 16 * static_cast<int64_t>(sizeof(int16_t));
-      for (; q + 2 <= P; q += 2) {
-        const int16_t* p0 = next();
-        const int16_t* p1 = next();
-        dw_pair_3x3<OT>(p0, p1, rs, wl, wh, kl, kh, pc, out + q * step, out + (q + 1) * step);
+      if (avx512_enabled()) {
+        for (; q + 2 <= P; q += 2) {
+          const int16_t* p0 = next();
+          const int16_t* p1 = next();
+          dw_pair_3x3<OT, true>(p0, p1, rs, wl, wh, kl, kh, pc, out + q * step, out + (q + 1) * step);
+        }
+      } else {
+        for (; q + 2 <= P; q += 2) {
+          const int16_t* p0 = next();
+          const int16_t* p1 = next();
+          dw_pair_3x3<OT, false>(p0, p1, rs, wl, wh, kl, kh, pc, out + q * step, out + (q + 1) * step);
+        }
       }
     }
   }

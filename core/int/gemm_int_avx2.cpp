@@ -320,11 +320,28 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
 
 // clang-format off
 // kernel_6x16_bytes with AVX-512 VNNI (avx512_enabled): the multiply-adds of acc_avx512<6> into zmm16-27
-// (B in zmm28, zmm29), then each row's two sums into zmm4 + 2i, its upper half (columns 8-15) moved to
-// ymm5 + 2i: the registers the AVX2 epilogue above takes.
+// (B in zmm28, zmm29), each row's two sums into zmm4-9, and the epilogue on whole 16-lane rows: the
+// columns' constants joined from their two LaneConsts into zmm10-14, requant8_path<true> per row (odd
+// lanes merged under mask k1), the clamp to [lo, hi] in int32 and a truncating VPMOVDB store — the values
+// of the AVX2 epilogue's saturating packs and byte clamps, whose range holds [lo, hi].
 #define QS_DPZ_EVEN(B) QS_DP6(B, 0, "zmm16", "zmm17", "zmm18", "zmm19", "zmm20", "zmm21")
 #define QS_DPZ_ODD(B) QS_DP6(B, 24, "zmm22", "zmm23", "zmm24", "zmm25", "zmm26", "zmm27")
-#define QS_TILE_BYTES_VNNI(PACK, MAX, MIN)                                                               \
+#define QS_JOIN(F, Z) "vmovdqu %c[" F "](%[k0]), %%ymm" #Z "\n\t"                                             \
+  "vinserti64x4 $1, %c[" F "](%[k1]), %%zmm" #Z ", %%zmm" #Z "\n\t"
+#define QS_ROW_BYTES(R)                                                                                  \
+  "vpsrlq $32, %%" R ", %%zmm17\n\t"                                                                      \
+  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmuldq %%zmm11, %%zmm17, %%zmm17\n\t"                                                                 \
+  "vpaddq %%zmm12, %%" R ", %%" R "\n\t"                                                                  \
+  "vpaddq %%zmm13, %%zmm17, %%zmm17\n\t"                                                                  \
+  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
+  "vmovdqa32 %%zmm17, %%" R "%{%%k1%}\n\t"                                                                \
+  "vpsravd %%zmm14, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmaxsd %%zmm15, %%" R ", %%" R "\n\t"                                                                 \
+  "vpminsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmovdb %%" R ", (%[y])\n\t"                                                                           \
+  "add %[ld], %[y]\n\t"
+#define QS_TILE_BYTES_VNNI                                                                               \
   "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                                                 \
   "vmovdqa64 %%zmm16, %%zmm17\n\t" "vmovdqa64 %%zmm16, %%zmm18\n\t" "vmovdqa64 %%zmm16, %%zmm19\n\t"      \
   "vmovdqa64 %%zmm16, %%zmm20\n\t" "vmovdqa64 %%zmm16, %%zmm21\n\t" "vmovdqa64 %%zmm16, %%zmm22\n\t"      \
@@ -339,38 +356,36 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
   "test %[odd], %[odd]\n\t" "jz 3f\n\t"                                                                  \
   "vmovdqu32 (%[b]), %%zmm28\n\t" QS_DPZ_EVEN("zmm28")                                                    \
   "3:\n\t"                                                                                               \
-  "vpaddd %%zmm22, %%zmm16, %%zmm4\n\t" "vextracti64x4 $1, %%zmm4, %%ymm5\n\t"                            \
-  "vpaddd %%zmm23, %%zmm17, %%zmm6\n\t" "vextracti64x4 $1, %%zmm6, %%ymm7\n\t"                            \
-  "vpaddd %%zmm24, %%zmm18, %%zmm8\n\t" "vextracti64x4 $1, %%zmm8, %%ymm9\n\t"                            \
-  "vpaddd %%zmm25, %%zmm19, %%zmm10\n\t" "vextracti64x4 $1, %%zmm10, %%ymm11\n\t"                         \
-  "vpaddd %%zmm26, %%zmm20, %%zmm12\n\t" "vextracti64x4 $1, %%zmm12, %%ymm13\n\t"                         \
-  "vpaddd %%zmm27, %%zmm21, %%zmm14\n\t" "vextracti64x4 $1, %%zmm14, %%ymm15\n\t"                         \
-  QS_PAIR("ymm4", "ymm5", "ymm6", "ymm7", PACK, MAX, MIN)                                                \
-  QS_PAIR("ymm8", "ymm9", "ymm10", "ymm11", PACK, MAX, MIN)                                              \
-  QS_PAIR("ymm12", "ymm13", "ymm14", "ymm15", PACK, MAX, MIN)
+  "vpaddd %%zmm22, %%zmm16, %%zmm4\n\t" "vpaddd %%zmm23, %%zmm17, %%zmm5\n\t"                             \
+  "vpaddd %%zmm24, %%zmm18, %%zmm6\n\t" "vpaddd %%zmm25, %%zmm19, %%zmm7\n\t"                             \
+  "vpaddd %%zmm26, %%zmm20, %%zmm8\n\t" "vpaddd %%zmm27, %%zmm21, %%zmm9\n\t"                             \
+  QS_JOIN("m0", 10) QS_JOIN("m0o", 11) QS_JOIN("rndE", 12) QS_JOIN("rndO", 13) QS_JOIN("sh32", 14)      \
+  "vpbroadcastd %k[lo], %%zmm15\n\t" "vpbroadcastd %k[hi], %%zmm16\n\t"                                   \
+  "mov $0xAAAA, %k[m]\n\t" "kmovw %k[m], %%k1\n\t"                                                       \
+  QS_ROW_BYTES("zmm4") QS_ROW_BYTES("zmm5") QS_ROW_BYTES("zmm6")                                         \
+  QS_ROW_BYTES("zmm7") QS_ROW_BYTES("zmm8") QS_ROW_BYTES("zmm9")
 // clang-format on
 
-template <DType OT>
+// y: the tile's first output row, rows ldy bytes apart; lo, hi: the output range (Epilogue).
 QS_AVX512 __attribute__((noinline)) void kernel_6x16_bytes_vnni(int64_t Kp, const int32_t* A,
                                                                 const int16_t* B, const LaneConsts* k,
-                                                                const BytesConsts& bc, unsigned char* y,
+                                                                int32_t lo, int32_t hi, unsigned char* y,
                                                                 int64_t ldy) {
-  static_assert(OT == DType::Int8 || OT == DType::UInt8);
   const LaneConsts* k1 = k + 1;
   int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
   const int64_t odd = Kp % 2;
-  // clang-format off
-#define QS_OPERANDS                                                                                      \
-  : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs), [y] "+r"(y)                                               \
-  : [k0] "r"(k), [k1] "r"(k1), [bc] "r"(&bc), [ld] "r"(ldy), [odd] "r"(odd), QS_ASM_REQ8_OFFSETS         \
-  : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", \
-    "xmm26", "xmm27", "xmm28", "xmm29"
-  // clang-format on
-  QS_ASM_BYTES(OT, QS_TILE_BYTES_VNNI, QS_OPERANDS);
-#undef QS_OPERANDS
+  int64_t m = 0;
+  asm volatile(QS_TILE_BYTES_VNNI
+               : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs), [y] "+r"(y), [m] "=&r"(m)
+               : [k0] "r"(k), [k1] "r"(k1), [ld] "r"(ldy), [odd] "r"(odd), [lo] "r"(lo), [hi] "r"(hi),
+                 QS_ASM_REQ8_OFFSETS
+               : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
+                 "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "k1");
 }
 #undef QS_DPZ_EVEN
 #undef QS_DPZ_ODD
+#undef QS_JOIN
+#undef QS_ROW_BYTES
 #undef QS_TILE_BYTES_VNNI
 #undef QS_PAIR
 #undef QS_TILE_BYTES
@@ -660,8 +675,7 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
         (cols == 8 || (cols == kNR && colk[1].fast))) {
       unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0;
       if (cols == 8) return kernel_6x8_bytes<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
-      if (avx512_enabled())
-        return kernel_6x16_bytes_vnni<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
+      if (avx512_enabled()) return kernel_6x16_bytes_vnni(Kp, A, pb.packed, colk, e.lo, e.hi, y, e.ldy);
       return kernel_6x16_bytes<OT>(Kp, A, pb.packed, colk, BytesConsts(e), y, e.ldy);
     }
   }
