@@ -341,7 +341,9 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
   "vpminsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
   "vpmovdb %%" R ", (%[y])\n\t"                                                                           \
   "add %[ld], %[y]\n\t"
-#define QS_TILE_BYTES_VNNI                                                                               \
+// The six rows' multiply-adds into zmm16-27 and their sums into zmm4-9. LOAD2: B of two k pairs into
+// zmm28, zmm29 and on to the next two; LOAD1: B of one k pair into zmm28.
+#define QS_VNNI6(LOAD2, LOAD1)                                                                           \
   "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                                                 \
   "vmovdqa64 %%zmm16, %%zmm17\n\t" "vmovdqa64 %%zmm16, %%zmm18\n\t" "vmovdqa64 %%zmm16, %%zmm19\n\t"      \
   "vmovdqa64 %%zmm16, %%zmm20\n\t" "vmovdqa64 %%zmm16, %%zmm21\n\t" "vmovdqa64 %%zmm16, %%zmm22\n\t"      \
@@ -349,16 +351,22 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
   "vmovdqa64 %%zmm16, %%zmm26\n\t" "vmovdqa64 %%zmm16, %%zmm27\n\t"                                      \
   "test %[n], %[n]\n\t" "jz 2f\n\t"                                                                      \
   "1:\n\t"                                                                                               \
-  "vmovdqu32 (%[b]), %%zmm28\n\t" "vmovdqu32 64(%[b]), %%zmm29\n\t"                                      \
-  QS_DPZ_EVEN("zmm28") QS_DPZ_ODD("zmm29")                                                               \
-  "add $48, %[a]\n\t" "add $128, %[b]\n\t" "dec %[n]\n\t" "jnz 1b\n\t"                                  \
+  LOAD2 QS_DPZ_EVEN("zmm28") QS_DPZ_ODD("zmm29")                                                         \
+  "add $48, %[a]\n\t" "dec %[n]\n\t" "jnz 1b\n\t"                                                        \
   "2:\n\t"                                                                                               \
   "test %[odd], %[odd]\n\t" "jz 3f\n\t"                                                                  \
-  "vmovdqu32 (%[b]), %%zmm28\n\t" QS_DPZ_EVEN("zmm28")                                                    \
+  LOAD1 QS_DPZ_EVEN("zmm28")                                                                             \
   "3:\n\t"                                                                                               \
   "vpaddd %%zmm22, %%zmm16, %%zmm4\n\t" "vpaddd %%zmm23, %%zmm17, %%zmm5\n\t"                             \
   "vpaddd %%zmm24, %%zmm18, %%zmm6\n\t" "vpaddd %%zmm25, %%zmm19, %%zmm7\n\t"                             \
-  "vpaddd %%zmm26, %%zmm20, %%zmm8\n\t" "vpaddd %%zmm27, %%zmm21, %%zmm9\n\t"                             \
+  "vpaddd %%zmm26, %%zmm20, %%zmm8\n\t" "vpaddd %%zmm27, %%zmm21, %%zmm9\n\t"
+#define QS_LOAD2_PACKED "vmovdqu32 (%[b]), %%zmm28\n\t" "vmovdqu32 64(%[b]), %%zmm29\n\t" "add $128, %[b]\n\t"
+#define QS_LOAD1_PACKED "vmovdqu32 (%[b]), %%zmm28\n\t"
+#define QS_LOAD2_ROWS "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"                             \
+  "mov 8(%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm29\n\t" "add $16, %[t]\n\t"
+#define QS_LOAD1_ROWS "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"
+#define QS_TILE_BYTES_VNNI                                                                               \
+  QS_VNNI6(QS_LOAD2_PACKED, QS_LOAD1_PACKED)                                                             \
   QS_JOIN("m0", 10) QS_JOIN("m0o", 11) QS_JOIN("rndE", 12) QS_JOIN("rndO", 13) QS_JOIN("sh32", 14)      \
   "vpbroadcastd %k[lo], %%zmm15\n\t" "vpbroadcastd %k[hi], %%zmm16\n\t"                                   \
   "mov $0xAAAA, %k[m]\n\t" "kmovw %k[m], %%k1\n\t"                                                       \
@@ -382,6 +390,78 @@ QS_AVX512 __attribute__((noinline)) void kernel_6x16_bytes_vnni(int64_t Kp, cons
                : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
                  "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "k1");
 }
+// clang-format off
+// Row i of a tile whose rows are channels (Conv), requantized as requant_row's n >= 32 path with the
+// channel's constants broadcast from the table (m0, round, shift32 at byte 4i, 8i, 4i), the zero point
+// (zmm15) added, clamped to [lo, hi] (zmm16, zmm17) in int32 and stored as bytes under the columns' mask
+// k2 (a last panel's columns only).
+#define QS_ROW_CH(R, I4, I8)                                                                             \
+  "vpbroadcastd " #I4 "(%[m0]), %%zmm10\n\t"                                                              \
+  "vpsrlq $32, %%" R ", %%zmm18\n\t"                                                                      \
+  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmuldq %%zmm10, %%zmm18, %%zmm18\n\t"                                                                 \
+  "vpaddq " #I8 "(%[rnd])%{1to8%}, %%" R ", %%" R "\n\t"                                                  \
+  "vpaddq " #I8 "(%[rnd])%{1to8%}, %%zmm18, %%zmm18\n\t"                                                  \
+  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
+  "vmovdqa32 %%zmm18, %%" R "%{%%k1%}\n\t"                                                                \
+  "vpsravd " #I4 "(%[sh])%{1to16%}, %%" R ", %%" R "\n\t"                                                 \
+  "vpaddd %%zmm15, %%" R ", %%" R "\n\t"                                                                  \
+  "vpmaxsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
+  "vpminsd %%zmm17, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmovdb %%" R ", (%[y])%{%%k2%}\n\t"                                                                   \
+  "add %[ld], %[y]\n\t"
+#define QS_ROWS_EPILOGUE                                                                                 \
+  "vpbroadcastd %[zp], %%zmm15\n\t" "vpbroadcastd %[lo], %%zmm16\n\t" "vpbroadcastd %[hi], %%zmm17\n\t"      \
+  "kmovw %[odds], %%k1\n\t" "kmovw %[cm], %%k2\n\t"                                                      \
+  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
+  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)
+// clang-format on
+
+// A whole 6-row tile with 8-bit output and channels on rows (Conv's usual tile), with AVX-512 VNNI: the
+// multiply-adds of acc_avx512<6> and the epilogue in registers, every row on the n >= 32 path (callers
+// check). The arithmetic is requant_row's and RowStore's: clamping the int32 result to [lo, hi] and
+// truncating equals their saturating packs and byte clamps. t: the table's entries from the tile's first
+// channel; y: its first output row, rows ldy bytes apart; `cols`: the panel's real columns (1..16).
+QS_AVX512 __attribute__((noinline)) void kernel_6x16_rows_vnni(int64_t Kp, const int32_t* A, const PanelB& pb,
+                                                               const int32_t* m0, const int64_t* rnd,
+                                                               const int32_t* sh, int32_t zp, int32_t lo,
+                                                               int32_t hi, unsigned char* y, int64_t ldy,
+                                                               int64_t cols) {
+  int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
+  const int64_t odd = Kp % 2;
+  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
+  // clang-format off
+#define QS_ROWS_INPUTS                                                                                   \
+  [m0] "r"(m0), [rnd] "r"(rnd), [sh] "r"(sh), [ld] "r"(ldy), [odd] "r"(odd), [zp] "m"(zp), [lo] "m"(lo), \
+  [hi] "m"(hi), [cm] "m"(cm), [odds] "m"(odds)
+#define QS_ROWS_CLOBBERS                                                                                 \
+  QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", \
+  "xmm26", "xmm27", "xmm28", "xmm29", "k1", "k2"
+  // clang-format on
+  if (pb.packed) {
+    const int16_t* B = pb.packed;
+    asm volatile(QS_VNNI6(QS_LOAD2_PACKED, QS_LOAD1_PACKED) QS_ROWS_EPILOGUE
+                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs), [y] "+r"(y)
+                 : QS_ROWS_INPUTS
+                 : QS_ROWS_CLOBBERS);
+  } else {
+    const int16_t* const* t = pb.rows;
+    const int16_t* b = nullptr;
+    asm volatile(QS_VNNI6(QS_LOAD2_ROWS, QS_LOAD1_ROWS) QS_ROWS_EPILOGUE
+                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(pairs), [b] "=&r"(b), [y] "+r"(y)
+                 : QS_ROWS_INPUTS, [o] "r"(pb.off)
+                 : QS_ROWS_CLOBBERS);
+  }
+#undef QS_ROWS_INPUTS
+#undef QS_ROWS_CLOBBERS
+}
+#undef QS_ROW_CH
+#undef QS_ROWS_EPILOGUE
+#undef QS_VNNI6
+#undef QS_LOAD2_PACKED
+#undef QS_LOAD1_PACKED
+#undef QS_LOAD2_ROWS
+#undef QS_LOAD1_ROWS
 #undef QS_DPZ_EVEN
 #undef QS_DPZ_ODD
 #undef QS_JOIN
@@ -680,6 +760,18 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
     }
   }
   if (avx512_enabled()) {
+    if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
+      const RequantTable& t = *e.rq;
+      const size_t ch = static_cast<size_t>(e.channel0 + r0);
+      if (e.channel_is_row && Kp > 0 &&
+          std::all_of(t.shift.begin() + static_cast<std::ptrdiff_t>(ch),
+                      t.shift.begin() + static_cast<std::ptrdiff_t>(ch + 6),
+                      [](int32_t n) { return n >= 32; })) {
+        unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0;
+        return kernel_6x16_rows_vnni(Kp, A, pb, t.m0.data() + ch, t.round.data() + ch, t.shift32.data() + ch,
+                                     e.zp, e.lo, e.hi, y, e.ldy, cols);
+      }
+    }
     alignas(64) int32_t acc[R][16];
     acc_avx512<R>(Kp, A, pb, cols <= 8, &acc[0][0]);
     finish_tile<R, OT>(
