@@ -90,6 +90,7 @@ void run_eval(const EvalOptions& o) {
   if (o.json) {
     nlohmann::json j{{"model", o.model}, {"engine", engine}, {"top1", frac(correct)}, {"correct", correct},
                      {"count", count}, {"seconds", secs}, {"data", ds->description()}};
+    if (integer) j["kernels"] = int_kernels_name(integer->isa());
     if (sim || integer) {
       j["plan"] = o.plan;
       j["agreement"] = frac(agree);
@@ -100,6 +101,7 @@ void run_eval(const EvalOptions& o) {
     std::printf("top-1 (%s): %.4f (%lld / %lld) in %.2f s\n", engine.c_str(), frac(correct),
                 static_cast<long long>(correct), static_cast<long long>(count), secs);
     if (sim || integer) std::printf("float top-1: %.4f, top-1 agreement with float: %.4f\n", frac(float_correct), frac(agree));
+    if (integer) std::printf("integer kernels: %s\n", int_kernels_name(integer->isa()).c_str());
   }
 }
 

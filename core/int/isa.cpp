@@ -1,6 +1,7 @@
 #include "core/int/isa.h"
 
 #include "core/common/cpu.h"
+#include "core/int/gemm_int.h"
 
 namespace qs {
 
@@ -18,6 +19,10 @@ const char* int_isa_name(IntIsa isa) {
       return "avx2";
   }
   return "?";
+}
+
+std::string int_kernels_name(IntIsa isa) {
+  return isa == IntIsa::Avx2 && intgemm::avx512_enabled() ? "avx2 + avx512-vnni" : int_isa_name(isa);
 }
 
 }  // namespace qs

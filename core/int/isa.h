@@ -3,6 +3,8 @@
 // time with __builtin_cpu_supports). All three give identical integers; tests check that.
 #pragma once
 
+#include <string>
+
 namespace qs {
 
 enum class IntIsa { Reference, Portable, Avx2 };
@@ -11,5 +13,8 @@ enum class IntIsa { Reference, Portable, Avx2 };
 IntIsa best_int_isa();
 bool int_isa_available(IntIsa isa);
 const char* int_isa_name(IntIsa isa);
+// What runs for `isa` on this machine, for listings: its name, and "avx2 + avx512-vnni" where the AVX2
+// GEMM accumulates with AVX-512 VNNI (gemm_int.h, avx512_enabled).
+std::string int_kernels_name(IntIsa isa);
 
 }  // namespace qs

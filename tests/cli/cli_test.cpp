@@ -159,6 +159,16 @@ TEST_F(Cli, QuantizeSimulateAnalyze) {
   EXPECT_GE(e.at("agreement").get<double>(), 0.98);
   EXPECT_NEAR(e.at("float_top1").get<double>(), demo_facts().at("float_top1_test500").get<double>(), 1e-9);
   EXPECT_NEAR(e.at("top1").get<double>(), e.at("float_top1").get<double>(), 0.02);
+  EXPECT_FALSE(e.contains("kernels"));  // the simulation runs no integer kernels
+
+  // The integer engine agrees with the simulation it is modelled by, and says which kernels ran.
+  r = run("eval " + demo_model() + " " + demo_data("test") + " --plan '" + plan.string() +
+          "' --engine int --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json ei = json::parse(r.out);
+  EXPECT_EQ(ei.at("top1"), e.at("top1"));
+  const std::string kernels = ei.at("kernels");
+  EXPECT_TRUE(kernels == "portable" || kernels == "avx2" || kernels == "avx2 + avx512-vnni") << kernels;
 
   const fs::path report = dir_ / "report.json";
   r = run("analyze " + demo_model() + " " + demo_data("calib") + " --plan '" + plan.string() +
