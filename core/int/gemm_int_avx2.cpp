@@ -455,6 +455,92 @@ QS_AVX512 __attribute__((noinline)) void kernel_6x16_rows_vnni(int64_t Kp, const
 #undef QS_ROWS_INPUTS
 #undef QS_ROWS_CLOBBERS
 }
+
+// clang-format off
+// Two adjacent panels at once (6×32): per k pair, each panel's B in one register (zmm28, zmm29) and each
+// row's A word broadcast once for both, twelve multiply-adds for eight loads where the 6×16 tile does six
+// for seven. Row i's accumulators: zmm(16 + i) for the first panel, zmm(22 + i) for the second.
+#define QS_VNNI6X32(LOAD)                                                                                \
+  "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                                                 \
+  "vmovdqa64 %%zmm16, %%zmm17\n\t" "vmovdqa64 %%zmm16, %%zmm18\n\t" "vmovdqa64 %%zmm16, %%zmm19\n\t"      \
+  "vmovdqa64 %%zmm16, %%zmm20\n\t" "vmovdqa64 %%zmm16, %%zmm21\n\t" "vmovdqa64 %%zmm16, %%zmm22\n\t"      \
+  "vmovdqa64 %%zmm16, %%zmm23\n\t" "vmovdqa64 %%zmm16, %%zmm24\n\t" "vmovdqa64 %%zmm16, %%zmm25\n\t"      \
+  "vmovdqa64 %%zmm16, %%zmm26\n\t" "vmovdqa64 %%zmm16, %%zmm27\n\t"                                      \
+  "1:\n\t"                                                                                               \
+  LOAD                                                                                                   \
+  "vpbroadcastd 0(%[a]), %%zmm30\n\t"                                                                     \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm16\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm22\n\t"                        \
+  "vpbroadcastd 4(%[a]), %%zmm30\n\t"                                                                     \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm17\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm23\n\t"                        \
+  "vpbroadcastd 8(%[a]), %%zmm30\n\t"                                                                     \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm18\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm24\n\t"                        \
+  "vpbroadcastd 12(%[a]), %%zmm30\n\t"                                                                    \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm19\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm25\n\t"                        \
+  "vpbroadcastd 16(%[a]), %%zmm30\n\t"                                                                    \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm20\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm26\n\t"                        \
+  "vpbroadcastd 20(%[a]), %%zmm30\n\t"                                                                    \
+  "vpdpwssd %%zmm28, %%zmm30, %%zmm21\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm27\n\t"                        \
+  "add $24, %[a]\n\t" "dec %[n]\n\t" "jnz 1b\n\t"                                                         \
+  "vmovdqa64 %%zmm16, %%zmm4\n\t" "vmovdqa64 %%zmm17, %%zmm5\n\t" "vmovdqa64 %%zmm18, %%zmm6\n\t"          \
+  "vmovdqa64 %%zmm19, %%zmm7\n\t" "vmovdqa64 %%zmm20, %%zmm8\n\t" "vmovdqa64 %%zmm21, %%zmm9\n\t"
+#define QS_LOAD_PACKED2 "vmovdqu32 (%[b]), %%zmm28\n\t" "vmovdqu32 (%[b],%[ps]), %%zmm29\n\t"              \
+  "add $64, %[b]\n\t"
+#define QS_LOAD_ROWS2 "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"                             \
+  "vmovdqu32 64(%[b],%[o]), %%zmm29\n\t" "add $8, %[t]\n\t"
+// The first panel's rows (zmm4-9, copied there) through QS_ROWS_EPILOGUE with all its columns, then the
+// second's (zmm22-27 moved to zmm4-9) under k2, y back at the tile's first row and 16 columns on.
+#define QS_ROWS_EPILOGUE_32                                                                              \
+  "vpbroadcastd %[zp], %%zmm15\n\t" "vpbroadcastd %[lo], %%zmm16\n\t" "vpbroadcastd %[hi], %%zmm17\n\t"      \
+  "kmovw %[odds], %%k1\n\t" "kxnorw %%k2, %%k2, %%k2\n\t"                                                \
+  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
+  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)                          \
+  "vmovdqa64 %%zmm22, %%zmm4\n\t" "vmovdqa64 %%zmm23, %%zmm5\n\t" "vmovdqa64 %%zmm24, %%zmm6\n\t"          \
+  "vmovdqa64 %%zmm25, %%zmm7\n\t" "vmovdqa64 %%zmm26, %%zmm8\n\t" "vmovdqa64 %%zmm27, %%zmm9\n\t"          \
+  "kmovw %[cm], %%k2\n\t" "mov %[y0], %[y]\n\t"                                                           \
+  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
+  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)
+// clang-format on
+
+// kernel_6x16_rows_vnni over two adjacent panels: the first whole (16 columns), the second's first `cols`
+// (1..16). B packed (the second panel `pstride` bytes after the first) or in rows (the second 64 bytes
+// after the first). y: the first panel's output; Kp >= 1.
+QS_AVX512 __attribute__((noinline)) void kernel_6x32_rows_vnni(int64_t Kp, const int32_t* A, const PanelB& pb,
+                                                               int64_t pstride, const int32_t* m0,
+                                                               const int64_t* rnd, const int32_t* sh,
+                                                               int32_t zp, int32_t lo, int32_t hi,
+                                                               unsigned char* y, int64_t ldy, int64_t cols) {
+  int64_t n = Kp;
+  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
+  unsigned char* y0 = y + 16;
+  // clang-format off
+#define QS_ROWS_INPUTS                                                                                   \
+  [m0] "r"(m0), [rnd] "r"(rnd), [sh] "r"(sh), [ld] "r"(ldy), [zp] "m"(zp), [lo] "m"(lo), [hi] "m"(hi),  \
+  [cm] "m"(cm), [odds] "m"(odds), [y0] "m"(y0)
+#define QS_ROWS_CLOBBERS                                                                                 \
+  QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", \
+  "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "k1", "k2"
+  // clang-format on
+  if (pb.packed) {
+    const int16_t* B = pb.packed;
+    asm volatile(QS_VNNI6X32(QS_LOAD_PACKED2) QS_ROWS_EPILOGUE_32
+                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(n), [y] "+r"(y)
+                 : QS_ROWS_INPUTS, [ps] "r"(pstride)
+                 : QS_ROWS_CLOBBERS);
+  } else {
+    const int16_t* const* t = pb.rows;
+    const int16_t* b = nullptr;
+    asm volatile(QS_VNNI6X32(QS_LOAD_ROWS2) QS_ROWS_EPILOGUE_32
+                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(n), [b] "=&r"(b), [y] "+r"(y)
+                 : QS_ROWS_INPUTS, [o] "r"(pb.off)
+                 : QS_ROWS_CLOBBERS);
+  }
+#undef QS_ROWS_INPUTS
+#undef QS_ROWS_CLOBBERS
+}
+#undef QS_VNNI6X32
+#undef QS_LOAD_PACKED2
+#undef QS_LOAD_ROWS2
+#undef QS_ROWS_EPILOGUE_32
 #undef QS_ROW_CH
 #undef QS_ROWS_EPILOGUE
 #undef QS_VNNI6
@@ -814,7 +900,7 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
       pb.rows = rows, pb.off = jp * kNR * 4;  // 4 bytes per column pair
     return pb;
   };
-  const auto tile_at = [&](int64_t ib, int64_t jp, const PanelB& pb, const LaneConsts* colk) {
+  const auto tile_at = [&](int64_t ib, int64_t jp, const PanelB& pb, const LaneConsts* colk) QS_INLINE {
     const int64_t r0 = ib * kMR, c0 = jp * kNR;
     with_rows(std::min(kMR, M - r0), [&](auto R) {
       tile<R(), OT>(Kp, A + ib * Kp * kMR, pb, std::min(kNR, N - c0), r0, c0, e, colk);
@@ -825,7 +911,34 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
   const bool b_cached = panels * Kp * kNR * 2 * static_cast<int64_t>(sizeof(int16_t)) <= (int64_t{96} << 10);
   if (OT == DType::Int32 || e.channel_is_row || !b_cached) {
     // Panels outer: a panel of B is reused by every row block (the output channels, for Conv).
-    for (int64_t jp = 0; jp < panels; ++jp) {
+    int64_t jp = 0;
+    if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
+      // With AVX-512 VNNI, Conv's tiles two panels at a time (kernel_6x32_rows_vnni) where the block has six
+      // rows on the n >= 32 path; the others as below.
+      if (e.channel_is_row && avx512_enabled() && Kp > 0) {
+        const RequantTable& t = *e.rq;
+        for (; jp + 1 < panels; jp += 2) {
+          const PanelB pb = panel(jp), pb2 = panel(jp + 1);
+          const int64_t cols2 = std::min(kNR, N - (jp + 1) * kNR);
+          for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
+            const int64_t r0 = ib * kMR;
+            const size_t ch = static_cast<size_t>(e.channel0 + r0);
+            if (r0 + kMR <= M && std::all_of(t.shift.begin() + static_cast<std::ptrdiff_t>(ch),
+                                             t.shift.begin() + static_cast<std::ptrdiff_t>(ch) + kMR,
+                                             [](int32_t n) { return n >= 32; })) {
+              unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + jp * kNR;
+              kernel_6x32_rows_vnni(Kp, A + ib * Kp * kMR, pb, Kp * kNR * 2 * 2, t.m0.data() + ch,
+                                    t.round.data() + ch, t.shift32.data() + ch, e.zp, e.lo, e.hi, y, e.ldy,
+                                    cols2);
+            } else {
+              tile_at(ib, jp, pb, nullptr);
+              tile_at(ib, jp + 1, pb2, nullptr);
+            }
+          }
+        }
+      }
+    }
+    for (; jp < panels; ++jp) {
       const PanelB pb = panel(jp);
       LaneConsts colk[2];
       const bool cols = OT != DType::Int32 && !e.channel_is_row;
