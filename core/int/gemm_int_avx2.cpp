@@ -537,6 +537,64 @@ QS_AVX512 __attribute__((noinline)) void kernel_6x32_rows_vnni(int64_t Kp, const
 #undef QS_ROWS_INPUTS
 #undef QS_ROWS_CLOBBERS
 }
+
+// clang-format off
+// The 6×32 form of kernel_6x16_bytes_vnni: two adjacent panels of channels on columns, each panel's
+// constants joined from its two LaneConsts (kc0, kc1; kc2, kc3); the second panel's rows stored under
+// the mask of its real columns.
+#define QS_JOIN_K(F, Z, KA, KB) "vmovdqu %c[" F "](%[" KA "]), %%ymm" #Z "\n\t"                               \
+  "vinserti64x4 $1, %c[" F "](%[" KB "]), %%zmm" #Z ", %%zmm" #Z "\n\t"
+#define QS_JOIN_ALL(KA, KB)                                                                              \
+  QS_JOIN_K("m0", 10, KA, KB) QS_JOIN_K("m0o", 11, KA, KB) QS_JOIN_K("rndE", 12, KA, KB)                 \
+  QS_JOIN_K("rndO", 13, KA, KB) QS_JOIN_K("sh32", 14, KA, KB)
+#define QS_ROW_BYTES_MASKED(R)                                                                           \
+  "vpsrlq $32, %%" R ", %%zmm17\n\t"                                                                      \
+  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmuldq %%zmm11, %%zmm17, %%zmm17\n\t"                                                                 \
+  "vpaddq %%zmm12, %%" R ", %%" R "\n\t"                                                                  \
+  "vpaddq %%zmm13, %%zmm17, %%zmm17\n\t"                                                                  \
+  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
+  "vmovdqa32 %%zmm17, %%" R "%{%%k1%}\n\t"                                                                \
+  "vpsravd %%zmm14, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmaxsd %%zmm15, %%" R ", %%" R "\n\t"                                                                 \
+  "vpminsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
+  "vpmovdb %%" R ", (%[y])%{%%k2%}\n\t"                                                                   \
+  "add %[ld], %[y]\n\t"
+#define QS_COLS_EPILOGUE_32                                                                              \
+  QS_JOIN_ALL("kc0", "kc1")                                                                              \
+  "vpbroadcastd %[lo], %%zmm15\n\t" "vpbroadcastd %[hi], %%zmm16\n\t" "kmovw %[odds], %%k1\n\t"              \
+  QS_ROW_BYTES("zmm4") QS_ROW_BYTES("zmm5") QS_ROW_BYTES("zmm6")                                         \
+  QS_ROW_BYTES("zmm7") QS_ROW_BYTES("zmm8") QS_ROW_BYTES("zmm9")                                         \
+  "vmovdqa64 %%zmm22, %%zmm4\n\t" "vmovdqa64 %%zmm23, %%zmm5\n\t" "vmovdqa64 %%zmm24, %%zmm6\n\t"          \
+  "vmovdqa64 %%zmm25, %%zmm7\n\t" "vmovdqa64 %%zmm26, %%zmm8\n\t" "vmovdqa64 %%zmm27, %%zmm9\n\t"          \
+  QS_JOIN_ALL("kc2", "kc3")                                                                              \
+  "kmovw %[cm], %%k2\n\t" "mov %[y0], %[y]\n\t"                                                           \
+  QS_ROW_BYTES_MASKED("zmm4") QS_ROW_BYTES_MASKED("zmm5") QS_ROW_BYTES_MASKED("zmm6")                    \
+  QS_ROW_BYTES_MASKED("zmm7") QS_ROW_BYTES_MASKED("zmm8") QS_ROW_BYTES_MASKED("zmm9")
+// clang-format on
+
+// k: the four LaneConsts of the two panels (all on the fast path, the fourth's where the second panel has
+// more than 8 columns); cols: the second panel's real columns (1..16); B packed, the second panel
+// `pstride` bytes after the first; y: the first panel's output; Kp >= 1; zero point folded (Epilogue).
+QS_AVX512 __attribute__((noinline)) void kernel_6x32_bytes_vnni(int64_t Kp, const int32_t* A,
+                                                                const int16_t* B, int64_t pstride,
+                                                                const LaneConsts* k, int32_t lo, int32_t hi,
+                                                                unsigned char* y, int64_t ldy, int64_t cols) {
+  int64_t n = Kp;
+  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
+  unsigned char* y0 = y + 16;
+  const LaneConsts *k1 = k + 1, *k2 = k + 2, *k3 = k + 3;
+  asm volatile(QS_VNNI6X32(QS_LOAD_PACKED2) QS_COLS_EPILOGUE_32
+               : [a] "+r"(A), [b] "+r"(B), [n] "+r"(n), [y] "+r"(y)
+               : [kc0] "r"(k), [kc1] "r"(k1), [kc2] "r"(k2), [kc3] "r"(k3), [ld] "r"(ldy), [ps] "r"(pstride),
+                 [lo] "m"(lo), [hi] "m"(hi), [cm] "m"(cm), [odds] "m"(odds), [y0] "m"(y0), QS_ASM_REQ8_OFFSETS
+               : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
+                 "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "k1", "k2");
+}
+#undef QS_JOIN_K
+#undef QS_JOIN_ALL
+#undef QS_ROW_BYTES_MASKED
+#undef QS_COLS_EPILOGUE_32
 #undef QS_VNNI6X32
 #undef QS_LOAD_PACKED2
 #undef QS_LOAD_ROWS2
@@ -961,8 +1019,27 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
     colk[static_cast<size_t>(2 * jp)] = col_consts(*e.rq, ch);
     colk[static_cast<size_t>(2 * jp + 1)] = col_consts(*e.rq, ch + 8);
   }
-  for (int64_t ib = 0; ib < row_blocks(M); ++ib)
-    for (int64_t jp = 0; jp < panels; ++jp) tile_at(ib, jp, panel(jp), colk.data() + 2 * jp);
+  for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
+    int64_t jp = 0;
+    if constexpr (OT == DType::Int8 || OT == DType::UInt8) {
+      // With AVX-512 VNNI, whole 6-row blocks two panels at a time (kernel_6x32_bytes_vnni) where their
+      // channels take the n >= 32 path with the zero point folded; the others as below.
+      if (avx512_enabled() && packed && Kp > 0 && e.zp == 0 && (ib + 1) * kMR <= M)
+        for (; jp + 1 < panels; jp += 2) {
+          const LaneConsts* k = colk.data() + 2 * jp;
+          const int64_t cols2 = std::min(kNR, N - (jp + 1) * kNR);
+          if (k[0].fast && k[1].fast && k[2].fast && (cols2 <= 8 || k[3].fast)) {
+            unsigned char* y = static_cast<unsigned char*>(e.y) + ib * kMR * e.ldy + jp * kNR;
+            kernel_6x32_bytes_vnni(Kp, A + ib * Kp * kMR, panel(jp).packed, Kp * kNR * 2 * 2, k, e.lo, e.hi,
+                                   y, e.ldy, cols2);
+          } else {
+            tile_at(ib, jp, panel(jp), k);
+            tile_at(ib, jp + 1, panel(jp + 1), k + 2);
+          }
+        }
+    }
+    for (; jp < panels; ++jp) tile_at(ib, jp, panel(jp), colk.data() + 2 * jp);
+  }
 }
 
 QS_AVX2 void gemm_any(int64_t M, int64_t N, int64_t K, const int32_t* A, const int16_t* packed,

@@ -584,6 +584,39 @@ TEST(IntGemm, PackedFullyConnectedMatchesReference) {
         }
 }
 
+// Fully connected layers whose multipliers are all below 1/2 (the usual case, which make_layer's large ones
+// keep off the fast paths): the 8-bit tiles that requantize in registers with the zero point folded,
+// two panels at a time where there are two (AVX-512 VNNI) or one, a last panel of 8 columns or fewer,
+// a fused Relu's clamp, int8 and uint8 outputs, against the reference loops.
+TEST(IntGemm, FullyConnectedWithUsualMultipliersMatchesReference) {
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<double> e(-14, -2);
+  int i = 0;
+  for (int64_t rows : {int64_t{6}, int64_t{13}, int64_t{64}})
+    for (int64_t K : {int64_t{16}, int64_t{33}, int64_t{144}})
+      for (int64_t N : {int64_t{17}, int64_t{24}, int64_t{32}, int64_t{40}, int64_t{84}}) {
+        const bool u8 = ++i % 2 == 0;
+        const DType xt = i % 3 ? DType::UInt8 : DType::Int8;
+        const QuantParams in = testing::act_params(xt, xt == DType::Int8 ? 3 : 120, 0.1f);
+        const QuantParams out = testing::act_params(u8 ? DType::UInt8 : DType::Int8, u8 ? 131 : -9, 0.2f);
+        LayerQuant q = make_layer(rng, N, K, in, out, i % 5 == 0);
+        for (auto& m : q.mult) m = fixed_multiplier(std::exp2(e(rng)), "test");
+        if (i % 4 == 0) q.lo = out.zero_point[0];  // a fused Relu
+        const bool trans = i % 2 == 1;
+        q.wshape = trans ? Shape{N, K} : Shape{K, N};
+        const Tensor x = random_act(rng, xt, {rows, K}, in, i % 5 == 0);
+        std::vector<int32_t> want(static_cast<size_t>(rows * N));
+        const auto xv = to_int32(x);
+        fc_ref(rows, K, N, xv.data(), q, trans, want.data());
+        const PackedFc fc(q, trans);
+        for (IntIsa isa : isas()) {
+          Tensor y(out.qmin < 0 ? DType::Int8 : DType::UInt8, {rows, N});
+          fc.run(isa, rows, x, y);
+          ASSERT_EQ(to_int32(y), want) << int_isa_name(isa) << " rows=" << rows << " K=" << K << " N=" << N;
+        }
+      }
+}
+
 TEST(IntGemm, Add8BitMatchesTheFormula) {
   std::mt19937 rng(8);
   std::uniform_real_distribution<double> e(-3, 1.5);
