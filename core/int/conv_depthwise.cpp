@@ -51,7 +51,7 @@ void PackedConv::run_depthwise_channels(const ConvGeometry& g, const Tensor& x, 
         intgemm::detail::depthwise_channels_avx2(
             d, epilogue(q_, rq_lanes_, true, c0, static_cast<char*>(y.raw()) + (n * C + c0) * P, P));
       },
-      16 * P * K_);
+      16 * P * K_, kMinParallelMacs);
 }
 
 void PackedConv::run_depthwise_nhwc(const ConvGeometry& g, const Tensor& x, Tensor& y) const {
@@ -87,7 +87,7 @@ void PackedConv::run_depthwise_nhwc(const ConvGeometry& g, const Tensor& x, Tens
         intgemm::detail::depthwise_channels_avx2(
             d, epilogue(q_, rq_lanes_, true, c0, yp + ((n * geo.OH + oh0) * geo.OW * C + c0), 0));
       },
-      16 * band * geo.OW * K_);
+      16 * band * geo.OW * K_, kMinParallelMacs);
 }
 
 void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
@@ -173,7 +173,7 @@ void PackedConv::run_depthwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
             depthwise(isa, p, epilogue(q_, rq_, true, c, yp + static_cast<size_t>(item * P) * es, geo.OW));
           }
         },
-        per * P * K_);
+        per * P * K_, kMinParallelMacs);
   });
 }
 

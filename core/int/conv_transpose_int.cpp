@@ -239,7 +239,7 @@ void PackedConvTranspose::run(IntIsa isa, const ConvGeometry& g, const Tensor& x
                               flat + m * OS);
           requantize_rows(isa, mn, OS, flat, OS, e);
         },
-        mc * KS_ * std::max<int64_t>(1, Cg_ * IS));
+        mc * KS_ * std::max<int64_t>(1, Cg_ * IS), kMinParallelMacs);
   });
 }
 

@@ -184,7 +184,7 @@ void PackedConv::run_winograd(const ConvGeometry& g, const Tensor& x, Tensor& y)
           c0 += (t1 - t0) * TW;
         }
       },
-      Mg_ * kWinoElems * Cp * per * TW);
+      Mg_ * kWinoElems * Cp * per * TW, kMinParallelMacs);
 }
 
 }  // namespace qs

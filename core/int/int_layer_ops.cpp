@@ -289,7 +289,7 @@ class IntMatMulKernel final : public Kernel {
           for (int64_t n = 0; n < N; ++n)
             py[n] = clamp_q(static_cast<int64_t>(zo) + requantize(ac[n], f_), o_.qmin, o_.qmax);
         },
-        N * K);
+        N * K, kMinParallelMacs);
   }
 
   // The plain loops (IntIsa::Reference, and accumulators that could exceed int32).

@@ -335,7 +335,7 @@ void PackedConv::run_rows(const ConvGeometry& g, const Tensor& x, Tensor& y, boo
         gemm_grid_rows(IntIsa::Avx2, a_rows_[static_cast<size_t>(gi)].data(), k_rows_, nullptr, bp.data(), gi,
                        nq, RS, oh0, oh1, geo.OW, P, yg, pool);
       },
-      Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS));
+      Mg_ * k_rows_ * std::min(nc_max, geo.OH * RS), kMinParallelMacs);
 }
 
 void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y, bool pool) const {
@@ -411,7 +411,7 @@ void PackedConv::run_cols(const ConvGeometry& g, const Tensor& x, Tensor& y, boo
         const int32_t* A = (cols_taps_ ? a_ : a_cols_)[static_cast<size_t>(gi)].data();
         gemm_grid_rows(IntIsa::Avx2, A, Kc, nullptr, bp.data(), gi, nq, PW, oh0, oh1, geo.OW, P, yg, pool);
       },
-      Mg_ * Kc * std::min(nc_max, geo.OH * PW));
+      Mg_ * Kc * std::min(nc_max, geo.OH * PW), kMinParallelMacs);
 }
 
 void PackedConv::run(IntIsa isa, const ConvGeometry& g, const Tensor& x, Tensor& y) const {
@@ -523,7 +523,7 @@ bool PackedConv::run_impl(IntIsa isa, const ConvGeometry& g, const Tensor& x, Te
           gemm(isa, Mg_, nc, K_, a_[static_cast<size_t>(gi)].data(), B,
                epilogue(q_, rq_, true, gi * Mg_, yg + static_cast<size_t>(p0) * es, P));
         },
-        Mg_ * K_ * std::min(nc_max, grid));
+        Mg_ * K_ * std::min(nc_max, grid), kMinParallelMacs);
   });
   return true;
 }
@@ -563,7 +563,7 @@ void PackedConv::run_pointwise(IntIsa isa, const ConvGeometry& g, const Tensor& 
           gemm(isa, Mg_, nc, K_, a_[static_cast<size_t>(gi)].data(), B,
                epilogue(q_, rq_, true, gi * Mg_, yg, P));
         },
-        Mg_ * K_ * std::min(nc_max, P));
+        Mg_ * K_ * std::min(nc_max, P), kMinParallelMacs);
   });
 }
 
@@ -602,7 +602,7 @@ void PackedConv::run_pointwise_images(IntIsa isa, const ConvGeometry& g, const T
             copy_rows(yp + static_cast<size_t>((n0 + i) * M * P) * es, tmp + static_cast<size_t>(i * P) * es,
                       static_cast<size_t>(cols) * es, M, static_cast<size_t>(P) * es);
         },
-        M * K_ * ni * P);
+        M * K_ * ni * P, kMinParallelMacs);
   });
 }
 
@@ -654,7 +654,7 @@ void PackedFc::run(IntIsa isa, int64_t rows, const Tensor& x, Tensor& y) const {
                                       yp + static_cast<size_t>(r0 * N_ + c0) * elem(out_t), N_);
           gemm(isa, nr, ncol, K_, A, b_.data() + (c0 / kNR) * Kp * kNR * 2, e);
         },
-        rchunk * pchunk * kNR * K_);
+        rchunk * pchunk * kNR * K_, kMinParallelMacs);
   });
 }
 
@@ -698,7 +698,7 @@ void PackedMatMulLeft::run(IntIsa isa, int64_t batch, int64_t N, const Tensor& x
               epilogue(q_, rq_, true, 0, yp + static_cast<size_t>(b * M_ * N + c0) * elem(out_t), N);
           gemm(isa, M_, nc, K_, a_.data(), B, e);
         },
-        M_ * K_ * nc_max);
+        M_ * K_ * nc_max, kMinParallelMacs);
   });
 }
 
