@@ -259,55 +259,39 @@ struct PairConsts {
   __m256i zp16, lo, hi;
 };
 // clang-format off
-// Tap pair (A0, A1) of one position added to accumulators AL, AH, the pair's weights at byte W of wl and
-// wh; X, L free registers. _FIRST: the first pair, written; _LAST: the ninth tap, paired with itself (its
-// partner's weight 0).
-#define QS_TAPS(A0, A1, W, AL, AH, X, L)                                                              \
+// Products V of weights M added to accumulator ACC (V is free after): VPMADDWD then VPADDD, or with AVX-512
+// VNNI (kVnni) one VPDPWSSD on 256-bit registers, the same exact sums (the assembler takes it whatever the
+// function's target, and it runs only where avx512_enabled()).
+#define QS_MA(M, V, ACC) "vpmaddwd " M ", %%" V ", %%" V "\n\t" "vpaddd %%" V ", %%" ACC ", %%" ACC "\n\t"
+#define QS_MA_V(M, V, ACC) "vpdpwssd " M ", %%" V ", %%" ACC "\n\t"
+// Tap pair (A0, A1) of one position added with MA to accumulators AL, AH, the pair's weights at byte W of
+// wl and wh; X, L free registers. _FIRST: the first pair, written; _LAST: the ninth tap, paired with itself
+// (its partner's weight 0).
+#define QS_TAPS(MA, A0, A1, W, AL, AH, X, L)                                                             \
   "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
   "vpunpcklwd " A1 ", %%" X ", %%" L "\n\t"                                                              \
   "vpunpckhwd " A1 ", %%" X ", %%" X "\n\t"                                                              \
-  "vpmaddwd " W "(%[wl]), %%" L ", %%" L "\n\t"                                                          \
-  "vpmaddwd " W "(%[wh]), %%" X ", %%" X "\n\t"                                                          \
-  "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
-  "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
-// With AVX-512 VNNI (kVnni): each product added by the multiply-add itself (VPDPWSSD on 256-bit registers,
-// the same exact sums; the assembler takes it whatever the function's target, and it runs only where
-// avx512_enabled()).
-#define QS_TAPS_V(A0, A1, W, AL, AH, X, L)                                                            \
-  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
-  "vpunpcklwd " A1 ", %%" X ", %%" L "\n\t"                                                              \
-  "vpunpckhwd " A1 ", %%" X ", %%" X "\n\t"                                                              \
-  "vpdpwssd " W "(%[wl]), %%" L ", %%" AL "\n\t"                                                         \
-  "vpdpwssd " W "(%[wh]), %%" X ", %%" AH "\n\t"
-#define QS_TAP_LAST_V(A0, AL, AH, X, L)                                                                  \
-  "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
-  "vpunpcklwd %%" X ", %%" X ", %%" L "\n\t"                                                             \
-  "vpunpckhwd %%" X ", %%" X ", %%" X "\n\t"                                                             \
-  "vpdpwssd 128(%[wl]), %%" L ", %%" AL "\n\t"                                                           \
-  "vpdpwssd 128(%[wh]), %%" X ", %%" AH "\n\t"
+  MA(W "(%[wl])", L, AL) MA(W "(%[wh])", X, AH)
 #define QS_TAPS_FIRST(A0, A1, AL, AH, X)                                                                 \
   "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
   "vpunpcklwd " A1 ", %%" X ", %%" AL "\n\t"                                                             \
   "vpunpckhwd " A1 ", %%" X ", %%" AH "\n\t"                                                             \
   "vpmaddwd (%[wl]), %%" AL ", %%" AL "\n\t"                                                             \
   "vpmaddwd (%[wh]), %%" AH ", %%" AH "\n\t"
-#define QS_TAP_LAST(A0, AL, AH, X, L)                                                                    \
+#define QS_TAP_LAST(MA, A0, AL, AH, X, L)                                                                \
   "vmovdqu " A0 ", %%" X "\n\t"                                                                          \
   "vpunpcklwd %%" X ", %%" X ", %%" L "\n\t"                                                             \
   "vpunpckhwd %%" X ", %%" X ", %%" X "\n\t"                                                             \
-  "vpmaddwd 128(%[wl]), %%" L ", %%" L "\n\t"                                                            \
-  "vpmaddwd 128(%[wh]), %%" X ", %%" X "\n\t"                                                            \
-  "vpaddd %%" L ", %%" AL ", %%" AL "\n\t"                                                               \
-  "vpaddd %%" X ", %%" AH ", %%" AH "\n\t"
-// The nine taps of position P: (kh, kw) at kw·32 bytes from P + kh·rs; TAPS, LAST: the forms above.
-#define QS_POS_WITH(TAPS, LAST, P, AL, AH, X, L)                                                      \
+  MA("128(%[wl])", L, AL) MA("128(%[wh])", X, AH)
+// The nine taps of position P: (kh, kw) at kw·32 bytes from P + kh·rs.
+#define QS_POS_WITH(MA, P, AL, AH, X, L)                                                              \
   QS_TAPS_FIRST("(%[" P "])", "32(%[" P "])", AL, AH, X)                                                 \
-  TAPS("64(%[" P "])", "(%[" P "],%[rs])", "32", AL, AH, X, L)                                        \
-  TAPS("32(%[" P "],%[rs])", "64(%[" P "],%[rs])", "64", AL, AH, X, L)                                \
-  TAPS("(%[" P "],%[rs],2)", "32(%[" P "],%[rs],2)", "96", AL, AH, X, L)                              \
-  LAST("64(%[" P "],%[rs],2)", AL, AH, X, L)
-#define QS_POS(P, AL, AH, X, L) QS_POS_WITH(QS_TAPS, QS_TAP_LAST, P, AL, AH, X, L)
-#define QS_POS_V(P, AL, AH, X, L) QS_POS_WITH(QS_TAPS_V, QS_TAP_LAST_V, P, AL, AH, X, L)
+  QS_TAPS(MA, "64(%[" P "])", "(%[" P "],%[rs])", "32", AL, AH, X, L)                                  \
+  QS_TAPS(MA, "32(%[" P "],%[rs])", "64(%[" P "],%[rs])", "64", AL, AH, X, L)                          \
+  QS_TAPS(MA, "(%[" P "],%[rs],2)", "32(%[" P "],%[rs],2)", "96", AL, AH, X, L)                        \
+  QS_TAP_LAST(MA, "64(%[" P "],%[rs],2)", AL, AH, X, L)
+#define QS_POS(P, AL, AH, X, L) QS_POS_WITH(QS_MA, P, AL, AH, X, L)
+#define QS_POS_V(P, AL, AH, X, L) QS_POS_WITH(QS_MA_V, P, AL, AH, X, L)
 // clang-format on
 template <DType OT, bool kVnni>
 QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, int64_t rs, const __m256i* wl,
@@ -347,10 +331,10 @@ QS_AVX2 QS_INLINE inline void dw_pair_3x3(const int16_t* p0, const int16_t* p1, 
 #undef QS_PAIR_OPERANDS
 }
 #undef QS_TAPS
-#undef QS_TAPS_V
+#undef QS_MA
+#undef QS_MA_V
 #undef QS_TAPS_FIRST
 #undef QS_TAP_LAST
-#undef QS_TAP_LAST_V
 #undef QS_POS_WITH
 #undef QS_POS
 #undef QS_POS_V

@@ -13,22 +13,17 @@
 #include "core/common/error.h"
 #include "core/int/avx2_lanes.h"
 #include "core/int/gemm_int.h"
+#include "core/int/gemm_tiles_avx512.h"
 
 namespace qs::intgemm::detail {
 
 namespace {
 
-// One column panel of B: packed (k pair p's 16 column pairs at packed + 32p) or in rows (at rows[p] + off
-// bytes, gemm_rows in gemm_int.h).
-struct PanelB {
-  const int16_t* packed = nullptr;
-  const int16_t* const* rows = nullptr;
-  int64_t off = 0;
-  const int16_t* at(int64_t p) const {
-    return packed ? packed + p * 2 * kNR
-                  : reinterpret_cast<const int16_t*>(reinterpret_cast<const char*>(rows[p]) + off);
-  }
-};
+// Whether the kMR channels from `ch` all take the n >= 32 requantization path (the VNNI row tiles').
+bool rows_fast(const RequantTable& t, size_t ch) {
+  const auto first = t.shift.begin() + static_cast<std::ptrdiff_t>(ch);
+  return std::all_of(first, first + kMR, [](int32_t n) { return n >= 32; });
+}
 
 // The full 6×16 tile in assembly: GCC spills four of the twelve accumulators of the intrinsics version
 // (12 accumulators + 2 B vectors + a broadcast + a product = all 16 registers). Writes the int32 tile. The
@@ -118,148 +113,6 @@ QS_AVX2 inline void kernel_6x16(int64_t Kp, const int32_t* A, const PanelB& pb, 
   }
 }
 
-#define QS_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vnni")))
-
-// The R×16 tile (R ≤ kMR) with AVX-512 VNNI (avx512_enabled): row i in one 512-bit register, one VPDPWSSD
-// per k pair (the int16 pair products summed into int32 as VPMADDWD and VPADDD do, without saturation),
-// written to `tile` (rows of 16 int32). Even and odd k pairs go to two sets of accumulators, so that six
-// rows keep the multiply-add unit busy over its latency; their int32 sum is the exact one (wrapping
-// addition is associative, and the total fits). `half`: only the panel's first 8 columns are real, and
-// only they are read.
-template <int R>
-QS_AVX512 __attribute__((noinline)) void acc_avx512(int64_t Kp, const int32_t* A, const PanelB& pb, bool half,
-                                                    int32_t* tile) {
-  __m512i c0[R], c1[R];
-#pragma GCC unroll 6
-  for (int i = 0; i < R; ++i) c0[i] = c1[i] = _mm512_setzero_si512();
-  const __mmask16 m = half ? 0x00FF : 0xFFFF;
-  int64_t p = 0;
-  for (; p + 2 <= Kp; p += 2) {
-    const __m512i b0 = _mm512_maskz_loadu_epi32(m, pb.at(p));
-    const __m512i b1 = _mm512_maskz_loadu_epi32(m, pb.at(p + 1));
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) {
-      c0[i] = _mm512_dpwssd_epi32(c0[i], _mm512_set1_epi32(A[i]), b0);
-      c1[i] = _mm512_dpwssd_epi32(c1[i], _mm512_set1_epi32(A[kMR + i]), b1);
-    }
-    A += 2 * kMR;
-  }
-  if (p < Kp) {
-    const __m512i b0 = _mm512_maskz_loadu_epi32(m, pb.at(p));
-#pragma GCC unroll 6
-    for (int i = 0; i < R; ++i) c0[i] = _mm512_dpwssd_epi32(c0[i], _mm512_set1_epi32(A[i]), b0);
-  }
-#pragma GCC unroll 6
-  for (int i = 0; i < R; ++i) _mm512_storeu_si512(tile + 16 * i, _mm512_add_epi32(c0[i], c1[i]));
-}
-
-// The full 6×16 tile of acc_avx512 in assembly (GCC 12 copies each accumulator of the intrinsics version
-// through another register on every multiply-add): A's six words of a k pair are broadcast from memory by
-// the multiply-adds themselves; k pairs 2j into zmm0-5, 2j + 1 into zmm6-11.
-#define QS_DP6(B, OFF, C0, C1, C2, C3, C4, C5)          \
-  "vpdpwssd " #OFF "+0(%[a])%{1to16%}, %%" B ", %%" C0  \
-  "\n\t"                                                \
-  "vpdpwssd " #OFF "+4(%[a])%{1to16%}, %%" B ", %%" C1  \
-  "\n\t"                                                \
-  "vpdpwssd " #OFF "+8(%[a])%{1to16%}, %%" B ", %%" C2  \
-  "\n\t"                                                \
-  "vpdpwssd " #OFF "+12(%[a])%{1to16%}, %%" B ", %%" C3 \
-  "\n\t"                                                \
-  "vpdpwssd " #OFF "+16(%[a])%{1to16%}, %%" B ", %%" C4 \
-  "\n\t"                                                \
-  "vpdpwssd " #OFF "+20(%[a])%{1to16%}, %%" B ", %%" C5 "\n\t"
-#define QS_DP_EVEN(B) QS_DP6(B, 0, "zmm0", "zmm1", "zmm2", "zmm3", "zmm4", "zmm5")
-#define QS_DP_ODD(B) QS_DP6(B, 24, "zmm6", "zmm7", "zmm8", "zmm9", "zmm10", "zmm11")
-#define QS_DP_ZERO                    \
-  "vpxord %%zmm0, %%zmm0, %%zmm0\n\t" \
-  "vmovdqa64 %%zmm0, %%zmm1\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm2\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm3\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm4\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm5\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm6\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm7\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm8\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm9\n\t"      \
-  "vmovdqa64 %%zmm0, %%zmm10\n\t"     \
-  "vmovdqa64 %%zmm0, %%zmm11\n\t"
-#define QS_DP_STORE                    \
-  "vpaddd %%zmm6, %%zmm0, %%zmm0\n\t"  \
-  "vpaddd %%zmm7, %%zmm1, %%zmm1\n\t"  \
-  "vpaddd %%zmm8, %%zmm2, %%zmm2\n\t"  \
-  "vpaddd %%zmm9, %%zmm3, %%zmm3\n\t"  \
-  "vpaddd %%zmm10, %%zmm4, %%zmm4\n\t" \
-  "vpaddd %%zmm11, %%zmm5, %%zmm5\n\t" \
-  "vmovdqu32 %%zmm0, (%[c])\n\t"       \
-  "vmovdqu32 %%zmm1, 64(%[c])\n\t"     \
-  "vmovdqu32 %%zmm2, 128(%[c])\n\t"    \
-  "vmovdqu32 %%zmm3, 192(%[c])\n\t"    \
-  "vmovdqu32 %%zmm4, 256(%[c])\n\t"    \
-  "vmovdqu32 %%zmm5, 320(%[c])\n\t"
-#define QS_DP_CLOBBERS                                                                                       \
-  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", \
-      "xmm13", "memory", "cc"
-template <>
-QS_AVX512 __attribute__((noinline)) void acc_avx512<6>(int64_t Kp, const int32_t* A, const PanelB& pb,
-                                                       bool half, int32_t* tile) {
-  if (half || Kp <= 0) {  // the masked loads of the general form
-    __m512i c[6];
-    const __mmask16 m = half ? 0x00FF : 0xFFFF;
-    for (int i = 0; i < 6; ++i) c[i] = _mm512_setzero_si512();
-    for (int64_t p = 0; p < Kp; ++p, A += kMR) {
-      const __m512i b = _mm512_maskz_loadu_epi32(m, pb.at(p));
-      for (int i = 0; i < 6; ++i) c[i] = _mm512_dpwssd_epi32(c[i], _mm512_set1_epi32(A[i]), b);
-    }
-    for (int i = 0; i < 6; ++i) _mm512_storeu_si512(tile + 16 * i, c[i]);
-    return;
-  }
-  int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
-  const int64_t odd = Kp % 2;
-  if (pb.packed) {
-    const int16_t* B = pb.packed;
-    asm volatile(QS_DP_ZERO
-                 "test %[n], %[n]\n\t"
-                 "jz 2f\n\t"
-                 "1:\n\t"
-                 "vmovdqu32 (%[b]), %%zmm12\n\t"
-                 "vmovdqu32 64(%[b]), %%zmm13\n\t" QS_DP_EVEN("zmm12") QS_DP_ODD("zmm13")
-                 "add $48, %[a]\n\t"
-                 "add $128, %[b]\n\t"
-                 "dec %[n]\n\t"
-                 "jnz 1b\n\t"
-                 "2:\n\t"
-                 "test %[odd], %[odd]\n\t"
-                 "jz 3f\n\t"
-                 "vmovdqu32 (%[b]), %%zmm12\n\t" QS_DP_EVEN("zmm12") "3:\n\t" QS_DP_STORE
-                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs)
-                 : [c] "r"(tile), [odd] "r"(odd)
-                 : QS_DP_CLOBBERS);
-  } else {
-    const int16_t* const* t = pb.rows;
-    const int16_t* b = nullptr;
-    asm volatile(QS_DP_ZERO
-                 "test %[n], %[n]\n\t"
-                 "jz 2f\n\t"
-                 "1:\n\t"
-                 "mov (%[t]), %[b]\n\t"
-                 "vmovdqu32 (%[b],%[o]), %%zmm12\n\t"
-                 "mov 8(%[t]), %[b]\n\t"
-                 "vmovdqu32 (%[b],%[o]), %%zmm13\n\t" QS_DP_EVEN("zmm12") QS_DP_ODD("zmm13")
-                 "add $48, %[a]\n\t"
-                 "add $16, %[t]\n\t"
-                 "dec %[n]\n\t"
-                 "jnz 1b\n\t"
-                 "2:\n\t"
-                 "test %[odd], %[odd]\n\t"
-                 "jz 3f\n\t"
-                 "mov (%[t]), %[b]\n\t"
-                 "vmovdqu32 (%[b],%[o]), %%zmm12\n\t" QS_DP_EVEN("zmm12") "3:\n\t" QS_DP_STORE
-                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(pairs), [b] "=&r"(b)
-                 : [c] "r"(tile), [o] "r"(pb.off), [odd] "r"(odd)
-                 : QS_DP_CLOBBERS);
-  }
-}
-
 // The constants of kernel_6x16_bytes beyond the columns' LaneConsts: the output range as 32 bytes each,
 // and the dword permutation of RowStore::two.
 struct BytesConsts {
@@ -318,299 +171,6 @@ QS_AVX2 void kernel_6x16_bytes(int64_t Kp, const int32_t* A, const int16_t* B, c
 #undef QS_OPERANDS
 }
 
-// clang-format off
-// kernel_6x16_bytes with AVX-512 VNNI (avx512_enabled): the multiply-adds of acc_avx512<6> into zmm16-27
-// (B in zmm28, zmm29), each row's two sums into zmm4-9, and the epilogue on whole 16-lane rows: the
-// columns' constants joined from their two LaneConsts into zmm10-14, requant8_path<true> per row (odd
-// lanes merged under mask k1), the clamp to [lo, hi] in int32 and a truncating VPMOVDB store — the values
-// of the AVX2 epilogue's saturating packs and byte clamps, whose range holds [lo, hi].
-#define QS_DPZ_EVEN(B) QS_DP6(B, 0, "zmm16", "zmm17", "zmm18", "zmm19", "zmm20", "zmm21")
-#define QS_DPZ_ODD(B) QS_DP6(B, 24, "zmm22", "zmm23", "zmm24", "zmm25", "zmm26", "zmm27")
-#define QS_JOIN(F, Z) "vmovdqu %c[" F "](%[k0]), %%ymm" #Z "\n\t"                                             \
-  "vinserti64x4 $1, %c[" F "](%[k1]), %%zmm" #Z ", %%zmm" #Z "\n\t"
-#define QS_ROW_BYTES(R)                                                                                  \
-  "vpsrlq $32, %%" R ", %%zmm17\n\t"                                                                      \
-  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmuldq %%zmm11, %%zmm17, %%zmm17\n\t"                                                                 \
-  "vpaddq %%zmm12, %%" R ", %%" R "\n\t"                                                                  \
-  "vpaddq %%zmm13, %%zmm17, %%zmm17\n\t"                                                                  \
-  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
-  "vmovdqa32 %%zmm17, %%" R "%{%%k1%}\n\t"                                                                \
-  "vpsravd %%zmm14, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmaxsd %%zmm15, %%" R ", %%" R "\n\t"                                                                 \
-  "vpminsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmovdb %%" R ", (%[y])\n\t"                                                                           \
-  "add %[ld], %[y]\n\t"
-// The six rows' multiply-adds into zmm16-27 and their sums into zmm4-9. LOAD2: B of two k pairs into
-// zmm28, zmm29 and on to the next two; LOAD1: B of one k pair into zmm28.
-#define QS_VNNI6(LOAD2, LOAD1)                                                                           \
-  "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                                                 \
-  "vmovdqa64 %%zmm16, %%zmm17\n\t" "vmovdqa64 %%zmm16, %%zmm18\n\t" "vmovdqa64 %%zmm16, %%zmm19\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm20\n\t" "vmovdqa64 %%zmm16, %%zmm21\n\t" "vmovdqa64 %%zmm16, %%zmm22\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm23\n\t" "vmovdqa64 %%zmm16, %%zmm24\n\t" "vmovdqa64 %%zmm16, %%zmm25\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm26\n\t" "vmovdqa64 %%zmm16, %%zmm27\n\t"                                      \
-  "test %[n], %[n]\n\t" "jz 2f\n\t"                                                                      \
-  "1:\n\t"                                                                                               \
-  LOAD2 QS_DPZ_EVEN("zmm28") QS_DPZ_ODD("zmm29")                                                         \
-  "add $48, %[a]\n\t" "dec %[n]\n\t" "jnz 1b\n\t"                                                        \
-  "2:\n\t"                                                                                               \
-  "test %[odd], %[odd]\n\t" "jz 3f\n\t"                                                                  \
-  LOAD1 QS_DPZ_EVEN("zmm28")                                                                             \
-  "3:\n\t"                                                                                               \
-  "vpaddd %%zmm22, %%zmm16, %%zmm4\n\t" "vpaddd %%zmm23, %%zmm17, %%zmm5\n\t"                             \
-  "vpaddd %%zmm24, %%zmm18, %%zmm6\n\t" "vpaddd %%zmm25, %%zmm19, %%zmm7\n\t"                             \
-  "vpaddd %%zmm26, %%zmm20, %%zmm8\n\t" "vpaddd %%zmm27, %%zmm21, %%zmm9\n\t"
-#define QS_LOAD2_PACKED "vmovdqu32 (%[b]), %%zmm28\n\t" "vmovdqu32 64(%[b]), %%zmm29\n\t" "add $128, %[b]\n\t"
-#define QS_LOAD1_PACKED "vmovdqu32 (%[b]), %%zmm28\n\t"
-#define QS_LOAD2_ROWS "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"                             \
-  "mov 8(%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm29\n\t" "add $16, %[t]\n\t"
-#define QS_LOAD1_ROWS "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"
-#define QS_TILE_BYTES_VNNI                                                                               \
-  QS_VNNI6(QS_LOAD2_PACKED, QS_LOAD1_PACKED)                                                             \
-  QS_JOIN("m0", 10) QS_JOIN("m0o", 11) QS_JOIN("rndE", 12) QS_JOIN("rndO", 13) QS_JOIN("sh32", 14)      \
-  "vpbroadcastd %k[lo], %%zmm15\n\t" "vpbroadcastd %k[hi], %%zmm16\n\t"                                   \
-  "mov $0xAAAA, %k[m]\n\t" "kmovw %k[m], %%k1\n\t"                                                       \
-  QS_ROW_BYTES("zmm4") QS_ROW_BYTES("zmm5") QS_ROW_BYTES("zmm6")                                         \
-  QS_ROW_BYTES("zmm7") QS_ROW_BYTES("zmm8") QS_ROW_BYTES("zmm9")
-// clang-format on
-
-// y: the tile's first output row, rows ldy bytes apart; lo, hi: the output range (Epilogue).
-QS_AVX512 __attribute__((noinline)) void kernel_6x16_bytes_vnni(int64_t Kp, const int32_t* A,
-                                                                const int16_t* B, const LaneConsts* k,
-                                                                int32_t lo, int32_t hi, unsigned char* y,
-                                                                int64_t ldy) {
-  const LaneConsts* k1 = k + 1;
-  int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
-  const int64_t odd = Kp % 2;
-  int64_t m = 0;
-  asm volatile(QS_TILE_BYTES_VNNI
-               : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs), [y] "+r"(y), [m] "=&r"(m)
-               : [k0] "r"(k), [k1] "r"(k1), [ld] "r"(ldy), [odd] "r"(odd), [lo] "r"(lo), [hi] "r"(hi),
-                 QS_ASM_REQ8_OFFSETS
-               : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
-                 "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "k1");
-}
-// clang-format off
-// Row i of a tile whose rows are channels (Conv), requantized as requant_row's n >= 32 path with the
-// channel's constants broadcast from the table (m0, round, shift32 at byte 4i, 8i, 4i), the zero point
-// (zmm15) added, clamped to [lo, hi] (zmm16, zmm17) in int32 and stored as bytes under the columns' mask
-// k2 (a last panel's columns only).
-#define QS_ROW_CH(R, I4, I8)                                                                             \
-  "vpbroadcastd " #I4 "(%[m0]), %%zmm10\n\t"                                                              \
-  "vpsrlq $32, %%" R ", %%zmm18\n\t"                                                                      \
-  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmuldq %%zmm10, %%zmm18, %%zmm18\n\t"                                                                 \
-  "vpaddq " #I8 "(%[rnd])%{1to8%}, %%" R ", %%" R "\n\t"                                                  \
-  "vpaddq " #I8 "(%[rnd])%{1to8%}, %%zmm18, %%zmm18\n\t"                                                  \
-  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
-  "vmovdqa32 %%zmm18, %%" R "%{%%k1%}\n\t"                                                                \
-  "vpsravd " #I4 "(%[sh])%{1to16%}, %%" R ", %%" R "\n\t"                                                 \
-  "vpaddd %%zmm15, %%" R ", %%" R "\n\t"                                                                  \
-  "vpmaxsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
-  "vpminsd %%zmm17, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmovdb %%" R ", (%[y])%{%%k2%}\n\t"                                                                   \
-  "add %[ld], %[y]\n\t"
-#define QS_ROWS_EPILOGUE                                                                                 \
-  "vpbroadcastd %[zp], %%zmm15\n\t" "vpbroadcastd %[lo], %%zmm16\n\t" "vpbroadcastd %[hi], %%zmm17\n\t"      \
-  "kmovw %[odds], %%k1\n\t" "kmovw %[cm], %%k2\n\t"                                                      \
-  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
-  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)
-// clang-format on
-
-// A whole 6-row tile with 8-bit output and channels on rows (Conv's usual tile), with AVX-512 VNNI: the
-// multiply-adds of acc_avx512<6> and the epilogue in registers, every row on the n >= 32 path (callers
-// check). The arithmetic is requant_row's and RowStore's: clamping the int32 result to [lo, hi] and
-// truncating equals their saturating packs and byte clamps. t: the table's entries from the tile's first
-// channel; y: its first output row, rows ldy bytes apart; `cols`: the panel's real columns (1..16).
-QS_AVX512 __attribute__((noinline)) void kernel_6x16_rows_vnni(int64_t Kp, const int32_t* A, const PanelB& pb,
-                                                               const int32_t* m0, const int64_t* rnd,
-                                                               const int32_t* sh, int32_t zp, int32_t lo,
-                                                               int32_t hi, unsigned char* y, int64_t ldy,
-                                                               int64_t cols) {
-  int64_t pairs = Kp / 2;  // k pairs two at a time, then an odd last one
-  const int64_t odd = Kp % 2;
-  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
-  // clang-format off
-#define QS_ROWS_INPUTS                                                                                   \
-  [m0] "r"(m0), [rnd] "r"(rnd), [sh] "r"(sh), [ld] "r"(ldy), [odd] "r"(odd), [zp] "m"(zp), [lo] "m"(lo), \
-  [hi] "m"(hi), [cm] "m"(cm), [odds] "m"(odds)
-#define QS_ROWS_CLOBBERS                                                                                 \
-  QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", \
-  "xmm26", "xmm27", "xmm28", "xmm29", "k1", "k2"
-  // clang-format on
-  if (pb.packed) {
-    const int16_t* B = pb.packed;
-    asm volatile(QS_VNNI6(QS_LOAD2_PACKED, QS_LOAD1_PACKED) QS_ROWS_EPILOGUE
-                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(pairs), [y] "+r"(y)
-                 : QS_ROWS_INPUTS
-                 : QS_ROWS_CLOBBERS);
-  } else {
-    const int16_t* const* t = pb.rows;
-    const int16_t* b = nullptr;
-    asm volatile(QS_VNNI6(QS_LOAD2_ROWS, QS_LOAD1_ROWS) QS_ROWS_EPILOGUE
-                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(pairs), [b] "=&r"(b), [y] "+r"(y)
-                 : QS_ROWS_INPUTS, [o] "r"(pb.off)
-                 : QS_ROWS_CLOBBERS);
-  }
-#undef QS_ROWS_INPUTS
-#undef QS_ROWS_CLOBBERS
-}
-
-// clang-format off
-// Two adjacent panels at once (6×32): per k pair, each panel's B in one register (zmm28, zmm29) and each
-// row's A word broadcast once for both, twelve multiply-adds for eight loads where the 6×16 tile does six
-// for seven. Row i's accumulators: zmm(16 + i) for the first panel, zmm(22 + i) for the second.
-#define QS_VNNI6X32(LOAD)                                                                                \
-  "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                                                 \
-  "vmovdqa64 %%zmm16, %%zmm17\n\t" "vmovdqa64 %%zmm16, %%zmm18\n\t" "vmovdqa64 %%zmm16, %%zmm19\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm20\n\t" "vmovdqa64 %%zmm16, %%zmm21\n\t" "vmovdqa64 %%zmm16, %%zmm22\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm23\n\t" "vmovdqa64 %%zmm16, %%zmm24\n\t" "vmovdqa64 %%zmm16, %%zmm25\n\t"      \
-  "vmovdqa64 %%zmm16, %%zmm26\n\t" "vmovdqa64 %%zmm16, %%zmm27\n\t"                                      \
-  "1:\n\t"                                                                                               \
-  LOAD                                                                                                   \
-  "vpbroadcastd 0(%[a]), %%zmm30\n\t"                                                                     \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm16\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm22\n\t"                        \
-  "vpbroadcastd 4(%[a]), %%zmm30\n\t"                                                                     \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm17\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm23\n\t"                        \
-  "vpbroadcastd 8(%[a]), %%zmm30\n\t"                                                                     \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm18\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm24\n\t"                        \
-  "vpbroadcastd 12(%[a]), %%zmm30\n\t"                                                                    \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm19\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm25\n\t"                        \
-  "vpbroadcastd 16(%[a]), %%zmm30\n\t"                                                                    \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm20\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm26\n\t"                        \
-  "vpbroadcastd 20(%[a]), %%zmm30\n\t"                                                                    \
-  "vpdpwssd %%zmm28, %%zmm30, %%zmm21\n\t" "vpdpwssd %%zmm29, %%zmm30, %%zmm27\n\t"                        \
-  "add $24, %[a]\n\t" "dec %[n]\n\t" "jnz 1b\n\t"                                                         \
-  "vmovdqa64 %%zmm16, %%zmm4\n\t" "vmovdqa64 %%zmm17, %%zmm5\n\t" "vmovdqa64 %%zmm18, %%zmm6\n\t"          \
-  "vmovdqa64 %%zmm19, %%zmm7\n\t" "vmovdqa64 %%zmm20, %%zmm8\n\t" "vmovdqa64 %%zmm21, %%zmm9\n\t"
-#define QS_LOAD_PACKED2 "vmovdqu32 (%[b]), %%zmm28\n\t" "vmovdqu32 (%[b],%[ps]), %%zmm29\n\t"              \
-  "add $64, %[b]\n\t"
-#define QS_LOAD_ROWS2 "mov (%[t]), %[b]\n\t" "vmovdqu32 (%[b],%[o]), %%zmm28\n\t"                             \
-  "vmovdqu32 64(%[b],%[o]), %%zmm29\n\t" "add $8, %[t]\n\t"
-// The first panel's rows (zmm4-9, copied there) through QS_ROWS_EPILOGUE with all its columns, then the
-// second's (zmm22-27 moved to zmm4-9) under k2, y back at the tile's first row and 16 columns on.
-#define QS_ROWS_EPILOGUE_32                                                                              \
-  "vpbroadcastd %[zp], %%zmm15\n\t" "vpbroadcastd %[lo], %%zmm16\n\t" "vpbroadcastd %[hi], %%zmm17\n\t"      \
-  "kmovw %[odds], %%k1\n\t" "kxnorw %%k2, %%k2, %%k2\n\t"                                                \
-  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
-  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)                          \
-  "vmovdqa64 %%zmm22, %%zmm4\n\t" "vmovdqa64 %%zmm23, %%zmm5\n\t" "vmovdqa64 %%zmm24, %%zmm6\n\t"          \
-  "vmovdqa64 %%zmm25, %%zmm7\n\t" "vmovdqa64 %%zmm26, %%zmm8\n\t" "vmovdqa64 %%zmm27, %%zmm9\n\t"          \
-  "kmovw %[cm], %%k2\n\t" "mov %[y0], %[y]\n\t"                                                           \
-  QS_ROW_CH("zmm4", 0, 0) QS_ROW_CH("zmm5", 4, 8) QS_ROW_CH("zmm6", 8, 16)                               \
-  QS_ROW_CH("zmm7", 12, 24) QS_ROW_CH("zmm8", 16, 32) QS_ROW_CH("zmm9", 20, 40)
-// clang-format on
-
-// kernel_6x16_rows_vnni over two adjacent panels: the first whole (16 columns), the second's first `cols`
-// (1..16). B packed (the second panel `pstride` bytes after the first) or in rows (the second 64 bytes
-// after the first). y: the first panel's output; Kp >= 1.
-QS_AVX512 __attribute__((noinline)) void kernel_6x32_rows_vnni(int64_t Kp, const int32_t* A, const PanelB& pb,
-                                                               int64_t pstride, const int32_t* m0,
-                                                               const int64_t* rnd, const int32_t* sh,
-                                                               int32_t zp, int32_t lo, int32_t hi,
-                                                               unsigned char* y, int64_t ldy, int64_t cols) {
-  int64_t n = Kp;
-  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
-  unsigned char* y0 = y + 16;
-  // clang-format off
-#define QS_ROWS_INPUTS                                                                                   \
-  [m0] "r"(m0), [rnd] "r"(rnd), [sh] "r"(sh), [ld] "r"(ldy), [zp] "m"(zp), [lo] "m"(lo), [hi] "m"(hi),  \
-  [cm] "m"(cm), [odds] "m"(odds), [y0] "m"(y0)
-#define QS_ROWS_CLOBBERS                                                                                 \
-  QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", \
-  "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "k1", "k2"
-  // clang-format on
-  if (pb.packed) {
-    const int16_t* B = pb.packed;
-    asm volatile(QS_VNNI6X32(QS_LOAD_PACKED2) QS_ROWS_EPILOGUE_32
-                 : [a] "+r"(A), [b] "+r"(B), [n] "+r"(n), [y] "+r"(y)
-                 : QS_ROWS_INPUTS, [ps] "r"(pstride)
-                 : QS_ROWS_CLOBBERS);
-  } else {
-    const int16_t* const* t = pb.rows;
-    const int16_t* b = nullptr;
-    asm volatile(QS_VNNI6X32(QS_LOAD_ROWS2) QS_ROWS_EPILOGUE_32
-                 : [a] "+r"(A), [t] "+r"(t), [n] "+r"(n), [b] "=&r"(b), [y] "+r"(y)
-                 : QS_ROWS_INPUTS, [o] "r"(pb.off)
-                 : QS_ROWS_CLOBBERS);
-  }
-#undef QS_ROWS_INPUTS
-#undef QS_ROWS_CLOBBERS
-}
-
-// clang-format off
-// The 6×32 form of kernel_6x16_bytes_vnni: two adjacent panels of channels on columns, each panel's
-// constants joined from its two LaneConsts (kc0, kc1; kc2, kc3); the second panel's rows stored under
-// the mask of its real columns.
-#define QS_JOIN_K(F, Z, KA, KB) "vmovdqu %c[" F "](%[" KA "]), %%ymm" #Z "\n\t"                               \
-  "vinserti64x4 $1, %c[" F "](%[" KB "]), %%zmm" #Z ", %%zmm" #Z "\n\t"
-#define QS_JOIN_ALL(KA, KB)                                                                              \
-  QS_JOIN_K("m0", 10, KA, KB) QS_JOIN_K("m0o", 11, KA, KB) QS_JOIN_K("rndE", 12, KA, KB)                 \
-  QS_JOIN_K("rndO", 13, KA, KB) QS_JOIN_K("sh32", 14, KA, KB)
-#define QS_ROW_BYTES_MASKED(R)                                                                           \
-  "vpsrlq $32, %%" R ", %%zmm17\n\t"                                                                      \
-  "vpmuldq %%zmm10, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmuldq %%zmm11, %%zmm17, %%zmm17\n\t"                                                                 \
-  "vpaddq %%zmm12, %%" R ", %%" R "\n\t"                                                                  \
-  "vpaddq %%zmm13, %%zmm17, %%zmm17\n\t"                                                                  \
-  "vpsrlq $32, %%" R ", %%" R "\n\t"                                                                      \
-  "vmovdqa32 %%zmm17, %%" R "%{%%k1%}\n\t"                                                                \
-  "vpsravd %%zmm14, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmaxsd %%zmm15, %%" R ", %%" R "\n\t"                                                                 \
-  "vpminsd %%zmm16, %%" R ", %%" R "\n\t"                                                                 \
-  "vpmovdb %%" R ", (%[y])%{%%k2%}\n\t"                                                                   \
-  "add %[ld], %[y]\n\t"
-#define QS_COLS_EPILOGUE_32                                                                              \
-  QS_JOIN_ALL("kc0", "kc1")                                                                              \
-  "vpbroadcastd %[lo], %%zmm15\n\t" "vpbroadcastd %[hi], %%zmm16\n\t" "kmovw %[odds], %%k1\n\t"              \
-  QS_ROW_BYTES("zmm4") QS_ROW_BYTES("zmm5") QS_ROW_BYTES("zmm6")                                         \
-  QS_ROW_BYTES("zmm7") QS_ROW_BYTES("zmm8") QS_ROW_BYTES("zmm9")                                         \
-  "vmovdqa64 %%zmm22, %%zmm4\n\t" "vmovdqa64 %%zmm23, %%zmm5\n\t" "vmovdqa64 %%zmm24, %%zmm6\n\t"          \
-  "vmovdqa64 %%zmm25, %%zmm7\n\t" "vmovdqa64 %%zmm26, %%zmm8\n\t" "vmovdqa64 %%zmm27, %%zmm9\n\t"          \
-  QS_JOIN_ALL("kc2", "kc3")                                                                              \
-  "kmovw %[cm], %%k2\n\t" "mov %[y0], %[y]\n\t"                                                           \
-  QS_ROW_BYTES_MASKED("zmm4") QS_ROW_BYTES_MASKED("zmm5") QS_ROW_BYTES_MASKED("zmm6")                    \
-  QS_ROW_BYTES_MASKED("zmm7") QS_ROW_BYTES_MASKED("zmm8") QS_ROW_BYTES_MASKED("zmm9")
-// clang-format on
-
-// k: the four LaneConsts of the two panels (all on the fast path, the fourth's where the second panel has
-// more than 8 columns); cols: the second panel's real columns (1..16); B packed, the second panel
-// `pstride` bytes after the first; y: the first panel's output; Kp >= 1; zero point folded (Epilogue).
-QS_AVX512 __attribute__((noinline)) void kernel_6x32_bytes_vnni(int64_t Kp, const int32_t* A,
-                                                                const int16_t* B, int64_t pstride,
-                                                                const LaneConsts* k, int32_t lo, int32_t hi,
-                                                                unsigned char* y, int64_t ldy, int64_t cols) {
-  int64_t n = Kp;
-  const uint16_t cm = static_cast<uint16_t>((1u << cols) - 1), odds = 0xAAAA;
-  unsigned char* y0 = y + 16;
-  const LaneConsts *k1 = k + 1, *k2 = k + 2, *k3 = k + 3;
-  asm volatile(QS_VNNI6X32(QS_LOAD_PACKED2) QS_COLS_EPILOGUE_32
-               : [a] "+r"(A), [b] "+r"(B), [n] "+r"(n), [y] "+r"(y)
-               : [kc0] "r"(k), [kc1] "r"(k1), [kc2] "r"(k2), [kc3] "r"(k3), [ld] "r"(ldy), [ps] "r"(pstride),
-                 [lo] "m"(lo), [hi] "m"(hi), [cm] "m"(cm), [odds] "m"(odds), [y0] "m"(y0), QS_ASM_REQ8_OFFSETS
-               : QS_CLOBBERS, "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24",
-                 "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "k1", "k2");
-}
-#undef QS_JOIN_K
-#undef QS_JOIN_ALL
-#undef QS_ROW_BYTES_MASKED
-#undef QS_COLS_EPILOGUE_32
-#undef QS_VNNI6X32
-#undef QS_LOAD_PACKED2
-#undef QS_LOAD_ROWS2
-#undef QS_ROWS_EPILOGUE_32
-#undef QS_ROW_CH
-#undef QS_ROWS_EPILOGUE
-#undef QS_VNNI6
-#undef QS_LOAD2_PACKED
-#undef QS_LOAD1_PACKED
-#undef QS_LOAD2_ROWS
-#undef QS_LOAD1_ROWS
-#undef QS_DPZ_EVEN
-#undef QS_DPZ_ODD
-#undef QS_JOIN
-#undef QS_ROW_BYTES
-#undef QS_TILE_BYTES_VNNI
 #undef QS_PAIR
 #undef QS_TILE_BYTES
 
@@ -747,7 +307,7 @@ struct RowStore {
   }
   // Two rows (8-bit outputs only).
   QS_AVX2 QS_INLINE void two(void* yi, void* yj, int64_t cols, __m256i v0i, __m256i v1i, __m256i v0j,
-                   __m256i v1j) const {
+                             __m256i v1j) const {
     // packs_epi32 then the 16→8 pack leave, per 128-bit lane, dwords i0-3 | i8-11 | j0-3 | j8-11 (lane 0)
     // and i4-7 | i12-15 | j4-7 | j12-15 (lane 1): one dword permutation puts row i in the low half.
     const __m256i a = _mm256_packs_epi32(v0i, v1i), b = _mm256_packs_epi32(v0j, v1j);
@@ -907,10 +467,7 @@ QS_AVX2 void tile(int64_t Kp, const int32_t* A, const PanelB& pb, int64_t cols, 
     if constexpr (R == 6 && (OT == DType::Int8 || OT == DType::UInt8)) {
       const RequantTable& t = *e.rq;
       const size_t ch = static_cast<size_t>(e.channel0 + r0);
-      if (e.channel_is_row && Kp > 0 &&
-          std::all_of(t.shift.begin() + static_cast<std::ptrdiff_t>(ch),
-                      t.shift.begin() + static_cast<std::ptrdiff_t>(ch + 6),
-                      [](int32_t n) { return n >= 32; })) {
+      if (e.channel_is_row && Kp > 0 && rows_fast(t, ch)) {
         unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + c0;
         return kernel_6x16_rows_vnni(Kp, A, pb, t.m0.data() + ch, t.round.data() + ch, t.shift32.data() + ch,
                                      e.zp, e.lo, e.hi, y, e.ldy, cols);
@@ -981,9 +538,7 @@ QS_AVX2 void gemm_t(int64_t M, int64_t N, int64_t K, const int32_t* A, const int
           for (int64_t ib = 0; ib < row_blocks(M); ++ib) {
             const int64_t r0 = ib * kMR;
             const size_t ch = static_cast<size_t>(e.channel0 + r0);
-            if (r0 + kMR <= M && std::all_of(t.shift.begin() + static_cast<std::ptrdiff_t>(ch),
-                                             t.shift.begin() + static_cast<std::ptrdiff_t>(ch) + kMR,
-                                             [](int32_t n) { return n >= 32; })) {
+            if (r0 + kMR <= M && rows_fast(t, ch)) {
               unsigned char* y = static_cast<unsigned char*>(e.y) + r0 * e.ldy + jp * kNR;
               kernel_6x32_rows_vnni(Kp, A + ib * Kp * kMR, pb, Kp * kNR * 2 * 2, t.m0.data() + ch,
                                     t.round.data() + ch, t.shift32.data() + ch, e.zp, e.lo, e.hi, y, e.ldy,
